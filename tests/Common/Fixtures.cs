@@ -24,11 +24,11 @@ public static class Fixtures
     public static string Require(string relative) =>
         TryGet(relative) ?? throw new InvalidOperationException($"fixture missing: {Path.Combine(Root, relative)}");
 
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Sweep.sln")))
-            dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Sweep.sln not found above " + AppContext.BaseDirectory);
-    }
+    // The test project records the repository root at build time, so builds with a separate
+    // --artifacts-path still find ../shared beside the clone.
+    private static string FindRepoRoot() =>
+        typeof(Fixtures).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "SweepRepoRoot")?.Value
+        ?? throw new InvalidOperationException("SweepRepoRoot assembly metadata missing from the test project");
 }

@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Sweep.Models.Checkpoints;
+
+/// <summary>The fields of a Hugging Face <c>config.json</c> that Sweep's architectures read.</summary>
+public sealed record HfConfig
+{
+    public required string ModelType { get; init; }
+    public required int HiddenSize { get; init; }
+    public required int IntermediateSize { get; init; }
+    public required int NumLayers { get; init; }
+    public required int NumHeads { get; init; }
+    public required int NumKeyValueHeads { get; init; }
+    public required int VocabSize { get; init; }
+    public int MaxPositions { get; init; } = 2048;
+    public double RmsNormEps { get; init; } = 1e-6;
+    public double RopeTheta { get; init; } = 10000.0;
+    public bool TieWordEmbeddings { get; init; }
+    public int? BosTokenId { get; init; }
+    public int? EosTokenId { get; init; }
+    public int? PadTokenId { get; init; }
+    public int HeadDim => HiddenSize / NumHeads;
+
+    public static readonly IReadOnlySet<string> SupportedModelTypes = new HashSet<string> { "llama", "mistral" };
+
+    public static HfConfig Read(string directory)
+    {
+        var path = Path.Combine(directory, "config.json");
+        if (!File.Exists(path)) throw new ModelLoadException($"{path}: file not found, expected a Hugging Face config.json");
+        JsonElement root;
+        try { root = JsonDocument.Parse(File.ReadAllText(path)).RootElement; }
+        catch (JsonException e) { throw new ModelLoadException($"{path}: not valid JSON ({e.Message})", e); }
+
+        string modelType = Str(root, "model_type", path);
+        if (!SupportedModelTypes.Contains(modelType))
+            throw new ModelLoadException($"{path}: model_type '{modelType}' is not supported, expected one of: {string.Join(", ", SupportedModelTypes)}");
+        int heads = Int(root, "num_attention_heads", path);
+        return new HfConfig
+        {
+            ModelType = modelType,
+            HiddenSize = Int(root, "hidden_size", path),
+            IntermediateSize = Int(root, "intermediate_size", path),
+            NumLayers = Int(root, "num_hidden_layers", path),
+            NumHeads = heads,
+            NumKeyValueHeads = OptInt(root, "num_key_value_heads") ?? heads,
+            VocabSize = Int(root, "vocab_size", path),
+            MaxPositions = OptInt(root, "max_position_embeddings") ?? 2048,
+            RmsNormEps = OptDouble(root, "rms_norm_eps") ?? 1e-6,
+            RopeTheta = OptDouble(root, "rope_theta") ?? 10000.0,
+            TieWordEmbeddings = root.TryGetProperty("tie_word_embeddings", out var t) && t.ValueKind == JsonValueKind.True,
+            BosTokenId = OptInt(root, "bos_token_id"),
+            EosTokenId = OptInt(root, "eos_token_id"),
+            PadTokenId = OptInt(root, "pad_token_id"),
+        };
+    }
+
+    private static string Str(JsonElement root, string key, string path) =>
+        root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()!
+            : throw new ModelLoadException($"{path}: key '{key}' missing, expected a string");
+
+    private static int Int(JsonElement root, string key, string path) =>
+        OptInt(root, key) ?? throw new ModelLoadException($"{path}: key '{key}' missing, expected an integer");
+
+    private static int? OptInt(JsonElement root, string key) =>
+        root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : null;
+
+    private static double? OptDouble(JsonElement root, string key) =>
+        root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+}

@@ -1,0 +1,41 @@
+using Sweep.Models.Checkpoints;
+using Sweep.Models.Hooks;
+
+namespace Sweep.Models;
+
+/// <summary>
+/// What a model directory offers, read cheaply (config.json and a file listing, no weights), so that a
+/// job can be validated before any work starts.
+/// </summary>
+public sealed record ModelDescriptor(string Directory, HfConfig Config, IReadOnlyList<string> WeightFiles, IReadOnlyList<string> HookPoints)
+{
+    public int NumLayers => Config.NumLayers;
+    public int HiddenSize => Config.HiddenSize;
+
+    public static ModelDescriptor Read(string directory)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new ModelLoadException($"{directory}: model directory not found");
+        var config = HfConfig.Read(directory);
+        var weights = FindWeightFiles(directory);
+        return new ModelDescriptor(Path.GetFullPath(directory), config, weights, Hooks.HookPoints.ForDecoder(config.NumLayers));
+    }
+
+    private static IReadOnlyList<string> FindWeightFiles(string directory)
+    {
+        var single = Path.Combine(directory, "model.safetensors");
+        if (File.Exists(single)) return [single];
+        var index = Path.Combine(directory, "model.safetensors.index.json");
+        if (File.Exists(index))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(index));
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map))
+                throw new ModelLoadException($"{index}: key 'weight_map' missing");
+            var files = map.EnumerateObject().Select(p => Path.Combine(directory, p.Value.GetString()!)).Distinct().Order().ToList();
+            foreach (var f in files)
+                if (!File.Exists(f)) throw new ModelLoadException($"{f}: file not found, listed in {index}");
+            return files;
+        }
+        throw new ModelLoadException($"{single}: file not found, expected model.safetensors or model.safetensors.index.json in {directory}");
+    }
+}
