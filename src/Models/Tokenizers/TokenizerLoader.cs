@@ -1,0 +1,143 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.ML.Tokenizers;
+
+namespace Sweep.Models.Tokenizers;
+
+/// <summary>
+/// Builds the tokenizer a model directory defines. Recognised files, in order of preference:
+/// <c>tokenizer.model</c> (SentencePiece, as Llama and Gemma ship it) and <c>vocab.json</c> + <c>merges.txt</c>
+/// (GPT-2 byte-level BPE). BOS/EOS/pad and add_bos_token come from <c>tokenizer_config.json</c> and
+/// <c>special_tokens_map.json</c> when present, else from the family's defaults.
+/// </summary>
+public static class TokenizerLoader
+{
+    public const string SentencePieceModelFile = "tokenizer.model";
+    public const string VocabFile = "vocab.json";
+    public const string MergesFile = "merges.txt";
+
+    /// <summary>True when <paramref name="modelDirectory"/> holds a set of tokenizer files this loader reads.</summary>
+    public static bool HasTokenizer(string modelDirectory) =>
+        File.Exists(Path.Combine(modelDirectory, SentencePieceModelFile))
+        || (File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile)));
+
+    public static TextTokenizer Load(string modelDirectory)
+    {
+        if (!Directory.Exists(modelDirectory))
+            throw new ModelLoadException($"{modelDirectory}: model directory not found");
+        var settings = SpecialTokenSettings.Read(modelDirectory);
+        var spModel = Path.Combine(modelDirectory, SentencePieceModelFile);
+        if (File.Exists(spModel)) return LoadSentencePiece(modelDirectory, spModel, settings);
+        var vocab = Path.Combine(modelDirectory, VocabFile);
+        var merges = Path.Combine(modelDirectory, MergesFile);
+        if (File.Exists(vocab) && File.Exists(merges)) return LoadByteLevelBpe(modelDirectory, vocab, merges, settings);
+        throw new ModelLoadException(
+            $"{modelDirectory}: no tokenizer files, expected {SentencePieceModelFile} (SentencePiece) or {VocabFile} + {MergesFile} (GPT-2 byte-level BPE)");
+    }
+
+    private static TextTokenizer LoadSentencePiece(string dir, string modelPath, SpecialTokenSettings settings)
+    {
+        SentencePieceTokenizer sp;
+        try
+        {
+            using var stream = File.OpenRead(modelPath);
+            sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+        }
+        catch (Exception e) when (e is not ModelLoadException)
+        {
+            throw new ModelLoadException($"{modelPath}: not a readable SentencePiece model ({e.Message})", e);
+        }
+        int vocabSize = sp.Vocabulary.Values.Max() + 1;
+        int? Id(string? token, string key) => token is null ? null
+            : sp.Vocabulary.TryGetValue(token, out int id) ? id
+            : throw new ModelLoadException($"{dir}: {key} '{token}' is not in {SentencePieceModelFile}");
+
+        int? bos = settings.BosToken is not null ? Id(settings.BosToken, "bos_token")
+            : settings.ExplicitNulls.Contains("bos_token") ? null : sp.BeginningOfSentenceId;
+        int? eos = settings.EosToken is not null ? Id(settings.EosToken, "eos_token")
+            : settings.ExplicitNulls.Contains("eos_token") ? null : sp.EndOfSentenceId;
+        int? pad = Id(settings.PadToken, "pad_token");
+        var files = DigestFiles(dir, [modelPath]);
+        return new TextTokenizer(sp, TokenizerKind.SentencePiece, files, Digest(files),
+            vocabSize, bos, eos, pad, settings.AddBosToken ?? true);
+    }
+
+    private static TextTokenizer LoadByteLevelBpe(string dir, string vocabPath, string mergesPath, SpecialTokenSettings settings)
+    {
+        Dictionary<string, int> vocab;
+        try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath)) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new ModelLoadException($"{vocabPath}: not a JSON object of token -> id ({e.Message})", e); }
+
+        var merges = ReadMerges(mergesPath);
+        var specials = new Dictionary<string, int>();
+        if (vocab.TryGetValue(Gpt2ByteLevel.EndOfText, out int eot)) specials[Gpt2ByteLevel.EndOfText] = eot;
+        foreach (var token in new[] { settings.BosToken, settings.EosToken, settings.PadToken })
+            if (token is not null && vocab.TryGetValue(token, out int id)) specials[token] = id;
+
+        BpeTokenizer bpe;
+        try
+        {
+            bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = merges,
+                ByteLevel = true,
+                SpecialTokens = specials,
+                PreTokenizer = new RegexPreTokenizer(Gpt2ByteLevel.SplitRegex, specials),
+            });
+        }
+        catch (Exception e) when (e is not ModelLoadException)
+        {
+            throw new ModelLoadException($"{dir}: {VocabFile} + {MergesFile} do not form a BPE tokenizer ({e.Message})", e);
+        }
+
+        int? Id(string? token, string key) => token is null ? null
+            : vocab.TryGetValue(token, out int id) ? id
+            : throw new ModelLoadException($"{dir}: {key} '{token}' is not in {VocabFile}");
+        int? defaultEot = vocab.TryGetValue(Gpt2ByteLevel.EndOfText, out int e2) ? e2 : null;
+
+        int? bos = settings.BosToken is not null ? Id(settings.BosToken, "bos_token")
+            : settings.ExplicitNulls.Contains("bos_token") ? null : defaultEot;
+        int? eos = settings.EosToken is not null ? Id(settings.EosToken, "eos_token")
+            : settings.ExplicitNulls.Contains("eos_token") ? null : defaultEot;
+        int? pad = Id(settings.PadToken, "pad_token");
+        var files = DigestFiles(dir, [vocabPath, mergesPath]);
+        return new TextTokenizer(bpe, TokenizerKind.ByteLevelBpe, files, Digest(files),
+            vocab.Values.Max() + 1, bos, eos, pad, settings.AddBosToken ?? false);
+    }
+
+    /// <summary>merges.txt lines "left right", skipping the "#version" header and blank lines.</summary>
+    private static List<string> ReadMerges(string path)
+    {
+        var merges = new List<string>();
+        int lineNo = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNo++;
+            if (line.Length == 0 || (lineNo == 1 && line.StartsWith("#version"))) continue;
+            if (line.Split(' ').Length != 2)
+                throw new ModelLoadException($"{path}:{lineNo}: expected two space-separated symbols, found '{line}'");
+            merges.Add(line);
+        }
+        return merges;
+    }
+
+    /// <summary>The model files plus the special-token configuration files that exist (they change BOS/EOS).</summary>
+    private static IReadOnlyList<string> DigestFiles(string dir, IEnumerable<string> modelFiles) =>
+        modelFiles
+            .Concat(new[] { SpecialTokenSettings.ConfigFile, SpecialTokenSettings.MapFile }.Select(f => Path.Combine(dir, f)).Where(File.Exists))
+            .Select(Path.GetFullPath)
+            .ToList();
+
+    /// <summary>SHA-256 over each file's name, length and bytes, in the given order.</summary>
+    private static string Digest(IReadOnlyList<string> files)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in files)
+        {
+            var bytes = File.ReadAllBytes(file);
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"{Path.GetFileName(file)}\n{bytes.Length}\n"));
+            sha.AppendData(bytes);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+}

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Sweep.Models.Tokenizers;
+using Sweep.Tests.Common;
+using Xunit;
+
+namespace Sweep.Jobs.Tests.Tokenizers;
+
+public class TokenizerConformanceTests
+{
+    private sealed record Case(string Text, int[] Ids);
+
+    private static List<Case> ReadExpected(string fixtureDir)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixtureDir, "expected.json")));
+        return doc.RootElement.EnumerateArray()
+            .Select(e => new Case(e.GetProperty("text").GetString()!, e.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()).ToArray()))
+            .ToList();
+    }
+
+    [Fact]
+    public void Gpt2_encodes_every_fixture_string_to_its_reference_ids()
+    {
+        var dir = Fixtures.TryGet("gpt2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(dir);
+        var cases = ReadExpected(dir);
+        Assert.NotEmpty(cases);
+        foreach (var c in cases)
+            Assert.Equal(c.Ids, tokenizer.Encode(c.Text, addBos: false));
+    }
+
+    [Fact]
+    public void Gpt2_has_endoftext_as_bos_and_eos_and_adds_no_bos_by_default()
+    {
+        var dir = Fixtures.TryGet("gpt2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(dir);
+        Assert.Equal(TokenizerKind.ByteLevelBpe, tokenizer.Kind);
+        Assert.Equal(50256, tokenizer.BosId);
+        Assert.Equal(50256, tokenizer.EosId);
+        Assert.Null(tokenizer.PadId);
+        Assert.False(tokenizer.AddsBosByDefault);
+        Assert.Equal(50257, tokenizer.VocabSize);
+        Assert.Equal([50256, 15496, 995], tokenizer.Encode("Hello world", addBos: true));
+        Assert.Equal([15496, 50256, 995], tokenizer.Encode("Hello<|endoftext|> world", addBos: false));
+    }
+
+    [Fact]
+    public void Gpt2_decodes_back_to_the_text()
+    {
+        var dir = Fixtures.TryGet("gpt2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(dir);
+        foreach (var c in ReadExpected(dir))
+            Assert.Equal(c.Text, tokenizer.Decode(c.Ids));
+    }
+
+    [Fact]
+    public void Llama2_encodes_every_fixture_string_to_its_reference_ids()
+    {
+        var dir = Fixtures.TryGet("llama2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(dir);
+        var cases = ReadExpected(dir);
+        Assert.NotEmpty(cases);
+        foreach (var c in cases)
+            Assert.Equal(c.Ids, tokenizer.Encode(c.Text, addBos: false));
+    }
+
+    [Fact]
+    public void Llama2_adds_bos_1_by_default_and_has_eos_2()
+    {
+        var dir = Fixtures.TryGet("llama2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(dir);
+        Assert.Equal(TokenizerKind.SentencePiece, tokenizer.Kind);
+        Assert.Equal(1, tokenizer.BosId);
+        Assert.Equal(2, tokenizer.EosId);
+        Assert.True(tokenizer.AddsBosByDefault);
+        Assert.Equal(32000, tokenizer.VocabSize);
+        Assert.Equal([1, 15043, 3186], tokenizer.Encode("Hello world", addBos: true));
+    }
+
+    [Fact]
+    public void Digest_is_stable_and_differs_between_tokenizers()
+    {
+        var gpt2 = Fixtures.TryGet("gpt2-tokenizer");
+        var llama = Fixtures.TryGet("llama2-tokenizer");
+        if (gpt2 is null || llama is null) return;
+        var a = TokenizerLoader.Load(gpt2).Digest;
+        Assert.Equal(a, TokenizerLoader.Load(gpt2).Digest);
+        Assert.Matches("^[0-9a-f]{64}$", a);
+        Assert.NotEqual(a, TokenizerLoader.Load(llama).Digest);
+    }
+}
