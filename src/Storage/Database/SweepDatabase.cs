@@ -1,0 +1,406 @@
+using System.Net.Sockets;
+using Npgsql;
+using NpgsqlTypes;
+using Polly;
+using Polly.Retry;
+
+namespace Sweep.Storage.Database;
+
+/// <summary>
+/// Sweep's PostgreSQL store: runs, the units ledger, the shards catalog and metrics. One
+/// <see cref="NpgsqlDataSource"/> per instance; every operation is one transaction, retried
+/// as a whole on transient connection errors.
+/// </summary>
+public sealed class SweepDatabase : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ResiliencePipeline _retry;
+
+    private SweepDatabase(NpgsqlDataSource dataSource, string description)
+    {
+        _dataSource = dataSource;
+        Description = description;
+        _retry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(ex => ex.IsTransient),
+                MaxRetryAttempts = 3,
+                Delay = TimeSpan.FromMilliseconds(200),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            })
+            .Build();
+    }
+
+    /// <summary><c>host:port/database</c> of this store, without credentials.</summary>
+    public string Description { get; }
+
+    /// <summary>Connects (URL or key=value string) and applies pending migrations. An unreachable server throws <see cref="DatabaseUnavailableException"/>.</summary>
+    public static async Task<SweepDatabase> OpenAsync(string connectionString, CancellationToken ct = default)
+    {
+        var normalized = ConnectionStrings.Normalize(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(normalized);
+        builder.ConnectionStringBuilder.ApplicationName ??= "sweep";
+        var database = new SweepDatabase(builder.Build(), ConnectionStrings.Describe(normalized));
+        try
+        {
+            await database.RunAsync(async (connection, ctx) => { await Migrator.MigrateAsync(database._dataSource, ctx); }, ct, withConnection: false);
+            return database;
+        }
+        catch
+        {
+            await database.DisposeAsync();
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    // ---- runs ----
+
+    public Task<long> CreateRunAsync(string name, string specYaml, string specDigest, string storeDir, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                INSERT INTO runs (name, spec_yaml, spec_digest, store_dir)
+                VALUES (@name, @spec_yaml, @spec_digest, @store_dir)
+                RETURNING run_id
+                """, connection);
+            command.Parameters.AddWithValue("name", name);
+            command.Parameters.AddWithValue("spec_yaml", specYaml);
+            command.Parameters.AddWithValue("spec_digest", specDigest);
+            command.Parameters.AddWithValue("store_dir", storeDir);
+            return (long)(await command.ExecuteScalarAsync(c))!;
+        }, ct);
+
+    /// <summary>
+    /// Moves a run to <paramref name="status"/>. Running stamps started_at (first time only) and clears
+    /// finished_at and error, so a resumed run reads as running again; succeeded and failed stamp
+    /// finished_at. Failed requires an error.
+    /// </summary>
+    public Task SetRunStatusAsync(long runId, RunStatus status, string? error = null, CancellationToken ct = default)
+    {
+        if (status == RunStatus.Failed && string.IsNullOrWhiteSpace(error))
+            throw new ArgumentException("a failed run needs an error message", nameof(error));
+        if (status != RunStatus.Failed) error = null;
+        return RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                UPDATE runs SET
+                    status      = @status,
+                    error       = @error,
+                    started_at  = CASE WHEN @status = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+                    finished_at = CASE WHEN @status IN ('succeeded', 'failed') THEN now() ELSE NULL END
+                WHERE run_id = @run_id
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("status", status.ToText());
+            command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+            if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownRun(runId);
+        }, ct);
+    }
+
+    public Task<RunRecord?> GetRunAsync(long runId, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT run_id, name, status, error, spec_yaml, spec_digest, store_dir, created_at, started_at, finished_at
+                FROM runs WHERE run_id = @run_id
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            await using var reader = await command.ExecuteReaderAsync(c);
+            if (!await reader.ReadAsync(c)) return null;
+            return new RunRecord(
+                reader.GetInt64(0), reader.GetString(1), StatusText.ParseRun(reader.GetString(2)), NullableString(reader, 3),
+                reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                reader.GetFieldValue<DateTimeOffset>(7), NullableTime(reader, 8), NullableTime(reader, 9));
+        }, ct);
+
+    // ---- the units ledger ----
+
+    /// <summary>Inserts the units as pending; units already in the ledger are left exactly as they are (a resumed run keeps its progress).</summary>
+    public Task UpsertUnitsAsync(long runId, IEnumerable<UnitRecord> units, CancellationToken ct = default)
+    {
+        var list = units.ToList();
+        if (list.Count == 0) return Task.CompletedTask;
+        return RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                INSERT INTO units (run_id, unit_key, stage, description)
+                SELECT @run_id, k, s, d FROM unnest(@keys, @stages, @descriptions) AS u(k, s, d)
+                ON CONFLICT (run_id, unit_key) DO NOTHING
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("keys", list.Select(u => u.UnitKey).ToArray());
+            command.Parameters.AddWithValue("stages", list.Select(u => u.Stage).ToArray());
+            command.Parameters.AddWithValue("descriptions", list.Select(u => u.Description).ToArray());
+            try
+            {
+                await command.ExecuteNonQueryAsync(c);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+            {
+                throw UnknownRun(runId);
+            }
+        }, ct);
+    }
+
+    /// <summary>Marks a unit running on <paramref name="worker"/> and counts the attempt; returns the attempt number.</summary>
+    public Task<int> StartUnitAsync(long runId, string unitKey, string worker, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                UPDATE units SET status = 'running', attempts = attempts + 1, worker = @worker, error = NULL, updated_at = now()
+                WHERE run_id = @run_id AND unit_key = @unit_key
+                RETURNING attempts
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("unit_key", unitKey);
+            command.Parameters.AddWithValue("worker", worker);
+            return await command.ExecuteScalarAsync(c) is int attempts ? attempts : throw UnknownUnit(runId, unitKey);
+        }, ct);
+
+    /// <summary>
+    /// Marks a unit done and replaces its shard and metric rows, all in one transaction. Completing the
+    /// same unit again (a retry, a duplicate delivery) leaves exactly one set of rows: the latest.
+    /// </summary>
+    public Task CompleteUnitAsync(long runId, string unitKey, UnitOutput output, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var tx = await connection.BeginTransactionAsync(c);
+
+            await using (var update = new NpgsqlCommand("""
+                UPDATE units SET status = 'done', output_uri = @output_uri, checksum = @checksum, error = NULL, updated_at = now()
+                WHERE run_id = @run_id AND unit_key = @unit_key
+                """, connection, tx))
+            {
+                update.Parameters.AddWithValue("run_id", runId);
+                update.Parameters.AddWithValue("unit_key", unitKey);
+                update.Parameters.Add(new NpgsqlParameter("output_uri", NpgsqlDbType.Text) { Value = (object?)output.OutputUri ?? DBNull.Value });
+                update.Parameters.Add(new NpgsqlParameter("checksum", NpgsqlDbType.Text) { Value = (object?)output.Checksum ?? DBNull.Value });
+                if (await update.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
+            }
+
+            await using (var delete = new NpgsqlCommand("""
+                DELETE FROM shards WHERE run_id = @run_id AND unit_key = @unit_key;
+                DELETE FROM metrics WHERE run_id = @run_id AND unit_key = @unit_key;
+                """, connection, tx))
+            {
+                delete.Parameters.AddWithValue("run_id", runId);
+                delete.Parameters.AddWithValue("unit_key", unitKey);
+                await delete.ExecuteNonQueryAsync(c);
+            }
+
+            if (output.Shards is { Count: > 0 } shards) await InsertShardsAsync(connection, tx, runId, unitKey, shards, c);
+            if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
+
+            await tx.CommitAsync(c);
+        }, ct);
+
+    public Task FailUnitAsync(long runId, string unitKey, string error, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                UPDATE units SET status = 'failed', error = @error, updated_at = now()
+                WHERE run_id = @run_id AND unit_key = @unit_key
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("unit_key", unitKey);
+            command.Parameters.AddWithValue("error", error);
+            if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
+        }, ct);
+
+    /// <summary>The run's ledger, ordered by unit key.</summary>
+    public Task<IReadOnlyList<UnitState>> GetUnitsAsync(long runId, CancellationToken ct = default) =>
+        RunAsync<IReadOnlyList<UnitState>>(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT run_id, unit_key, stage, description, status, attempts, worker, output_uri, checksum, error, updated_at
+                FROM units WHERE run_id = @run_id ORDER BY unit_key
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            await using var reader = await command.ExecuteReaderAsync(c);
+            var units = new List<UnitState>();
+            while (await reader.ReadAsync(c))
+                units.Add(new UnitState(
+                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    StatusText.ParseUnit(reader.GetString(4)), reader.GetInt32(5), NullableString(reader, 6),
+                    NullableString(reader, 7), NullableString(reader, 8), NullableString(reader, 9),
+                    reader.GetFieldValue<DateTimeOffset>(10)));
+            return units;
+        }, ct);
+
+    // ---- catalog and results ----
+
+    /// <summary>The run's shards catalog, ordered by model, site, shard index.</summary>
+    public Task<IReadOnlyList<ShardRow>> GetShardsAsync(long runId, CancellationToken ct = default) =>
+        RunAsync<IReadOnlyList<ShardRow>>(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT {ShardColumns} FROM shards WHERE run_id = @run_id ORDER BY model, site, shard_index
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            return await ReadShardsAsync(command, c);
+        }, ct);
+
+    /// <summary>
+    /// A catalogued shard with this cache key from any run whose unit completed, newest first, or null.
+    /// The caller still checks that the file exists and matches the checksum before reusing it.
+    /// </summary>
+    public Task<ShardRow?> FindShardAsync(string shardKey, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT {ShardColumns} FROM shards
+                WHERE shard_key = @shard_key
+                ORDER BY created_at DESC LIMIT 1
+                """, connection);
+            command.Parameters.AddWithValue("shard_key", shardKey);
+            var rows = await ReadShardsAsync(command, c);
+            return rows.Count == 0 ? null : rows[0];
+        }, ct);
+
+    /// <summary>The run's metric rows, in insertion order.</summary>
+    public Task<IReadOnlyList<StoredMetric>> GetMetricsAsync(long runId, CancellationToken ct = default) =>
+        RunAsync<IReadOnlyList<StoredMetric>>(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT metric_id, run_id, unit_key, analysis, measure, model_a, site_a, model_b, site_b,
+                       value, n_tokens, params::text, created_at
+                FROM metrics WHERE run_id = @run_id ORDER BY metric_id
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            await using var reader = await command.ExecuteReaderAsync(c);
+            var metrics = new List<StoredMetric>();
+            while (await reader.ReadAsync(c))
+                metrics.Add(new StoredMetric(
+                    reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
+                    new MetricRow(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                        NullableString(reader, 7), NullableString(reader, 8), reader.GetDouble(9), reader.GetInt64(10), reader.GetString(11)),
+                    reader.GetFieldValue<DateTimeOffset>(12)));
+            return metrics;
+        }, ct);
+
+    // ---- plumbing ----
+
+    private const string ShardColumns = "shard_key, model, site, shard_index, rows, width, dtype, uri, checksum, bytes";
+
+    private static async Task<IReadOnlyList<ShardRow>> ReadShardsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new List<ShardRow>();
+        while (await reader.ReadAsync(ct))
+            rows.Add(new ShardRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+                reader.GetInt64(4), reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetInt64(9)));
+        return rows;
+    }
+
+    private static async Task InsertShardsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string unitKey,
+        IReadOnlyList<ShardRow> shards, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection, tx);
+        foreach (var s in shards)
+        {
+            var command = new NpgsqlBatchCommand("""
+                INSERT INTO shards (run_id, unit_key, shard_key, model, site, shard_index, rows, width, dtype, uri, checksum, bytes)
+                VALUES (@run_id, @unit_key, @shard_key, @model, @site, @shard_index, @rows, @width, @dtype, @uri, @checksum, @bytes)
+                """);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("unit_key", unitKey);
+            command.Parameters.AddWithValue("shard_key", s.ShardKey);
+            command.Parameters.AddWithValue("model", s.Model);
+            command.Parameters.AddWithValue("site", s.Site);
+            command.Parameters.AddWithValue("shard_index", s.ShardIndex);
+            command.Parameters.AddWithValue("rows", s.Rows);
+            command.Parameters.AddWithValue("width", s.Width);
+            command.Parameters.AddWithValue("dtype", s.Dtype);
+            command.Parameters.AddWithValue("uri", s.Uri);
+            command.Parameters.AddWithValue("checksum", s.Checksum);
+            command.Parameters.AddWithValue("bytes", s.Bytes);
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    // Binary COPY: metric sets can be large (a correlation tile per feature pair), and COPY is one round trip.
+    private static async Task CopyMetricsAsync(NpgsqlConnection connection, long runId, string unitKey,
+        IReadOnlyList<MetricRow> metrics, CancellationToken ct)
+    {
+        await using var importer = await connection.BeginBinaryImportAsync("""
+            COPY metrics (run_id, unit_key, analysis, measure, model_a, site_a, model_b, site_b, value, n_tokens, params)
+            FROM STDIN (FORMAT BINARY)
+            """, ct);
+        foreach (var m in metrics)
+        {
+            await importer.StartRowAsync(ct);
+            await importer.WriteAsync(runId, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(unitKey, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(m.Analysis, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(m.Measure, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(m.ModelA, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(m.SiteA, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(importer, m.ModelB, ct);
+            await WriteNullableAsync(importer, m.SiteB, ct);
+            await importer.WriteAsync(m.Value, NpgsqlDbType.Double, ct);
+            await importer.WriteAsync(m.NTokens, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(string.IsNullOrWhiteSpace(m.ParamsJson) ? "{}" : m.ParamsJson, NpgsqlDbType.Jsonb, ct);
+        }
+        await importer.CompleteAsync(ct);
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken ct)
+    {
+        if (value is null) await importer.WriteNullAsync(ct);
+        else await importer.WriteAsync(value, NpgsqlDbType.Text, ct);
+    }
+
+    private Task RunAsync(Func<NpgsqlConnection, CancellationToken, Task> action, CancellationToken ct, bool withConnection = true) =>
+        RunAsync<bool>(async (connection, c) => { await action(connection, c); return true; }, ct, withConnection);
+
+    // Runs one unit of database work with retries. A connection-level failure that outlasts the
+    // retries surfaces as one DatabaseUnavailableException line; SQL errors pass through unchanged.
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> action, CancellationToken ct, bool withConnection = true)
+    {
+        try
+        {
+            return await _retry.ExecuteAsync(async c =>
+            {
+                if (!withConnection) return await action(null!, c);
+                await using var connection = await _dataSource.OpenConnectionAsync(c);
+                return await action(connection, c);
+            }, ct);
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException || IsConnectionRefusal((PostgresException)ex))
+        {
+            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Description}: {Reason(ex)}", ex);
+        }
+    }
+
+    // Errors the server raises while accepting a connection: bad password, no such database or role, too many clients, starting up.
+    private static bool IsConnectionRefusal(PostgresException ex) =>
+        ex.SqlState.StartsWith("28", StringComparison.Ordinal) || ex.SqlState is PostgresErrorCodes.InvalidCatalogName
+            or PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CannotConnectNow;
+
+    private static string Reason(Exception ex)
+    {
+        var innermost = ex;
+        while (innermost.InnerException is not null && innermost is not PostgresException) innermost = innermost.InnerException;
+        var text = innermost switch
+        {
+            PostgresException pg => pg.MessageText,
+            SocketException socket => socket.Message,
+            _ => innermost.Message,
+        };
+        return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    }
+
+    private static KeyNotFoundException UnknownRun(long runId) => new($"run {runId} does not exist");
+
+    private static KeyNotFoundException UnknownUnit(long runId, string unitKey) =>
+        new($"unit '{unitKey}' is not in the ledger of run {runId}");
+
+    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+}

@@ -1,0 +1,257 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Apache.Arrow.Types;
+
+namespace Sweep.Storage.Shards;
+
+/// <summary>
+/// Reads and writes dense activation shards: Arrow IPC files with columns
+/// <c>seq</c>, <c>pos</c>, <c>token</c> (int32) and <c>act</c> (FixedSizeList&lt;float32&gt;[width]),
+/// plus <see cref="ShardMetadata"/> in the schema metadata. Format: docs/shard-format.md.
+/// </summary>
+public static class DenseShardFile
+{
+    public const int DefaultBatchRows = 8192;
+    public const string Extension = ".arrow";
+
+    public static Schema CreateSchema(ShardMetadata metadata)
+    {
+        var builder = new Schema.Builder()
+            .Field(new Field("seq", Int32Type.Default, nullable: false))
+            .Field(new Field("pos", Int32Type.Default, nullable: false))
+            .Field(new Field("token", Int32Type.Default, nullable: false))
+            .Field(new Field("act", ActType(metadata.Width), nullable: false));
+        foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="shard"/> to <paramref name="path"/> atomically (temp file in the same
+    /// directory, fsync, rename) and returns the file's SHA-256 as lowercase hex. On any failure no
+    /// file is left at <paramref name="path"/> (an existing file there is kept) and the temp file is removed.
+    /// </summary>
+    public static string Write(string path, DenseShard shard, int batchRows = DefaultBatchRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchRows, 1);
+        shard.Validate();
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        // Hidden name and a suffix other than .arrow, so globbing readers never see a half-written file.
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                using (var writer = new ArrowFileWriter(stream, CreateSchema(shard.Metadata), leaveOpen: true))
+                {
+                    var start = 0;
+                    do
+                    {
+                        var count = Math.Min(batchRows, shard.Rows - start);
+                        CheckOrder(shard, start, count);
+                        using var batch = CreateBatch(shard, start, count);
+                        writer.WriteRecordBatch(batch);
+                        start += count;
+                    } while (start < shard.Rows);
+                    writer.WriteEnd();
+                }
+                stream.Flush(flushToDisk: true);
+            }
+            var checksum = Checksum(temp);
+            File.Move(temp, full, overwrite: true);
+            return checksum;
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Reads a whole shard (any number of record batches). Throws <see cref="ShardFormatException"/> naming the file when it is not a Sweep dense shard.</summary>
+    public static DenseShard Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+
+        ArrowFileReader reader;
+        Schema schema;
+        RecordBatch? first;
+        try
+        {
+            reader = new ArrowFileReader(stream, leaveOpen: true);
+            first = reader.ReadNextRecordBatch();
+            schema = reader.Schema;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+        }
+
+        using (reader)
+        {
+            ShardMetadata metadata;
+            try
+            {
+                metadata = ReadMetadata(path, schema);
+                CheckColumns(path, schema, metadata.Width);
+            }
+            catch
+            {
+                first?.Dispose();
+                throw;
+            }
+
+            var batches = new List<RecordBatch>();
+            if (first is not null) batches.Add(first);
+            try
+            {
+                while (first is not null && reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
+                return Assemble(path, metadata, batches);
+            }
+            catch (Exception ex) when (ex is not ShardFormatException and not OutOfMemoryException)
+            {
+                throw NotAShard(path, $"unreadable record batch ({OneLine(ex.Message)})", ex);
+            }
+            finally
+            {
+                foreach (var batch in batches) batch.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads only the schema metadata of a shard (cheap: the footer, not the data).</summary>
+    public static ShardMetadata ReadMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
+        using var stream = File.OpenRead(path);
+        Schema schema;
+        try
+        {
+            using var reader = new ArrowFileReader(stream, leaveOpen: true);
+            reader.ReadNextRecordBatch()?.Dispose();
+            schema = reader.Schema;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+        }
+        return ReadMetadata(path, schema);
+    }
+
+    /// <summary>SHA-256 of the file's bytes, lowercase hex.</summary>
+    public static string Checksum(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static FixedSizeListType ActType(int width) =>
+        new(new Field("item", FloatType.Default, nullable: false), width);
+
+    private static void CheckOrder(DenseShard shard, int start, int count)
+    {
+        for (var row = Math.Max(start, 1); row < start + count; row++)
+        {
+            var (s0, p0, s1, p1) = (shard.Seq[row - 1], shard.Pos[row - 1], shard.Seq[row], shard.Pos[row]);
+            if (s1 < s0 || (s1 == s0 && p1 <= p0))
+                throw new ArgumentException(
+                    $"shard rows must be in strictly ascending (seq, pos) order: row {row} (seq {s1}, pos {p1}) follows (seq {s0}, pos {p0})");
+        }
+    }
+
+    private static RecordBatch CreateBatch(DenseShard shard, int start, int count)
+    {
+        var width = shard.Metadata.Width;
+        var values = new FloatArray(Buffer<float>(shard.Act.AsSpan(start * width, count * width)), ArrowBuffer.Empty, count * width, 0, 0);
+        IArrowArray[] columns =
+        [
+            Int32Column(shard.Seq, start, count),
+            Int32Column(shard.Pos, start, count),
+            Int32Column(shard.Token, start, count),
+            new FixedSizeListArray(ActType(width), count, values, ArrowBuffer.Empty, 0, 0),
+        ];
+        return new RecordBatch(CreateSchema(shard.Metadata), columns, count);
+    }
+
+    private static Int32Array Int32Column(int[] source, int start, int count) =>
+        new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
+
+    private static ArrowBuffer Buffer<T>(Span<T> values) where T : struct =>
+        new(MemoryMarshal.AsBytes(values).ToArray());
+
+    private static ShardMetadata ReadMetadata(string path, Schema schema)
+    {
+        ShardMetadata metadata;
+        try
+        {
+            metadata = ShardMetadata.FromDictionary(schema.Metadata);
+        }
+        catch (ShardFormatException ex)
+        {
+            throw NotAShard(path, ex.Message, ex);
+        }
+        if (metadata.FormatVersion > ShardMetadata.CurrentFormatVersion)
+            throw NotAShard(path, $"written with shard format version {metadata.FormatVersion}; this Sweep reads up to version {ShardMetadata.CurrentFormatVersion}, upgrade Sweep");
+        if (metadata.FormatVersion < 1)
+            throw NotAShard(path, $"invalid shard format version {metadata.FormatVersion}");
+        if (metadata.Kind != "dense") throw NotAShard(path, $"kind is '{metadata.Kind}', expected 'dense'");
+        if (metadata.Dtype != "float32") throw NotAShard(path, $"dtype '{metadata.Dtype}' is not supported by this reader (expected float32)");
+        if (metadata.Width <= 0) throw NotAShard(path, $"width {metadata.Width} is not positive");
+        return metadata;
+    }
+
+    private static void CheckColumns(string path, Schema schema, int width)
+    {
+        foreach (var name in new[] { "seq", "pos", "token" })
+        {
+            var field = schema.GetFieldByName(name) ?? throw NotAShard(path, $"column '{name}' is missing");
+            if (field.DataType is not Int32Type) throw NotAShard(path, $"column '{name}' is {field.DataType.Name}, expected int32");
+        }
+        var act = schema.GetFieldByName("act") ?? throw NotAShard(path, "column 'act' is missing");
+        if (act.DataType is not FixedSizeListType list || list.ValueDataType is not FloatType || list.ListSize != width)
+            throw NotAShard(path, $"column 'act' must be fixed_size_list<float32>[{width}] (sweep.width), found {Describe(act.DataType)}");
+    }
+
+    private static DenseShard Assemble(string path, ShardMetadata metadata, List<RecordBatch> batches)
+    {
+        var width = metadata.Width;
+        long total = batches.Sum(b => (long)b.Length);
+        if (total * width > int.MaxValue) throw NotAShard(path, $"{total} rows x width {width} is too large to load at once");
+        var rows = (int)total;
+        var (seq, pos, token, act) = (new int[rows], new int[rows], new int[rows], new float[rows * width]);
+
+        var at = 0;
+        foreach (var batch in batches)
+        {
+            var n = batch.Length;
+            CopyInt32(path, batch, "seq", seq.AsSpan(at, n));
+            CopyInt32(path, batch, "pos", pos.AsSpan(at, n));
+            CopyInt32(path, batch, "token", token.AsSpan(at, n));
+            var list = (FixedSizeListArray)batch.Column("act");
+            if (list.NullCount > 0 || list.Values.NullCount > 0) throw NotAShard(path, "column 'act' holds nulls");
+            var floats = (FloatArray)list.Values;
+            floats.Values.Slice(list.Offset * width, n * width).CopyTo(act.AsSpan(at * width, n * width));
+            at += n;
+        }
+        return new DenseShard(metadata, rows, seq, pos, token, act);
+    }
+
+    private static void CopyInt32(string path, RecordBatch batch, string name, Span<int> target)
+    {
+        var column = (Int32Array)batch.Column(name);
+        if (column.NullCount > 0) throw NotAShard(path, $"column '{name}' holds nulls");
+        column.Values.CopyTo(target);
+    }
+
+    private static string Describe(IArrowType type) =>
+        type is FixedSizeListType l ? $"fixed_size_list<{l.ValueDataType.Name}>[{l.ListSize}]" : type.Name;
+
+    private static ShardFormatException NotAShard(string path, string reason, Exception? inner = null) =>
+        new($"{path}: not a Sweep dense shard: {reason}", inner);
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+}

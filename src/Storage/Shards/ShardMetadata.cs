@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Sweep.Storage.Shards;
+
+/// <summary>
+/// What a shard holds and where it came from. Travels inside the file as Arrow schema
+/// metadata under the <c>sweep.*</c> keys (see docs/shard-format.md).
+/// </summary>
+public sealed record ShardMetadata
+{
+    public const int CurrentFormatVersion = 1;
+
+    public const string KeyModel = "sweep.model";
+    public const string KeySite = "sweep.site";
+    public const string KeyWidth = "sweep.width";
+    public const string KeyDtype = "sweep.dtype";
+    public const string KeyWeightsDigest = "sweep.weights_digest";
+    public const string KeyTokenizerDigest = "sweep.tokenizer_digest";
+    public const string KeyCorpusShardDigest = "sweep.corpus_shard_digest";
+    public const string KeyShardIndex = "sweep.shard_index";
+    public const string KeyFormatVersion = "sweep.format_version";
+    public const string KeyCodeVersion = "sweep.code_version";
+    public const string KeyKind = "sweep.kind";
+
+    public static IReadOnlyList<string> AllKeys { get; } =
+    [
+        KeyModel, KeySite, KeyWidth, KeyDtype, KeyWeightsDigest, KeyTokenizerDigest,
+        KeyCorpusShardDigest, KeyShardIndex, KeyFormatVersion, KeyCodeVersion, KeyKind,
+    ];
+
+    /// <summary>The informational version of this assembly (includes the commit when the build knows it).</summary>
+    public static string CurrentCodeVersion { get; } =
+        typeof(ShardMetadata).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(ShardMetadata).Assembly.GetName().Version?.ToString()
+        ?? "unknown";
+
+    /// <summary>The model's name in the job.</summary>
+    public required string Model { get; init; }
+    /// <summary>TransformerLens hook name, e.g. <c>blocks.3.hook_resid_post</c>.</summary>
+    public required string Site { get; init; }
+    /// <summary>Length of each activation vector.</summary>
+    public required int Width { get; init; }
+    public string Dtype { get; init; } = "float32";
+    public required string WeightsDigest { get; init; }
+    public required string TokenizerDigest { get; init; }
+    public required string CorpusShardDigest { get; init; }
+    /// <summary>Index of the corpus shard this file covers (0-based).</summary>
+    public required int ShardIndex { get; init; }
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public string CodeVersion { get; init; } = CurrentCodeVersion;
+    public string Kind { get; init; } = "dense";
+
+    /// <summary>
+    /// Content address of the shard: equal keys mean the same activations, so a later run may
+    /// reuse the file. Hashes what determines the numbers, not who asked (model name, code version).
+    /// </summary>
+    public string CacheKey()
+    {
+        var canonical = string.Join('\n',
+            "sweep-shard", FormatVersion.ToString(CultureInfo.InvariantCulture), Kind, WeightsDigest, Site,
+            TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    public IReadOnlyDictionary<string, string> ToDictionary() => new Dictionary<string, string>
+    {
+        [KeyModel] = Model,
+        [KeySite] = Site,
+        [KeyWidth] = Width.ToString(CultureInfo.InvariantCulture),
+        [KeyDtype] = Dtype,
+        [KeyWeightsDigest] = WeightsDigest,
+        [KeyTokenizerDigest] = TokenizerDigest,
+        [KeyCorpusShardDigest] = CorpusShardDigest,
+        [KeyShardIndex] = ShardIndex.ToString(CultureInfo.InvariantCulture),
+        [KeyFormatVersion] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+        [KeyCodeVersion] = CodeVersion,
+        [KeyKind] = Kind,
+    };
+
+    /// <summary>Parses the <c>sweep.*</c> keys; throws <see cref="ShardFormatException"/> naming every missing or bad key.</summary>
+    public static ShardMetadata FromDictionary(IReadOnlyDictionary<string, string>? values)
+    {
+        values ??= new Dictionary<string, string>();
+        var missing = AllKeys.Where(k => !values.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new ShardFormatException($"missing shard metadata key(s) {string.Join(", ", missing)}");
+
+        int Int(string key) =>
+            int.TryParse(values[key], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+                ? v
+                : throw new ShardFormatException($"shard metadata key {key} must be an integer, found '{values[key]}'");
+
+        return new ShardMetadata
+        {
+            Model = values[KeyModel],
+            Site = values[KeySite],
+            Width = Int(KeyWidth),
+            Dtype = values[KeyDtype],
+            WeightsDigest = values[KeyWeightsDigest],
+            TokenizerDigest = values[KeyTokenizerDigest],
+            CorpusShardDigest = values[KeyCorpusShardDigest],
+            ShardIndex = Int(KeyShardIndex),
+            FormatVersion = Int(KeyFormatVersion),
+            CodeVersion = values[KeyCodeVersion],
+            Kind = values[KeyKind],
+        };
+    }
+}
