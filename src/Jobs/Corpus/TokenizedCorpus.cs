@@ -1,0 +1,25 @@
+namespace Sweep.Jobs.Corpus;
+
+/// <summary>
+/// A run of consecutive sequences. <see cref="Digest"/> is SHA-256 over the shard index and every
+/// sequence's length and ids (int32 little-endian), so it names exactly the tokens a capture of it sees.
+/// </summary>
+public sealed record CorpusShard(int Index, IReadOnlyList<int[]> Sequences, string Digest)
+{
+    public long TokenCount => Sequences.Sum(s => (long)s.Length);
+}
+
+/// <summary>
+/// The corpus tokenized once for every model: shards of sequences of at most MaxTokens ids.
+/// <see cref="Digest"/> is SHA-256 over the shard digests in order.
+/// </summary>
+public sealed record TokenizedCorpus(IReadOnlyList<CorpusShard> Shards, string Digest, string TokenizerDigest, int SequenceCount, long TokenCount)
+{
+    /// <summary>Documents that produced at least one sequence.</summary>
+    public int DocumentCount { get; init; }
+
+    /// <summary>Whether text documents' sequences start with BOS (the tokenizer's add_bos_token).</summary>
+    public bool AddsBos { get; init; }
+
+    public int MaxTokenId => Shards.SelectMany(s => s.Sequences).SelectMany(s => s).DefaultIfEmpty(-1).Max();
+}

@@ -1,0 +1,68 @@
+using System.Security.Cryptography;
+using System.Text;
+using Sweep.Jobs.Corpus;
+using Sweep.Jobs.Spec;
+
+namespace Sweep.Jobs.Planning;
+
+/// <summary>
+/// Turns a validated job and its tokenized corpus into work units with deterministic keys: the same
+/// weights, tokenizer, corpus and settings give the same keys on any machine, so finished units are reused.
+/// </summary>
+public static class JobPlanner
+{
+    /// <summary>Version of the activation shard format; part of every capture key so a format change invalidates caches.</summary>
+    public const int CaptureFormatVersion = 1;
+
+    public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel)
+    {
+        string dtype = SpecNames.Of(spec.Execution.Dtype);
+        var captures = new List<CaptureUnit>();
+        foreach (var capture in spec.Captures)
+        {
+            if (!weightsDigestByModel.TryGetValue(capture.Model, out var weights))
+                throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
+            foreach (var shard in corpus.Shards)
+                captures.Add(new CaptureUnit(
+                    CaptureKey(weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype),
+                    capture.Model, shard.Index, capture.Sites)
+                {
+                    SiteCacheKeys = capture.Sites.ToDictionary(s => s, s => CacheKey(weights, s, corpus.TokenizerDigest, shard.Digest, dtype)),
+                });
+        }
+
+        var analyses = new List<AnalysisUnit>();
+        foreach (var analysis in spec.Analyses)
+        {
+            string kind = SpecNames.Of(analysis.Kind);
+            foreach (var (a, b) in SitePairing.Pairs(spec.Captures, analysis.Pairs))
+            {
+                var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
+                analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs), analysis.Name, kind, a, b));
+            }
+        }
+        return new JobPlan(captures, analyses);
+    }
+
+    /// <summary>Key of one model's capture of a shard: format version, weights, sorted sites, tokenizer, shard, dtype.</summary>
+    public static string CaptureKey(string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest, string dtype) =>
+        Hash("sweep.capture", $"format={CaptureFormatVersion}", $"weights={weightsDigest}",
+            $"sites={string.Join(",", sites.Order(StringComparer.Ordinal))}", $"tokenizer={tokenizerDigest}",
+            $"shard={corpusShardDigest}", $"dtype={dtype}");
+
+    /// <summary>Content-addressed key of one site's activation shard (DESIGN.md, Storage): reused by any later run with the same key.</summary>
+    public static string CacheKey(string weightsDigest, string site, string tokenizerDigest, string corpusShardDigest, string dtype) =>
+        Hash("sweep.shard", $"format={CaptureFormatVersion}", $"weights={weightsDigest}", $"site={site}",
+            $"tokenizer={tokenizerDigest}", $"shard={corpusShardDigest}", $"dtype={dtype}");
+
+    /// <summary>
+    /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job
+    /// never share a unit (each records its own rows).
+    /// </summary>
+    public static string AnalysisKey(string analysis, string kind, SiteRef a, SiteRef b, IEnumerable<string> captureKeys) =>
+        Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
+            $"inputs={string.Join(",", captureKeys)}");
+
+    private static string Hash(params string[] fields) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
+}

@@ -1,0 +1,414 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Sweep.Models;
+using Sweep.Models.Tokenizers;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Sweep.Jobs.Spec;
+
+/// <summary>
+/// Reads and validates a job file before any work starts. Every problem found is reported at once as a
+/// <see cref="JobValidationException"/> whose errors point at the YAML line and column.
+/// </summary>
+public static partial class JobLoader
+{
+    private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output"];
+    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
+    private static readonly string[] ModelKeys = ["name", "path"];
+    private static readonly string[] CaptureKeys = ["model", "sites"];
+    private static readonly string[] AnalysisKeys = ["name", "kind", "pairs"];
+    private static readonly string[] ExecutionKeys = ["device", "dtype", "batch_size", "workers"];
+    private static readonly string[] OutputKeys = ["store", "database"];
+
+    private static readonly Dictionary<string, CorpusFormat> Formats = new() { ["txt"] = CorpusFormat.Txt, ["jsonl"] = CorpusFormat.Jsonl };
+    private static readonly Dictionary<string, AnalysisKind> Kinds = new() { ["cka"] = AnalysisKind.Cka };
+    private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
+    private static readonly Dictionary<string, ActivationDtype> Dtypes = new()
+    {
+        ["float32"] = ActivationDtype.Float32, ["bfloat16"] = ActivationDtype.BFloat16, ["float16"] = ActivationDtype.Float16,
+    };
+
+    private const string NameExpected = "a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)";
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^(auto|cpu|cuda(:[0-9]+)?)$")]
+    private static partial Regex DevicePattern();
+
+    /// <summary>Reads <paramref name="path"/>; relative paths inside resolve against its directory.</summary>
+    public static JobSpec Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new JobValidationException([new JobError(path, 0, 0, "job file not found, expected a YAML job file (see docs/jobs.md)")]);
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Parse(File.ReadAllText(path), path, baseDir);
+    }
+
+    /// <summary>Validates <paramref name="text"/>; <paramref name="fileName"/> appears in errors, <paramref name="baseDir"/> anchors relative paths.</summary>
+    public static JobSpec Parse(string text, string fileName, string baseDir)
+    {
+        var errors = new ErrorSink(fileName);
+        baseDir = Path.GetFullPath(baseDir);
+        var spec = ReadDocument(text, errors) is { } root ? ReadJob(root, text, fileName, baseDir, errors) : null;
+        if (errors.Errors.Count > 0 || spec is null)
+            throw new JobValidationException(errors.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+        return spec;
+    }
+
+    private static YamlNode? ReadDocument(string text, ErrorSink errors)
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(text)); }
+        catch (YamlException e)
+        {
+            errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
+            return null;
+        }
+        if (stream.Documents.Count == 0 || ErrorSink.IsNull(stream.Documents[0].RootNode))
+        {
+            errors.Errors.Add(new JobError(errors.File, 1, 1, $"the job file is empty, expected a mapping with keys: {string.Join(", ", TopKeys)}"));
+            return null;
+        }
+        if (stream.Documents.Count > 1)
+            errors.At(stream.Documents[1].RootNode, "a second YAML document, expected one job per file");
+        return stream.Documents[0].RootNode;
+    }
+
+    private static JobSpec? ReadJob(YamlNode rootNode, string text, string fileName, string baseDir, ErrorSink errors)
+    {
+        if (errors.Mapping(rootNode, "the job", TopKeys) is not { } root) return null;
+
+        int? version = root.Int("version", 0, $"{JobSpec.CurrentVersion}", required: true);
+        if (version is { } v && v != JobSpec.CurrentVersion)
+            errors.At(root["version"]!, $"version is {v}, expected {JobSpec.CurrentVersion} (the only job version this Sweep reads)");
+        var name = ReadName(root, "name", errors, required: true);
+
+        var models = root.Required("models", "a list of models ({name, path})") is { } modelsNode ? ReadModels(modelsNode, baseDir, errors) : null;
+        var corpus = root.Required("corpus", "a mapping with keys: " + string.Join(", ", CorpusKeys)) is { } corpusNode
+            ? ReadCorpus(corpusNode, baseDir, models, errors) : null;
+        var captures = root.Required("captures", "a list of captures ({model, sites})") is { } capturesNode
+            ? ReadCaptures(capturesNode, models, errors) : null;
+        var analyses = root["analyses"] is { } analysesNode ? ReadAnalyses(analysesNode, captures, errors) : [];
+        var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
+        var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
+            : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
+
+        if (version is null || name is null || models is not { Complete: true } || corpus is null || captures is null
+            || analyses is null || execution is null || output is null || errors.Errors.Count > 0)
+            return null;
+
+        var canonical = CanonicalText(version.Value, name, corpus, models.Valid, captures, analyses, execution, output, baseDir);
+        return new JobSpec
+        {
+            Version = version.Value, Name = name, Corpus = corpus, Models = models.Valid, Captures = captures, Analyses = analyses,
+            Execution = execution, Output = output, File = fileName, BaseDirectory = baseDir, SourceText = text,
+            CanonicalText = canonical, Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))),
+        };
+    }
+
+    private static string? ReadName(YamlSection section, string key, ErrorSink errors, bool required)
+    {
+        var name = section.String(key, NameExpected, required);
+        if (name is null || NamePattern().IsMatch(name)) return name;
+        errors.At(section[key]!, $"{section.KeyPath(key)} '{name}' is not a valid name, expected {NameExpected}");
+        return null;
+    }
+
+    /// <summary>The models read so far: the valid ones, and every name declared (so later sections skip, not repeat, a broken model's errors).</summary>
+    private sealed record ModelTable(List<ModelSpec> Valid, List<string> Declared, bool Complete)
+    {
+        public ModelSpec? Find(string name) => Valid.FirstOrDefault(m => m.Name == name);
+    }
+
+    private static ModelTable? ReadModels(YamlNode node, string baseDir, ErrorSink errors)
+    {
+        if (errors.List(node, "models", "models ({name, path})") is not { } items) return null;
+        var models = new List<ModelSpec>();
+        var seen = new Dictionary<string, YamlNode>();
+        bool ok = true;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var path = $"models[{i}]";
+            if (errors.Mapping(items[i], path, ModelKeys) is not { } m) { ok = false; continue; }
+            var name = ReadName(m, "name", errors, required: true);
+            if (name is not null && seen.TryGetValue(name, out var first))
+            {
+                errors.At(m["name"]!, $"{path}.name '{name}' is already used at line {first.Start.Line}, expected unique model names");
+                name = null;
+            }
+            else if (name is not null) seen[name] = m["name"]!;
+
+            var dir = m.String("path", "the path of a Hugging Face model directory (config.json + model.safetensors)", required: true);
+            ModelDescriptor? descriptor = null;
+            if (dir is not null)
+            {
+                var full = Resolve(baseDir, dir);
+                if (!Directory.Exists(full))
+                    errors.At(m["path"]!, $"{path}.path '{dir}' is not a directory, expected a Hugging Face model directory (config.json + model.safetensors)");
+                else
+                    try { descriptor = ModelDescriptor.Read(full); }
+                    catch (ModelLoadException e) { errors.At(m["path"]!, $"{path}.path: {OneLine(e.Message)}"); }
+            }
+            if (name is null || descriptor is null) { ok = false; continue; }
+            models.Add(new ModelSpec { Name = name, Path = descriptor.Directory, Descriptor = descriptor });
+        }
+        return new ModelTable(models, seen.Keys.ToList(), ok);
+    }
+
+    private static CorpusSpec? ReadCorpus(YamlNode node, string baseDir, ModelTable? models, ErrorSink errors)
+    {
+        if (errors.Mapping(node, "corpus", CorpusKeys) is not { } c) return null;
+        bool ok = true;
+
+        var raw = c.String("path", "the path of the corpus file (.txt or .jsonl)", required: true);
+        string? full = raw is null ? null : Resolve(baseDir, raw);
+        if (raw is not null && !File.Exists(full))
+        {
+            errors.At(c["path"]!, $"corpus.path '{raw}' is not a file, expected the path of the corpus file (.txt or .jsonl) relative to the job file");
+            ok = false;
+        }
+
+        var format = c.Choice("format", Formats);
+        if (c["format"] is not null && format is null) ok = false;
+        if (format is null && raw is not null && c["format"] is null)
+        {
+            format = Path.GetExtension(raw).ToLowerInvariant() switch { ".txt" => CorpusFormat.Txt, ".jsonl" => CorpusFormat.Jsonl, _ => null };
+            if (format is null)
+            {
+                errors.At(c["path"]!, $"corpus.path '{raw}': cannot tell the format from the extension, expected a .txt or .jsonl file or corpus.format: txt|jsonl");
+                ok = false;
+            }
+        }
+
+        int? maxTokens = c.Int("max_tokens", 1, "a positive integer (tokens per sequence)");
+        int? perShard = c.Int("sequences_per_shard", 1, "a positive integer (sequences per shard)");
+        int? maxDocs = c.Int("max_documents", 1, "a positive integer (documents to read at most)");
+        if ((c["max_tokens"] is not null && maxTokens is null) || (c["sequences_per_shard"] is not null && perShard is null)
+            || (c["max_documents"] is not null && maxDocs is null))
+            ok = false;
+        maxTokens ??= CorpusSpec.DefaultMaxTokens;
+
+        string? tokenizer = null;
+        if (c["tokenizer"] is not null)
+        {
+            tokenizer = c.String("tokenizer", "the name of a model whose tokenizer files tokenize the corpus");
+            if (tokenizer is not null && models is not null && !models.Declared.Contains(tokenizer))
+            {
+                errors.At(c["tokenizer"]!, $"corpus.tokenizer '{tokenizer}' is not a model of this job, expected one of: {string.Join(", ", models.Declared)}{Hint(tokenizer, models.Declared)}");
+                tokenizer = null;
+            }
+        }
+        else if (models is { Valid.Count: > 0 }) tokenizer = models.Valid[0].Name;
+
+        if (tokenizer is not null && models?.Find(tokenizer) is { } model && format == CorpusFormat.Txt)
+        {
+            if (!TokenizerLoader.HasTokenizer(model.Path))
+                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model or vocab.json + merges.txt (or set corpus.tokenizer to a model that has them)");
+        }
+
+        if (models is not null && c["max_tokens"] is { } maxNode)
+            foreach (var m in models.Valid.Where(m => maxTokens > m.Descriptor.Config.MaxPositions))
+                errors.At(maxNode, $"corpus.max_tokens is {maxTokens}, expected at most {m.Descriptor.Config.MaxPositions} (max_position_embeddings of model '{m.Name}')");
+
+        if (!ok || full is null || format is null || tokenizer is null || models?.Find(tokenizer) is null) return null;
+        return new CorpusSpec
+        {
+            Path = full, DisplayPath = DisplayPath(full), Format = format.Value, MaxTokens = maxTokens.Value,
+            SequencesPerShard = perShard ?? CorpusSpec.DefaultSequencesPerShard, Tokenizer = tokenizer, MaxDocuments = maxDocs,
+        };
+    }
+
+    private static List<CaptureSpec>? ReadCaptures(YamlNode node, ModelTable? models, ErrorSink errors)
+    {
+        if (errors.List(node, "captures", "captures ({model, sites})") is not { } items) return null;
+        var captures = new List<CaptureSpec>();
+        var seenModels = new Dictionary<string, YamlNode>();
+        bool ok = true;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var path = $"captures[{i}]";
+            if (errors.Mapping(items[i], path, CaptureKeys) is not { } c) { ok = false; continue; }
+            var modelName = c.String("model", "the name of a model of this job", required: true);
+            ModelSpec? model = null;
+            if (modelName is not null && models is not null)
+            {
+                model = models.Find(modelName);
+                if (!models.Declared.Contains(modelName))
+                    errors.At(c["model"]!, $"{path}.model '{modelName}' is not a model of this job, expected one of: {string.Join(", ", models.Declared)}{Hint(modelName, models.Declared)}");
+                else if (model is not null && seenModels.TryGetValue(modelName, out var first))
+                {
+                    errors.At(c["model"]!, $"{path}.model '{modelName}' is already captured at line {first.Start.Line}, expected one capture per model listing all its sites");
+                    model = null;
+                }
+                else if (model is not null) seenModels[modelName] = c["model"]!;
+            }
+
+            var sites = ReadSites(c, path, model, errors);
+            if (model is null || sites is null) { ok = false; continue; }
+            captures.Add(new CaptureSpec { Model = model.Name, Sites = sites });
+        }
+        return ok ? captures : null;
+    }
+
+    private static List<string>? ReadSites(YamlSection c, string path, ModelSpec? model, ErrorSink errors)
+    {
+        const string expected = "hook-point names such as blocks.0.hook_resid_post";
+        if (c.Required("sites", "a list of " + expected) is not { } node || errors.List(node, $"{path}.sites", expected) is not { } items)
+            return null;
+        var sites = new List<string>();
+        var seen = new Dictionary<string, YamlNode>();
+        bool ok = true;
+        for (int j = 0; j < items.Count; j++)
+        {
+            var sitePath = $"{path}.sites[{j}]";
+            if (errors.String(items[j], sitePath, expected) is not { } site) { ok = false; continue; }
+            if (seen.TryGetValue(site, out var first))
+            {
+                errors.At(items[j], $"{sitePath} '{site}' is already listed at line {first.Start.Line}, expected each site once");
+                ok = false;
+                continue;
+            }
+            seen[site] = items[j];
+            if (model is not null && !model.Descriptor.HookPoints.Contains(site))
+            {
+                errors.At(items[j], $"{sitePath} '{site}' is not a hook point of model '{model.Name}' ({model.Descriptor.NumLayers} layers), expected {HookPointSummary(model.Descriptor.NumLayers)}{Hint(site, model.Descriptor.HookPoints)}");
+                ok = false;
+                continue;
+            }
+            sites.Add(site);
+        }
+        return ok ? sites : null;
+    }
+
+    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, ErrorSink errors)
+    {
+        if (node is YamlSequenceNode { Children.Count: 0 }) return [];
+        if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
+        var analyses = new List<AnalysisSpec>();
+        var seen = new Dictionary<string, YamlNode>();
+        bool ok = true;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var path = $"analyses[{i}]";
+            if (errors.Mapping(items[i], path, AnalysisKeys) is not { } a) { ok = false; continue; }
+            var name = ReadName(a, "name", errors, required: true);
+            if (name is not null && seen.TryGetValue(name, out var first))
+            {
+                errors.At(a["name"]!, $"{path}.name '{name}' is already used at line {first.Start.Line}, expected unique analysis names");
+                name = null;
+            }
+            else if (name is not null) seen[name] = a["name"]!;
+            var kind = a.Choice("kind", Kinds, required: true);
+            var pairs = a.Choice("pairs", PairChoices);
+            if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
+            if (name is null || kind is null) { ok = false; continue; }
+
+            var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All };
+            if (captures is not null && Planning.SitePairing.Pairs(captures, analysis.Pairs).Count == 0)
+            {
+                errors.At(a["pairs"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two captured sites to compare, expected {PairsNeed(analysis.Pairs)}");
+                ok = false;
+                continue;
+            }
+            analyses.Add(analysis);
+        }
+        return ok ? analyses : null;
+    }
+
+    private static string PairsNeed(SitePairs pairs) => pairs switch
+    {
+        SitePairs.Across => "captures of at least two models",
+        SitePairs.Within => "a model captured at two or more sites",
+        _ => "at least two captured sites",
+    };
+
+    private static ExecutionSpec? ReadExecution(YamlNode node, ErrorSink errors)
+    {
+        if (errors.Mapping(node, "execution", ExecutionKeys) is not { } e) return null;
+        int before = errors.Errors.Count;
+        var device = e.String("device", "auto, cpu or cuda:N");
+        if (device is not null && !DevicePattern().IsMatch(device))
+            errors.At(e["device"]!, $"execution.device is '{device}', expected auto, cpu or cuda:N (N a GPU index){Hint(device, ["auto", "cpu", "cuda:0"])}");
+        var dtype = e.Choice("dtype", Dtypes);
+        var batch = e.Int("batch_size", 1, "a positive integer (sequences per forward pass)");
+        var workers = e.Int("workers", 1, "a positive integer (capture workers)");
+        if (errors.Errors.Count > before) return null;
+        return new ExecutionSpec
+        {
+            Device = device == "cuda" ? "cuda:0" : device ?? "auto",
+            Dtype = dtype ?? ActivationDtype.Float32,
+            BatchSize = batch ?? 8,
+            Workers = workers ?? 1,
+        };
+    }
+
+    private static OutputSpec? ReadOutput(YamlNode node, string baseDir, ErrorSink errors)
+    {
+        if (errors.Mapping(node, "output", OutputKeys) is not { } o) return null;
+        int before = errors.Errors.Count;
+        var store = o.String("store", "a directory path for shards");
+        var database = o.String("database", "a PostgreSQL URL (postgresql://...) or connection string");
+        if (errors.Errors.Count > before) return null;
+        return new OutputSpec { Store = Resolve(baseDir, store ?? OutputSpec.DefaultStore), Database = database };
+    }
+
+    private static string HookPointSummary(int layers) =>
+        layers == 0 ? "hook_embed or ln_final.hook_normalized"
+        : $"hook_embed, blocks.{{0..{layers - 1}}}.{{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}} or ln_final.hook_normalized";
+
+    private static string Hint(string word, IEnumerable<string> candidates) =>
+        Suggest.Closest(word, candidates) is { } close ? $"; did you mean '{close}'?" : "";
+
+    private static string Resolve(string baseDir, string path) =>
+        Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(baseDir, path));
+
+    private static string DisplayPath(string full)
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, full);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? full : relative;
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private static string CanonicalText(int version, string name, CorpusSpec corpus, List<ModelSpec> models, List<CaptureSpec> captures,
+        List<AnalysisSpec> analyses, ExecutionSpec execution, OutputSpec output, string baseDir)
+    {
+        string Rel(string p) => Path.GetRelativePath(baseDir, p).Replace('\\', '/');
+        var sb = new StringBuilder();
+        void Line(string key, object? value) => sb.Append(key).Append(": ").Append(value).Append('\n');
+        Line("version", version);
+        Line("name", name);
+        Line("corpus.path", Rel(corpus.Path));
+        Line("corpus.format", SpecNames.Of(corpus.Format));
+        Line("corpus.max_tokens", corpus.MaxTokens);
+        Line("corpus.sequences_per_shard", corpus.SequencesPerShard);
+        Line("corpus.tokenizer", corpus.Tokenizer);
+        Line("corpus.max_documents", corpus.MaxDocuments?.ToString() ?? "none");
+        for (int i = 0; i < models.Count; i++)
+        {
+            Line($"models[{i}].name", models[i].Name);
+            Line($"models[{i}].path", Rel(models[i].Path));
+        }
+        for (int i = 0; i < captures.Count; i++)
+        {
+            Line($"captures[{i}].model", captures[i].Model);
+            Line($"captures[{i}].sites", string.Join(",", captures[i].Sites));
+        }
+        for (int i = 0; i < analyses.Count; i++)
+        {
+            Line($"analyses[{i}].name", analyses[i].Name);
+            Line($"analyses[{i}].kind", SpecNames.Of(analyses[i].Kind));
+            Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
+        }
+        Line("execution.device", execution.Device);
+        Line("execution.dtype", SpecNames.Of(execution.Dtype));
+        Line("execution.batch_size", execution.BatchSize);
+        Line("execution.workers", execution.Workers);
+        Line("output.store", Rel(output.Store));
+        Line("output.database", output.Database ?? "embedded");
+        return sb.ToString();
+    }
+}

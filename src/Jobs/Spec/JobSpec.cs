@@ -1,0 +1,135 @@
+using Sweep.Models;
+
+namespace Sweep.Jobs.Spec;
+
+/// <summary>
+/// A validated job, version 1. Paths are absolute (resolved against the job file's directory);
+/// every default is filled in. See docs/jobs.md for the YAML that produces it.
+/// </summary>
+public sealed record JobSpec
+{
+    public const int CurrentVersion = 1;
+
+    public required int Version { get; init; }
+    public required string Name { get; init; }
+    public required CorpusSpec Corpus { get; init; }
+    public required IReadOnlyList<ModelSpec> Models { get; init; }
+    public required IReadOnlyList<CaptureSpec> Captures { get; init; }
+    public required IReadOnlyList<AnalysisSpec> Analyses { get; init; }
+    public required ExecutionSpec Execution { get; init; }
+    public required OutputSpec Output { get; init; }
+
+    /// <summary>The job file as the user named it (used in error messages).</summary>
+    public required string File { get; init; }
+
+    /// <summary>The directory relative paths were resolved against (absolute).</summary>
+    public required string BaseDirectory { get; init; }
+
+    /// <summary>The YAML exactly as read.</summary>
+    public required string SourceText { get; init; }
+
+    /// <summary>One "key: value" line per setting, defaults included, paths as written: comments and layout do not change it.</summary>
+    public required string CanonicalText { get; init; }
+
+    /// <summary>SHA-256 (hex) of <see cref="CanonicalText"/>.</summary>
+    public required string Digest { get; init; }
+
+    public ModelSpec Model(string name) =>
+        Models.FirstOrDefault(m => m.Name == name) ?? throw new KeyNotFoundException($"job '{Name}' has no model '{name}'");
+
+    /// <summary>The model whose tokenizer tokenizes the corpus.</summary>
+    public ModelSpec TokenizerModel => Model(Corpus.Tokenizer);
+}
+
+public enum CorpusFormat { Txt, Jsonl }
+
+public sealed record CorpusSpec
+{
+    public const int DefaultMaxTokens = 128;
+    public const int DefaultSequencesPerShard = 64;
+
+    /// <summary>Absolute path of the corpus file.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The path for messages: relative to the working directory when below it, else absolute.</summary>
+    public required string DisplayPath { get; init; }
+
+    public required CorpusFormat Format { get; init; }
+    public int MaxTokens { get; init; } = DefaultMaxTokens;
+    public int SequencesPerShard { get; init; } = DefaultSequencesPerShard;
+
+    /// <summary>Name of the model whose tokenizer is used (the first model unless set).</summary>
+    public required string Tokenizer { get; init; }
+
+    public int? MaxDocuments { get; init; }
+}
+
+public sealed record ModelSpec
+{
+    public required string Name { get; init; }
+
+    /// <summary>Absolute path of the Hugging Face model directory.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>config.json and the hook points, read during validation.</summary>
+    public required ModelDescriptor Descriptor { get; init; }
+}
+
+public sealed record CaptureSpec
+{
+    public required string Model { get; init; }
+
+    /// <summary>Hook-point names, in the order written, without duplicates.</summary>
+    public required IReadOnlyList<string> Sites { get; init; }
+}
+
+public enum AnalysisKind { Cka }
+
+/// <summary>Which pairs of captured sites a pairwise analysis compares.</summary>
+public enum SitePairs
+{
+    /// <summary>Every unordered pair of distinct sites.</summary>
+    All,
+    /// <summary>Only pairs whose sites belong to different models.</summary>
+    Across,
+    /// <summary>Only pairs whose sites belong to the same model.</summary>
+    Within,
+}
+
+public sealed record AnalysisSpec
+{
+    public required string Name { get; init; }
+    public required AnalysisKind Kind { get; init; }
+    public SitePairs Pairs { get; init; } = SitePairs.All;
+}
+
+public enum ActivationDtype { Float32, BFloat16, Float16 }
+
+public sealed record ExecutionSpec
+{
+    /// <summary>"auto", "cpu" or "cuda:N".</summary>
+    public string Device { get; init; } = "auto";
+    public ActivationDtype Dtype { get; init; } = ActivationDtype.Float32;
+    public int BatchSize { get; init; } = 8;
+    public int Workers { get; init; } = 1;
+}
+
+public sealed record OutputSpec
+{
+    public const string DefaultStore = ".sweep/store";
+
+    /// <summary>Absolute path of the shard store directory (need not exist yet).</summary>
+    public required string Store { get; init; }
+
+    /// <summary>A PostgreSQL URL or connection string; null means Sweep's embedded server.</summary>
+    public string? Database { get; init; }
+}
+
+/// <summary>The YAML spellings of the spec's enums.</summary>
+public static class SpecNames
+{
+    public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
+    public static string Of(AnalysisKind k) => k switch { _ => "cka" };
+    public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
+    public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };
+}
