@@ -72,7 +72,7 @@ public static class TinyLlamaCheckpoint
     public static byte[] ConfigJson(TinyLlamaShape s)
     {
         var json = new MemoryStream();
-        using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(json, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
         {
             w.WriteStartObject();
             w.WriteStartArray("architectures"); w.WriteStringValue("LlamaForCausalLM"); w.WriteEndArray();
