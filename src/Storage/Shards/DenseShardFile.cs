@@ -247,8 +247,14 @@ public static class DenseShardFile
         column.Values.CopyTo(target);
     }
 
-    private static string Describe(IArrowType type) =>
-        type is FixedSizeListType l ? $"fixed_size_list<{l.ValueDataType.Name}>[{l.ListSize}]" : type.Name;
+    private static string Describe(IArrowType type) => type switch
+    {
+        FixedSizeListType l => $"fixed_size_list<{Describe(l.ValueDataType)}>[{l.ListSize}]",
+        FloatType => "float32",
+        HalfFloatType => "float16",
+        DoubleType => "float64",
+        _ => type.Name,
+    };
 
     private static ShardFormatException NotAShard(string path, string reason, Exception? inner = null) =>
         new($"{path}: not a Sweep dense shard: {reason}", inner);

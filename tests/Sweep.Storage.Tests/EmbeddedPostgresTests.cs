@@ -1,0 +1,58 @@
+using Npgsql;
+using Sweep.Storage.Database;
+using Xunit;
+
+namespace Sweep.Storage.Tests;
+
+// In the postgres collection so its second server never starts while other database tests run.
+[Collection(PostgresCollection.Name)]
+public sealed class EmbeddedPostgresTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task The_shared_server_listens_on_a_unix_socket_only()
+    {
+        await using var connection = new NpgsqlConnection(pg.Server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_setting('listen_addresses') || '|' || current_database() || '|' || current_user", connection);
+        Assert.Equal("|sweep|sweep", await command.ExecuteScalarAsync());
+        Assert.StartsWith(pg.Root, pg.Server.SocketDirectory);
+    }
+
+    [Fact]
+    public async Task A_long_data_dir_uses_a_short_socket_dir_is_reused_while_running_and_survives_a_stale_pid_file()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "sweep-embedded-" + Guid.NewGuid().ToString("N")[..8], new string('d', 90));
+        try
+        {
+            var first = await EmbeddedPostgres.StartAsync(root);
+            Assert.True(first.StartedHere);
+            Assert.StartsWith("/tmp/sweep-pg-", first.SocketDirectory);
+            Assert.Equal(first.SocketDirectory, File.ReadAllText(Path.Combine(root, "socket-dir")).Trim());
+            Assert.Equal(first.ConnectionUrl, EmbeddedPostgres.DescribeConnection(root));
+
+            // A second start while the first runs reuses that server and does not stop it.
+            await using (var second = await EmbeddedPostgres.StartAsync(root))
+            {
+                Assert.False(second.StartedHere);
+                Assert.Equal(first.SocketDirectory, second.SocketDirectory);
+            }
+            await using (var db = await SweepDatabase.OpenAsync(EmbeddedPostgres.DescribeConnection(root)))
+                Assert.NotNull(await db.GetRunAsync(await db.CreateRunAsync("r", "", "d", "/s")));
+            await first.StopAsync();
+            Assert.False(File.Exists(Path.Combine(first.ClusterDirectory, "postmaster.pid")));
+
+            // A crash leaves postmaster.pid behind; its pid may now belong to another process (here: this test host).
+            var pidFile = Path.Combine(first.ClusterDirectory, "postmaster.pid");
+            File.WriteAllLines(pidFile, [Environment.ProcessId.ToString(), first.ClusterDirectory, "0", "5432", first.SocketDirectory, "", "0 0", "ready"]);
+            await using var restarted = await EmbeddedPostgres.StartAsync(root);
+            Assert.True(restarted.StartedHere);
+            await using var again = await SweepDatabase.OpenAsync(restarted.ConnectionString);
+            Assert.Equal("r", (await again.GetRunAsync(1))!.Name);
+        }
+        finally
+        {
+            await EmbeddedPostgres.StopExistingAsync(root);
+            Directory.Delete(Path.GetDirectoryName(root)!, recursive: true);
+        }
+    }
+}
