@@ -180,3 +180,30 @@ public sealed class CaptureTests(CaptureModels models, ITestOutputHelper output)
         Assert.NotEqual(logits, model.Logits(seq[..7]));
     }
 }
+
+/// <summary>Long runs must not leak native tensors: everything a batch creates is disposed with it.</summary>
+public sealed class NativeMemoryTests
+{
+    [Fact]
+    public void Repeated_captures_and_logits_leave_no_live_tensors_behind()
+    {
+        using var dir = new TinyModel(seed: 9);
+        using var model = CausalLm.Load(dir.Directory);
+        var sites = model.Descriptor.HookPoints.ToList();
+        int[][] sequences = [[1, 2, 3], [4, 5, 6, 7, 8], [9]];
+        model.Capture(sequences, sites, 2);   // warm up
+        model.Logits([1, 2, 3]);
+
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 5; i++)
+        {
+            model.Capture(sequences, sites, 2);
+            model.Capture(sequences, [Hooks.HookPoints.ResidPost(0)], 1);
+            model.Logits([1, 2, 3, 4]);
+        }
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+
+        using var leaked = TorchSharp.torch.zeros(1);   // the counter does see a tensor left alive
+        Assert.Equal(before + 1, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
