@@ -67,6 +67,12 @@ public static partial class JobLoader
             errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 18's scanner throws this, without a position, on some unclosed flow collections.
+            errors.At(LastParsedMark(text), "YAML syntax error: the parser stopped after this point, expected a closing ']', '}' or quote before it");
+            return null;
+        }
         if (stream.Documents.Count == 0 || ErrorSink.IsNull(stream.Documents[0].RootNode))
         {
             errors.Errors.Add(new JobError(errors.File, 1, 1, $"the job file is empty, expected a mapping with keys: {string.Join(", ", TopKeys)}"));
@@ -77,9 +83,18 @@ public static partial class JobLoader
         return stream.Documents[0].RootNode;
     }
 
+    private static Mark LastParsedMark(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var last = Mark.Empty;
+        try { while (parser.MoveNext()) last = parser.Current!.End; }
+        catch (Exception) { }
+        return last;
+    }
+
     private static JobSpec? ReadJob(YamlNode rootNode, string text, string fileName, string baseDir, ErrorSink errors)
     {
-        if (errors.Mapping(rootNode, "the job", TopKeys) is not { } root) return null;
+        if (errors.Mapping(rootNode, "", TopKeys) is not { } root) return null;
 
         int? version = root.Int("version", 0, $"{JobSpec.CurrentVersion}", required: true);
         if (version is { } v && v != JobSpec.CurrentVersion)
@@ -184,6 +199,7 @@ public static partial class JobLoader
         }
 
         int? maxTokens = c.Int("max_tokens", 1, "a positive integer (tokens per sequence)");
+        var maxTokensNode = maxTokens is null ? null : c["max_tokens"];
         int? perShard = c.Int("sequences_per_shard", 1, "a positive integer (sequences per shard)");
         int? maxDocs = c.Int("max_documents", 1, "a positive integer (documents to read at most)");
         if ((c["max_tokens"] is not null && maxTokens is null) || (c["sequences_per_shard"] is not null && perShard is null)
@@ -209,7 +225,7 @@ public static partial class JobLoader
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model or vocab.json + merges.txt (or set corpus.tokenizer to a model that has them)");
         }
 
-        if (models is not null && c["max_tokens"] is { } maxNode)
+        if (models is not null && maxTokensNode is { } maxNode)
             foreach (var m in models.Valid.Where(m => maxTokens > m.Descriptor.Config.MaxPositions))
                 errors.At(maxNode, $"corpus.max_tokens is {maxTokens}, expected at most {m.Descriptor.Config.MaxPositions} (max_position_embeddings of model '{m.Name}')");
 

@@ -19,7 +19,7 @@ internal sealed class ErrorSink(string file)
     public YamlSection? Mapping(YamlNode node, string path, params string[] keys)
     {
         if (node is YamlMappingNode map) return new YamlSection(this, map, path, keys);
-        At(node, $"{path} is {Describe(node)}, expected a mapping with keys: {string.Join(", ", keys)}");
+        At(node, $"{(path.Length == 0 ? "the job" : path)} is {Describe(node)}, expected a mapping with keys: {string.Join(", ", keys)}");
         return null;
     }
 
