@@ -192,3 +192,15 @@ public sealed class DenseShardFileTests : IDisposable
         return count;
     }
 }
+
+public sealed class StoreLayoutTests
+{
+    [Fact]
+    public void Shards_live_under_model_and_site_with_a_zero_padded_index()
+    {
+        var metadata = ShardTestData.Metadata(width: 4) with { Model = "gpt2/small", ShardIndex = 12 };
+        Assert.Equal(Path.GetFullPath("/store/shards/gpt2_small/blocks.0.hook_resid_post/shard-00012.arrow"),
+            StoreLayout.DenseShardPath("/store", metadata));
+        Assert.Equal("_..", StoreLayout.SafeSegment(".."));
+    }
+}

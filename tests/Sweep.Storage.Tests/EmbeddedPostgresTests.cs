@@ -22,9 +22,11 @@ public sealed class EmbeddedPostgresTests(PostgresFixture pg)
     public async Task A_long_data_dir_uses_a_short_socket_dir_is_reused_while_running_and_survives_a_stale_pid_file()
     {
         var root = Path.Combine(Path.GetTempPath(), "sweep-embedded-" + Guid.NewGuid().ToString("N")[..8], new string('d', 90));
+        string? socketDir = null;
         try
         {
             var first = await EmbeddedPostgres.StartAsync(root);
+            socketDir = first.SocketDirectory;
             Assert.True(first.StartedHere);
             Assert.StartsWith("/tmp/sweep-pg-", first.SocketDirectory);
             Assert.Equal(first.SocketDirectory, File.ReadAllText(Path.Combine(root, "socket-dir")).Trim());
@@ -53,6 +55,7 @@ public sealed class EmbeddedPostgresTests(PostgresFixture pg)
         {
             await EmbeddedPostgres.StopExistingAsync(root);
             Directory.Delete(Path.GetDirectoryName(root)!, recursive: true);
+            if (socketDir is not null && Directory.Exists(socketDir)) Directory.Delete(socketDir, recursive: true);
         }
     }
 }
