@@ -46,29 +46,33 @@ public sealed class Llama : IDisposable
     {
         Config = config; Device = device; Dtype = dtype;
         _embed = embed; _blocks = blocks; _finalNorm = finalNorm; _lmHead = lmHead;
-        // RoPE frequencies: theta^(-2i/hd) for i in 0..hd/2-1.
-        int hd = config.HeadDim;
-        var invFreq = Enumerable.Range(0, hd / 2).Select(i => (float)(1.0 / Math.Pow(config.RopeTheta, 2.0 * i / hd))).ToArray();
-        _invFreq = torch.tensor(invFreq, ScalarType.Float32, device);
+        _invFreq = torch.tensor(RopeInverseFrequencies(config), ScalarType.Float32, device);
     }
 
     /// <summary>Loads the weights of an HF Llama/Mistral directory, checking every tensor's shape against config.json.</summary>
     public static Llama Load(ModelDescriptor descriptor, Device device, ScalarType dtype)
     {
         var c = descriptor.Config;
-        if (c.HiddenSize % c.NumHeads != 0)
-            throw new ModelLoadException($"{Path.Combine(descriptor.Directory, "config.json")}: hidden_size {c.HiddenSize} is not a multiple of num_attention_heads {c.NumHeads}");
-        if (c.NumHeads % c.NumKeyValueHeads != 0)
-            throw new ModelLoadException($"{Path.Combine(descriptor.Directory, "config.json")}: num_attention_heads {c.NumHeads} is not a multiple of num_key_value_heads {c.NumKeyValueHeads}");
-        if (c.HeadDim % 2 != 0)
-            throw new ModelLoadException($"{Path.Combine(descriptor.Directory, "config.json")}: head dimension {c.HeadDim} is odd, expected an even number for rotary embeddings");
+        string config = Path.Combine(descriptor.Directory, "config.json");
+        if (c.HeadDim <= 0 || c.HeadDim % 2 != 0)
+            throw new ModelLoadException($"{config}: head dimension {c.HeadDim} is not a positive even number, expected one for rotary embeddings");
+        if (c.NumKeyValueHeads <= 0 || c.NumHeads % c.NumKeyValueHeads != 0)
+            throw new ModelLoadException($"{config}: num_attention_heads {c.NumHeads} is not a multiple of num_key_value_heads {c.NumKeyValueHeads}");
+        if (c.HiddenAct != "silu")
+            throw new ModelLoadException($"{config}: hidden_act '{c.HiddenAct}' is not supported, expected silu");
+        if (c.AttentionBias || c.MlpBias)
+            throw new ModelLoadException($"{config}: attention_bias/mlp_bias true is not supported, expected false (Llama and Mistral have no biases)");
+        if (c.RopeScaling is { Type: not ("default" or "linear" or "llama3") } scaling)
+            throw new ModelLoadException($"{config}: rope_scaling type '{scaling.Type}' is not supported, expected linear or llama3 (or none)");
 
         long d = c.HiddenSize, hd = c.HeadDim, h = c.NumHeads, kvh = c.NumKeyValueHeads, ff = c.IntermediateSize, vocab = c.VocabSize;
         using var checkpoint = new SafeTensorsCheckpoint(descriptor.WeightFiles);
         var loaded = new List<Tensor>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
         Tensor W(string name, params long[] shape)
         {
             var t = checkpoint.Load(name, shape, dtype, device);
+            used.Add(name);
             loaded.Add(t);
             return t;
         }
@@ -93,6 +97,11 @@ public sealed class Llama : IDisposable
             var finalNorm = W("model.norm.weight", d);
             bool tied = c.TieWordEmbeddings || !checkpoint.Contains("lm_head.weight");
             var lmHead = tied ? embed : W("lm_head.weight", vocab, d);
+
+            // A tensor this file does not read (a bias, an extra norm) means a variant it would compute wrongly.
+            var unused = checkpoint.Names.Where(n => !used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+            if (unused.Count > 0)
+                throw new ModelLoadException($"{checkpoint.FileOf(unused[0])}: tensor '{unused[0]}'{(unused.Count > 1 ? $" (and {unused.Count - 1} more)" : "")} is not used by the Llama architecture (a variant with extra weights?), expected only the tensors of LlamaForCausalLM");
             return new Llama(c, device, dtype, embed, blocks, finalNorm, lmHead);
         }
         catch
@@ -194,10 +203,15 @@ public sealed class Llama : IDisposable
         return F.linear(context, w.Wo);
     }
 
-    /// <summary>Which keys each query may attend to, [B, 1, T, T]: earlier-or-same positions that are real tokens.</summary>
+    /// <summary>
+    /// Which keys each query may attend to, [B, 1, T, T]: earlier-or-same positions that are real tokens
+    /// (and, with Mistral's sliding window, fewer than sliding_window positions back).
+    /// </summary>
     private Tensor AttentionMask(long[] lengths, long seq)
     {
         var causal = torch.ones(seq, seq, ScalarType.Bool, Device).tril();                                  // [T, T]
+        if (Config.SlidingWindow is int window && window < seq)
+            causal = causal.logical_and(torch.ones(seq, seq, ScalarType.Bool, Device).triu(1 - window));   // q - k < window
         var positions = torch.arange(seq, ScalarType.Int64, Device).unsqueeze(0);                          // [1, T]
         var keyIsReal = positions < torch.tensor(lengths, ScalarType.Int64, Device).unsqueeze(1);          // [B, T]
         return causal.unsqueeze(0).unsqueeze(0).logical_and(keyIsReal.unsqueeze(1).unsqueeze(1));          // [B, 1, T, T]
@@ -210,6 +224,39 @@ public sealed class Llama : IDisposable
         var freqs = positions.unsqueeze(1) * _invFreq.unsqueeze(0);   // [T, hd/2]
         var emb = torch.cat([freqs, freqs], dim: -1);                 // [T, hd]
         return (emb.cos().to(Dtype), emb.sin().to(Dtype));
+    }
+
+    /// <summary>
+    /// RoPE inverse frequencies theta^(-2i/hd), i = 0..hd/2-1, with config.json's rope_scaling applied:
+    /// "linear" divides them all by factor; "llama3" (Llama 3.1+) divides the low frequencies (wavelength above
+    /// original_max_position_embeddings / low_freq_factor) by factor, keeps the high ones, and blends in between.
+    /// </summary>
+    public static float[] RopeInverseFrequencies(HfConfig config)
+    {
+        int hd = config.HeadDim;
+        var invFreq = new double[hd / 2];
+        for (int i = 0; i < invFreq.Length; i++) invFreq[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / hd);
+        switch (config.RopeScaling)
+        {
+            case { Type: "linear", Factor: var factor }:
+                for (int i = 0; i < invFreq.Length; i++) invFreq[i] /= factor;
+                break;
+            case { Type: "llama3" } s:
+                double lowFreqWavelen = s.OriginalMaxPositions / s.LowFreqFactor;
+                double highFreqWavelen = s.OriginalMaxPositions / s.HighFreqFactor;
+                for (int i = 0; i < invFreq.Length; i++)
+                {
+                    double wavelen = 2 * Math.PI / invFreq[i];
+                    if (wavelen > lowFreqWavelen) invFreq[i] /= s.Factor;
+                    else if (wavelen >= highFreqWavelen)
+                    {
+                        double smooth = (s.OriginalMaxPositions / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                        invFreq[i] = (1 - smooth) * invFreq[i] / s.Factor + smooth * invFreq[i];
+                    }
+                }
+                break;
+        }
+        return invFreq.Select(f => (float)f).ToArray();
     }
 
     /// <summary>Rotate-half RoPE: x * cos + rotate_half(x) * sin, with rotate_half([x1, x2]) = [-x2, x1].</summary>

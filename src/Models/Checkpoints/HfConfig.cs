@@ -19,7 +19,16 @@ public sealed record HfConfig
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     public int? PadTokenId { get; init; }
-    public int HeadDim => HiddenSize / NumHeads;
+    /// <summary>config.json's head_dim where given (e.g. Mistral Nemo), else hidden_size / num_attention_heads.</summary>
+    public int HeadDim { get => _headDim ?? HiddenSize / NumHeads; init => _headDim = value; }
+    private readonly int? _headDim;
+    /// <summary>Mistral's sliding_window: a query attends only to the last this-many positions (null: no window).</summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>config.json's rope_scaling (null: plain RoPE).</summary>
+    public RopeScaling? RopeScaling { get; init; }
+    public bool AttentionBias { get; init; }
+    public bool MlpBias { get; init; }
+    public string HiddenAct { get; init; } = "silu";
 
     public static readonly IReadOnlySet<string> SupportedModelTypes = new HashSet<string> { "llama", "mistral" };
 
@@ -35,7 +44,7 @@ public sealed record HfConfig
         if (!SupportedModelTypes.Contains(modelType))
             throw new ModelLoadException($"{path}: model_type '{modelType}' is not supported, expected one of: {string.Join(", ", SupportedModelTypes)}");
         int heads = Int(root, "num_attention_heads", path);
-        return new HfConfig
+        var config = new HfConfig
         {
             ModelType = modelType,
             HiddenSize = Int(root, "hidden_size", path),
@@ -51,7 +60,24 @@ public sealed record HfConfig
             BosTokenId = OptInt(root, "bos_token_id"),
             EosTokenId = OptInt(root, "eos_token_id"),
             PadTokenId = OptInt(root, "pad_token_id"),
+            SlidingWindow = OptInt(root, "sliding_window"),
+            RopeScaling = ReadRopeScaling(root, path),
+            AttentionBias = root.TryGetProperty("attention_bias", out var ab) && ab.ValueKind == JsonValueKind.True,
+            MlpBias = root.TryGetProperty("mlp_bias", out var mb) && mb.ValueKind == JsonValueKind.True,
+            HiddenAct = root.TryGetProperty("hidden_act", out var act) && act.ValueKind == JsonValueKind.String ? act.GetString()! : "silu",
         };
+        return OptInt(root, "head_dim") is int headDim ? config with { HeadDim = headDim } : config;
+    }
+
+    private static RopeScaling? ReadRopeScaling(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("rope_scaling", out var r) || r.ValueKind == JsonValueKind.Null) return null;
+        if (r.ValueKind != JsonValueKind.Object) throw new ModelLoadException($"{path}: key 'rope_scaling' must be an object or null");
+        string type = (r.TryGetProperty("rope_type", out var t) || r.TryGetProperty("type", out t)) && t.ValueKind == JsonValueKind.String
+            ? t.GetString()! : throw new ModelLoadException($"{path}: rope_scaling has no 'rope_type', expected e.g. \"linear\" or \"llama3\"");
+        double D(string key, double fallback) => r.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+        return new RopeScaling(type, D("factor", 1.0), D("low_freq_factor", 1.0), D("high_freq_factor", 4.0),
+                               (int)D("original_max_position_embeddings", 8192));
     }
 
     private static string Str(JsonElement root, string key, string path) =>
@@ -68,3 +94,6 @@ public sealed record HfConfig
     private static double? OptDouble(JsonElement root, string key) =>
         root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 }
+
+/// <summary>config.json's rope_scaling: the type (linear, llama3, ...) and the parameters those types use.</summary>
+public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositions);

@@ -347,6 +347,12 @@ public sealed class SafeTensorsCheckpoint : IDisposable
 
     public bool Contains(string name) => _byName.ContainsKey(name);
 
+    /// <summary>Every tensor name across the files.</summary>
+    public IEnumerable<string> Names => _byName.Keys;
+
+    /// <summary>The path of the file holding tensor <paramref name="name"/>.</summary>
+    public string FileOf(string name) => _byName[name].Path;
+
     /// <summary>Loads tensor <paramref name="name"/>; missing and wrong-shaped tensors are one-line <see cref="ModelLoadException"/>s.</summary>
     public Tensor Load(string name, long[] expectedShape, ScalarType dtype, Device device)
     {

@@ -13,6 +13,8 @@ public sealed record TinyLlamaShape
     public int NumLayers { get; init; } = 2;
     public int NumHeads { get; init; } = 4;
     public int NumKeyValueHeads { get; init; } = 2;
+    /// <summary>Per-head width; null: hidden_size / num_heads (config.json's head_dim is written either way).</summary>
+    public int? HeadDim { get; init; }
     public int MaxPositions { get; init; } = 512;
     public double RopeTheta { get; init; } = 10000.0;
     public double RmsNormEps { get; init; } = 1e-5;
@@ -35,12 +37,13 @@ public static class TinyLlamaCheckpoint
 {
     public static void Write(string directory, TinyLlamaShape shape, ulong seed)
     {
-        if (shape.HiddenSize % shape.NumHeads != 0 || shape.NumHeads % shape.NumKeyValueHeads != 0 || (shape.HiddenSize / shape.NumHeads) % 2 != 0)
-            throw new ArgumentException($"shape {shape}: hidden_size must be a multiple of num_heads, num_heads of num_key_value_heads, and the head dimension even");
+        int headDim = shape.HeadDim ?? shape.HiddenSize / shape.NumHeads;
+        if ((shape.HeadDim is null && shape.HiddenSize % shape.NumHeads != 0) || shape.NumHeads % shape.NumKeyValueHeads != 0 || headDim <= 0 || headDim % 2 != 0)
+            throw new ArgumentException($"shape {shape}: hidden_size must be a multiple of num_heads (or head_dim given), num_heads of num_key_value_heads, and the head dimension even");
         if (shape.VocabSize < 1) throw new ArgumentException($"vocab size {shape.VocabSize}, expected at least 1");
         Directory.CreateDirectory(directory);
 
-        long d = shape.HiddenSize, hd = shape.HiddenSize / shape.NumHeads, ff = shape.IntermediateSize;
+        long d = shape.HiddenSize, hd = headDim, ff = shape.IntermediateSize;
         long q = shape.NumHeads * hd, kv = shape.NumKeyValueHeads * hd, vocab = shape.VocabSize;
         var tensors = new Dictionary<string, (float[] Data, long[] Shape)>();
         void Normal(string name, params long[] dims) => tensors[name] = (NormalValues(seed, name, dims, shape.InitializerRange), dims);
@@ -80,7 +83,7 @@ public static class TinyLlamaCheckpoint
             w.WriteNumber("attention_dropout", 0.0);
             if (s.BosTokenId is int bos) w.WriteNumber("bos_token_id", bos); else w.WriteNull("bos_token_id");
             if (s.EosTokenId is int eos) w.WriteNumber("eos_token_id", eos); else w.WriteNull("eos_token_id");
-            w.WriteNumber("head_dim", s.HiddenSize / s.NumHeads);
+            w.WriteNumber("head_dim", s.HeadDim ?? s.HiddenSize / s.NumHeads);
             w.WriteString("hidden_act", "silu");
             w.WriteNumber("hidden_size", s.HiddenSize);
             w.WriteNumber("initializer_range", s.InitializerRange);
