@@ -76,9 +76,9 @@ public static class SafeTensors
             }
             w.WriteEndObject();
         }
-        var header = json.ToArray().AsEnumerable();
-        int padding = (int)((8 - json.Length % 8) % 8);
-        var headerBytes = header.Concat(Enumerable.Repeat((byte)' ', padding)).ToArray();
+        // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
+        while ((8 + json.Length) % 8 != 0) json.WriteByte((byte)' ');
+        var headerBytes = json.ToArray();
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -256,9 +256,11 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>The tensor's values as float32 (F32, F16 and BF16 are decoded; other dtypes are rejected).</summary>
-    public float[] ReadFloats(string name, long[]? expectedShape = null)
+    public float[] ReadFloats(string name, long[]? expectedShape = null) => ReadFloats(Entry(name, expectedShape));
+
+    private float[] ReadFloats(SafeTensorEntry entry)
     {
-        var entry = Entry(name, expectedShape);
+        string name = entry.Name;
         long count = entry.ElementCount;
         if (count > Array.MaxLength)
             throw new ModelLoadException($"{Path}: tensor '{name}' has {count} elements, more than one array can hold");
@@ -300,7 +302,7 @@ public sealed class SafeTensorsFile : IDisposable
     public Tensor Load(string name, long[] expectedShape, ScalarType dtype, Device device)
     {
         var entry = Entry(name, expectedShape);
-        var values = ReadFloats(name, expectedShape);
+        var values = ReadFloats(entry);
         using var cpu = torch.tensor(values, entry.Shape, ScalarType.Float32);
         return cpu.to(dtype, device).detach();
     }
