@@ -46,6 +46,7 @@ public sealed class EmbeddedPostgresTests(PostgresFixture pg)
             // A crash leaves postmaster.pid behind; its pid may now belong to another process (here: this test host).
             var pidFile = Path.Combine(first.ClusterDirectory, "postmaster.pid");
             File.WriteAllLines(pidFile, [Environment.ProcessId.ToString(), first.ClusterDirectory, "0", "5432", first.SocketDirectory, "", "0 0", "ready"]);
+            File.WriteAllLines(Path.Combine(first.SocketDirectory, ".s.PGSQL.5432.lock"), [Environment.ProcessId.ToString(), first.ClusterDirectory, "0", "5432"]);
             await using var restarted = await EmbeddedPostgres.StartAsync(root);
             Assert.True(restarted.StartedHere);
             await using var again = await SweepDatabase.OpenAsync(restarted.ConnectionString);

@@ -85,8 +85,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         await WriteConfigAsync(layout, ct);
         await PrepareSocketDirectoryAsync(layout, ct);
 
-        var start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"),
-            ["start", "-D", layout.PgData, "-l", layout.LogFile, "-w", "-t", "120", "-s"], ct);
+        string[] startArgs = ["start", "-D", layout.PgData, "-l", layout.LogFile, "-w", "-t", "120", "-s"];
+        var start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
+        if (start.ExitCode != 0)
+        {
+            // After a crash the old server's processes may take a moment to exit and release shared memory.
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
+        }
         if (start.ExitCode != 0)
             throw new EmbeddedPostgresException(
                 $"PostgreSQL in {layout.PgData} did not start: {LastLogError(layout.LogFile) ?? start.OneLine} (log: {layout.LogFile})");
@@ -109,7 +115,6 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     {
         if (_stopped || !StartedHere) return;
         _stopped = true;
-        NpgsqlConnection.ClearAllPools();
         await StopClusterAsync(_layout.PgData, BinDirectory, ct);
     }
 
@@ -121,7 +126,6 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         var bin = FindBinDirectory();
         var layout = await ResolveLayoutAsync(Path.GetFullPath(dataDir), ct, create: false);
         if (bin is null || await FindRunningAsync(layout, bin, ct) is null) return false;
-        NpgsqlConnection.ClearAllPools();
         await StopClusterAsync(layout.PgData, bin, ct);
         return true;
     }
@@ -252,7 +256,15 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             return pid;
         }
 
-        File.Delete(pidPath); // stale: left by a crash, would block the next start
+        // Stale: left by a crash. Postgres trusts these lock files while their pid looks alive, and a
+        // killed server's pid can stay a zombie or be reused, so remove them ourselves.
+        File.Delete(pidPath);
+        foreach (var socketDir in new[] { layout.SocketDir, pid?.SocketDir }.OfType<string>().Distinct())
+        {
+            var socketLock = Path.Combine(socketDir, $".s.PGSQL.{pid?.Port ?? Port}.lock");
+            if (File.Exists(socketLock) && !(int.TryParse(File.ReadLines(socketLock).FirstOrDefault(), out var owner) && IsPostgresProcess(owner)))
+                File.Delete(socketLock);
+        }
         return null;
     }
 
@@ -260,10 +272,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     {
         try
         {
-            var comm = File.ReadAllText($"/proc/{pid}/comm").Trim();
-            return comm.StartsWith("postgres", StringComparison.Ordinal) || comm.StartsWith("postmaster", StringComparison.Ordinal);
+            // /proc/PID/stat: "pid (comm) state ..."; a killed postmaster nobody has reaped yet is a zombie (Z).
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            var comm = stat[(stat.IndexOf('(') + 1)..close];
+            var state = stat[(close + 2)..].FirstOrDefault();
+            return state is not ('Z' or 'X') && (comm.StartsWith("postgres", StringComparison.Ordinal) || comm.StartsWith("postmaster", StringComparison.Ordinal));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
         {
             return false;
         }
