@@ -61,7 +61,7 @@ public sealed class UnreachableDatabaseTests
             var ex = await Assert.ThrowsAsync<DatabaseUnavailableException>(() =>
                 SweepDatabase.OpenAsync($"postgresql://sweep:hunter2@/sweep?host={missing}"));
 
-            Assert.StartsWith($"cannot connect to PostgreSQL at {missing}:5432/sweep: ", ex.Message);
+            Assert.Equal($"cannot connect to PostgreSQL at {missing}:5432/sweep: no server socket at {missing}/.s.PGSQL.5432 (is the server running?)", ex.Message);
             Assert.DoesNotContain('\n', ex.Message);
             Assert.DoesNotContain("hunter2", ex.Message);
         }

@@ -16,10 +16,13 @@ public sealed class SweepDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly ResiliencePipeline _retry;
 
-    private SweepDatabase(NpgsqlDataSource dataSource, string description)
+    private readonly string? _socketPath;
+
+    private SweepDatabase(NpgsqlDataSource dataSource, string description, string? socketPath)
     {
         _dataSource = dataSource;
         Description = description;
+        _socketPath = socketPath;
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -40,11 +43,13 @@ public sealed class SweepDatabase : IAsyncDisposable
     {
         var normalized = ConnectionStrings.Normalize(connectionString);
         var builder = new NpgsqlDataSourceBuilder(normalized);
-        builder.ConnectionStringBuilder.ApplicationName ??= "sweep";
-        var database = new SweepDatabase(builder.Build(), ConnectionStrings.Describe(normalized));
+        var settings = builder.ConnectionStringBuilder;
+        settings.ApplicationName ??= "sweep";
+        var socketPath = settings.Host is { } host && host.StartsWith('/') ? Path.Combine(host, $".s.PGSQL.{settings.Port}") : null;
+        var database = new SweepDatabase(builder.Build(), ConnectionStrings.Describe(normalized), socketPath);
         try
         {
-            await database.RunAsync(async (connection, ctx) => { await Migrator.MigrateAsync(database._dataSource, ctx); }, ct, withConnection: false);
+            await database.ResilientAsync(c => Migrator.MigrateAsync(database._dataSource, c), ct);
             return database;
         }
         catch
@@ -354,25 +359,31 @@ public sealed class SweepDatabase : IAsyncDisposable
         else await importer.WriteAsync(value, NpgsqlDbType.Text, ct);
     }
 
-    private Task RunAsync(Func<NpgsqlConnection, CancellationToken, Task> action, CancellationToken ct, bool withConnection = true) =>
-        RunAsync<bool>(async (connection, c) => { await action(connection, c); return true; }, ct, withConnection);
+    private Task RunAsync(Func<NpgsqlConnection, CancellationToken, Task> action, CancellationToken ct) =>
+        RunAsync<bool>(async (connection, c) => { await action(connection, c); return true; }, ct);
+
+    private Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> action, CancellationToken ct) =>
+        ResilientAsync(async c =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(c);
+            return await action(connection, c);
+        }, ct);
 
     // Runs one unit of database work with retries. A connection-level failure that outlasts the
     // retries surfaces as one DatabaseUnavailableException line; SQL errors pass through unchanged.
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> action, CancellationToken ct, bool withConnection = true)
+    private async Task<T> ResilientAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
     {
         try
         {
-            return await _retry.ExecuteAsync(async c =>
-            {
-                if (!withConnection) return await action(null!, c);
-                await using var connection = await _dataSource.OpenConnectionAsync(c);
-                return await action(connection, c);
-            }, ct);
+            return await _retry.ExecuteAsync(async c => await work(c), ct);
         }
         catch (NpgsqlException ex) when (ex is not PostgresException || IsConnectionRefusal((PostgresException)ex))
         {
-            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Description}: {Reason(ex)}", ex);
+            // A missing Unix socket reads as "Cannot assign requested address"; say what it means.
+            var reason = _socketPath is not null && !File.Exists(_socketPath)
+                ? $"no server socket at {_socketPath} (is the server running?)"
+                : Reason(ex);
+            throw new DatabaseUnavailableException($"cannot connect to PostgreSQL at {Description}: {reason}", ex);
         }
     }
 
