@@ -290,7 +290,10 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         // initdb into a side directory, renamed when complete, so an interrupted initdb never looks initialised.
         var staging = layout.PgData + ".initdb";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        if (Directory.Exists(layout.PgData)) Directory.Delete(layout.PgData, recursive: true);
+        if (Directory.Exists(layout.PgData) && Directory.EnumerateFileSystemEntries(layout.PgData).Any())
+            throw new EmbeddedPostgresException(
+                $"{layout.PgData} exists but is not a PostgreSQL data directory (no PG_VERSION); move it away or choose another data directory");
+        if (Directory.Exists(layout.PgData)) Directory.Delete(layout.PgData);
         Directory.CreateDirectory(layout.ClusterHome);
         if (Environment.IsPrivilegedProcess) await ChownAsync(layout.ClusterHome, ct);
 
