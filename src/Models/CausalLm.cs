@@ -43,7 +43,7 @@ public sealed class CausalLm : IDisposable
     private CausalLm(ModelDescriptor descriptor, Llama model, string device, string dtype)
     {
         Descriptor = descriptor; _model = model; Device = device; Dtype = dtype;
-        _weightsDigest = new Lazy<string>(() => DigestFiles(descriptor.WeightFiles));
+        _weightsDigest = new Lazy<string>(descriptor.ComputeWeightsDigest);
     }
 
     /// <summary>
@@ -182,19 +182,6 @@ public sealed class CausalLm : IDisposable
         int vocab = Descriptor.Config.VocabSize;
         foreach (var t in tokens)
             if (t < 0 || t >= vocab) throw new ArgumentException($"{what}: token id {t} is outside the vocabulary 0..{vocab - 1} of {Descriptor.Directory}");
-    }
-
-    private static string DigestFiles(IReadOnlyList<string> files)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        foreach (var file in files)
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            int n;
-            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) sha.AppendData(buffer, 0, n);
-        }
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     public void Dispose() => _model.Dispose();

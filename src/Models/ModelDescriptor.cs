@@ -21,6 +21,20 @@ public sealed record ModelDescriptor(string Directory, HfConfig Config, IReadOnl
         return new ModelDescriptor(Path.GetFullPath(directory), config, weights, Hooks.HookPoints.ForDecoder(config.NumLayers));
     }
 
+    /// <summary>SHA-256 (hex) over the weight files' bytes in <see cref="WeightFiles"/> order: the weights' identity in cache keys.</summary>
+    public string ComputeWeightsDigest()
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        foreach (var file in WeightFiles)
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            int n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) sha.AppendData(buffer, 0, n);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
     private static IReadOnlyList<string> FindWeightFiles(string directory)
     {
         var single = Path.Combine(directory, "model.safetensors");

@@ -1,0 +1,83 @@
+using Sweep.Jobs.Planning;
+using Sweep.Models;
+using Sweep.Storage.Database;
+using Sweep.Storage.Shards;
+
+namespace Sweep.Actors.Execution;
+
+/// <summary>
+/// Runs one model over one corpus shard and writes one dense shard per requested site. Keeps the
+/// last model loaded, since a worker is handed the same model's shards in a row. Shards whose
+/// content-addressed file already exists (same weights, site, tokenizer, corpus shard) are reused.
+/// </summary>
+public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
+{
+    private CausalLm? _model;
+    private string? _modelName;
+
+    public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    {
+        var capture = (CaptureUnit)unit.Payload;
+        var corpusShard = run.Corpus.Shards[capture.ShardIndex];
+        var targets = capture.Sites.Select(site => run.ShardMetadataFor(capture.Model, site, capture.ShardIndex))
+            .Select(metadata => (Metadata: metadata, Path: run.ShardPath(metadata))).ToList();
+
+        bool reused = targets.All(t => IsCached(t.Path, t.Metadata));
+        if (!reused)
+        {
+            var activations = ModelFor(capture.Model).Capture(corpusShard.Sequences, capture.Sites, run.Spec.Execution.BatchSize);
+            var (seq, pos, token) = RowIndex(corpusShard.Sequences, run.FirstSequenceOf(capture.ShardIndex));
+            foreach (var (metadata, path) in targets)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var values = activations[metadata.Site];
+                DenseShardFile.Write(path, new DenseShard(metadata, seq.Length, seq, pos, token, values.Values));
+            }
+        }
+
+        var rows = targets.Select(t => ShardRow.For(t.Metadata, corpusShard.TokenCount, t.Path,
+            DenseShardFile.Checksum(t.Path), new FileInfo(t.Path).Length)).ToList();
+        var output = new UnitOutput(
+            OutputUri: Path.GetDirectoryName(rows[0].Uri),
+            Checksum: Digests.Combine(rows.Select(r => r.Checksum)),
+            Shards: rows);
+        return Task.FromResult(new UnitResult(output, reused));
+    }
+
+    private static bool IsCached(string path, ShardMetadata expected)
+    {
+        if (!File.Exists(path)) return false;
+        try { return DenseShardFile.ReadMetadata(path).CacheKey() == expected.CacheKey(); }
+        catch (ShardFormatException) { return false; }
+    }
+
+    private CausalLm ModelFor(string name)
+    {
+        if (_modelName == name && _model != null) return _model;
+        _model?.Dispose();
+        _model = null;
+        var spec = run.Spec.Model(name);
+        try { _model = CausalLm.Load(spec.Path, run.Spec.Execution.Device, "float32"); }
+        catch (ModelLoadException e) { throw new PermanentUnitFailure($"model '{name}': {e.Message}", e); }
+        _modelName = name;
+        return _model;
+    }
+
+    /// <summary>The seq/pos/token columns for sequences laid out one after another (no padding rows).</summary>
+    private static (int[] Seq, int[] Pos, int[] Token) RowIndex(IReadOnlyList<int[]> sequences, int firstSequence)
+    {
+        int rows = sequences.Sum(s => s.Length);
+        int[] seq = new int[rows], pos = new int[rows], token = new int[rows];
+        int row = 0;
+        for (int s = 0; s < sequences.Count; s++)
+            for (int p = 0; p < sequences[s].Length; p++, row++)
+            {
+                seq[row] = firstSequence + s;
+                pos[row] = p;
+                token[row] = sequences[s][p];
+            }
+        return (seq, pos, token);
+    }
+
+    public void Dispose() => _model?.Dispose();
+}

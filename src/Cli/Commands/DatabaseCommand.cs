@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Sweep.Actors.Hosting;
+using Sweep.Storage.Database;
+
+namespace Sweep.Cli.Commands;
+
+/// <summary><c>sweep db url|start|stop</c>: reach the results database, in particular Sweep's embedded server.</summary>
+internal static class DatabaseCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("db", "Connect to the results database (Sweep's embedded PostgreSQL unless --db/SWEEP_DB names one)");
+        command.Subcommands.Add(Url());
+        command.Subcommands.Add(Start());
+        command.Subcommands.Add(Stop());
+        return command;
+    }
+
+    private static Command Url()
+    {
+        var database = CommonOptions.Database();
+        var home = CommonOptions.Home();
+        var command = new Command("url", "Print the connection URL (passwords left out); psql accepts it") { database, home };
+        command.SetAction(parse =>
+        {
+            if (DatabaseSession.ChooseConnection(parse.GetValue(database), null) is { } connection)
+            {
+                Console.WriteLine(ConnectionStrings.Describe(connection));
+                return ExitCodes.Success;
+            }
+            Console.WriteLine(EmbeddedPostgres.DescribeConnection(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!)));
+            Console.Error.WriteLine("(Sweep's embedded server runs only during a run; `sweep db start` keeps it up, `sweep db stop` stops it)");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Start()
+    {
+        var home = CommonOptions.Home();
+        var command = new Command("start", "Start the embedded server and leave it running; prints its URL") { home };
+        command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
+        {
+            var server = await EmbeddedPostgres.StartAsync(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!), ct);
+            await (await SweepDatabase.OpenAsync(server.ConnectionString, ct)).DisposeAsync(); // creates/migrates the schema
+            Console.WriteLine(server.ConnectionUrl);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Stop()
+    {
+        var home = CommonOptions.Home();
+        var command = new Command("stop", "Stop the embedded server") { home };
+        command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
+        {
+            bool stopped = await EmbeddedPostgres.StopExistingAsync(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!), ct);
+            Console.WriteLine(stopped ? "stopped" : "not running");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

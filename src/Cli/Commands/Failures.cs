@@ -1,0 +1,36 @@
+using Sweep.Actors.Runs;
+
+namespace Sweep.Cli.Commands;
+
+/// <summary>Turns a failure into one line on stderr and a non-zero exit (SWEEP_DEBUG=1 adds the stack trace).</summary>
+internal static class Failures
+{
+    public static async Task<int> ReportAsync(Func<Task<int>> command)
+    {
+        try
+        {
+            return await command();
+        }
+        catch (RunFailedException e)
+        {
+            Print($"run {e.RunId} failed: {e.Message}", e);
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException e)
+        {
+            Print("cancelled", e);
+            return ExitCodes.Failure;
+        }
+        catch (Exception e)
+        {
+            Print(e.Message, e);
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static void Print(string message, Exception e)
+    {
+        Console.Error.WriteLine("sweep: " + message.ReplaceLineEndings(" "));
+        if (Environment.GetEnvironmentVariable("SWEEP_DEBUG") == "1") Console.Error.WriteLine(e);
+    }
+}

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Sweep.Jobs.Spec;
+
+namespace Sweep.Cli.Commands;
+
+/// <summary><c>sweep validate FILE</c>: checks a job as a run would, without doing any work.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var job = CommonOptions.JobFile();
+        var command = new Command("validate", "Check a job file and report every problem as FILE:LINE:COL: message") { job };
+        command.SetAction(parse =>
+        {
+            var spec = LoadJob(parse.GetValue(job)!.ToString());
+            if (spec == null) return ExitCodes.InvalidJob;
+            Console.WriteLine($"{parse.GetValue(job)}: valid ({spec.Models.Count} models, {spec.Captures.Sum(c => c.Sites.Count)} sites, {spec.Analyses.Count} analyses)");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Loads a job, printing every validation error to stderr; null when invalid.</summary>
+    public static JobSpec? LoadJob(string path)
+    {
+        try
+        {
+            return JobLoader.Load(path);
+        }
+        catch (JobValidationException e)
+        {
+            foreach (var error in e.Errors) Console.Error.WriteLine(error);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Sweep.Cli.Commands;
+
+var root = new RootCommand("Sweep: capture language-model activations and compare models, from a YAML job.");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ValidateCommand.Create());
+root.Subcommands.Add(DatabaseCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+return await root.Parse(args).InvokeAsync();

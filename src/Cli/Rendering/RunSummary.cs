@@ -1,0 +1,41 @@
+using System.Globalization;
+using Spectre.Console;
+using Sweep.Actors.Hosting;
+using Sweep.Actors.Runs;
+
+namespace Sweep.Cli.Rendering;
+
+/// <summary>The end of <c>sweep run</c>: the run id, where shards and results are, and the metric table.</summary>
+internal static class RunSummary
+{
+    public static void Print(RunReport report, DatabaseSession session)
+    {
+        var outcome = report.Outcome;
+        Console.WriteLine($"run {report.RunId} succeeded: {report.CaptureUnits} capture units ({outcome.UnitsReused} reused from the cache), " +
+                          $"{report.AnalysisUnits} analysis units, {report.Tokens} tokens, {outcome.Retries} retries");
+        Console.WriteLine($"shards:   {Path.Combine(report.StoreDirectory, Sweep.Storage.StoreLayout.ShardsFolder)}");
+        Console.WriteLine($"database: {session.Description}");
+        if (session.Embedded is { StartedHere: true })
+            Console.WriteLine("          (Sweep's embedded server stops after the run; `sweep db start` serves it again)");
+        Console.WriteLine($"          psql \"{session.Description}\" -c \"select * from metrics where run_id = {report.RunId}\"");
+
+        var table = new Table().AddColumns("analysis", "measure", "site A", "site B", "value", "tokens");
+        table.Columns[4].RightAligned();
+        table.Columns[5].RightAligned();
+        foreach (var stored in report.Metrics.OrderBy(m => m.Metric.Analysis).ThenBy(m => m.Metric.ModelA).ThenBy(m => m.Metric.SiteA)
+                     .ThenBy(m => m.Metric.ModelB).ThenBy(m => m.Metric.SiteB))
+        {
+            var m = stored.Metric;
+            table.AddRow(Markup.Escape(m.Analysis), Markup.Escape(m.Measure), Markup.Escape($"{m.ModelA}/{m.SiteA}"),
+                Markup.Escape(m.ModelB == null ? "" : $"{m.ModelB}/{m.SiteB}"),
+                m.Value.ToString("F6", CultureInfo.InvariantCulture), m.NTokens.ToString(CultureInfo.InvariantCulture));
+        }
+        if (!Terminal.IsInteractive)
+        {
+            // Redirected output has no width; don't wrap site names at the 80-column default.
+            table.Border(TableBorder.Ascii);
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+        }
+        AnsiConsole.Write(table);
+    }
+}
