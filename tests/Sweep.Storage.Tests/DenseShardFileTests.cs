@@ -196,11 +196,13 @@ public sealed class DenseShardFileTests : IDisposable
 public sealed class StoreLayoutTests
 {
     [Fact]
-    public void Shards_live_under_model_and_site_with_a_zero_padded_index()
+    public void Shards_live_under_model_and_site_with_a_zero_padded_index_and_their_cache_key()
     {
         var metadata = ShardTestData.Metadata(width: 4) with { Model = "gpt2/small", ShardIndex = 12 };
-        Assert.Equal(Path.GetFullPath("/store/shards/gpt2_small/blocks.0.hook_resid_post/shard-00012.arrow"),
+        Assert.Equal(Path.GetFullPath($"/store/shards/gpt2_small/blocks.0.hook_resid_post/shard-00012-{metadata.CacheKey()[..16]}.arrow"),
             StoreLayout.DenseShardPath("/store", metadata));
+        var otherWeights = metadata with { WeightsDigest = new string('f', 64) };
+        Assert.NotEqual(StoreLayout.DenseShardPath("/store", metadata), StoreLayout.DenseShardPath("/store", otherWeights));
         Assert.Equal("_..", StoreLayout.SafeSegment(".."));
     }
 }

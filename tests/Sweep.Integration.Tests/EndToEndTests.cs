@@ -1,0 +1,104 @@
+using Sweep.Actors.Execution;
+using Sweep.Actors.Runs;
+using Sweep.Analysis.Similarity;
+using Sweep.Analysis.Statistics;
+using Sweep.Jobs.Spec;
+using Sweep.Storage.Database;
+using Sweep.Storage.Shards;
+
+namespace Sweep.Integration.Tests;
+
+/// <summary>Whole jobs through the real pipeline: YAML, tokenizer, TorchSharp capture, Arrow shards, actors, PostgreSQL.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class EndToEndTests(ServerFixture server)
+{
+    private sealed class SilentProgress : IRunProgress
+    {
+        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
+        public void UnitCompleted(WorkUnit unit, bool reused) { }
+        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
+    }
+
+    private async Task<(RunReport Report, SweepDatabase Database)> RunAsync(JobWorkspace workspace, string? connection = null)
+    {
+        var database = await SweepDatabase.OpenAsync(connection ?? await server.CreateDatabaseAsync());
+        var spec = JobLoader.Load(workspace.JobPath);
+        return (await LocalRunner.RunAsync(spec, database, new SilentProgress(), CancellationToken.None), database);
+    }
+
+    [Fact]
+    public async Task A_job_stores_readable_shards_ledger_rows_and_CKA_values_that_match_the_shards()
+    {
+        using var workspace = new JobWorkspace();
+        var (report, database) = await RunAsync(workspace);
+        await using var _ = database;
+
+        var run = await database.GetRunAsync(report.RunId);
+        Assert.Equal(RunStatus.Succeeded, run!.Status);
+        var units = await database.GetUnitsAsync(report.RunId);
+        Assert.All(units, u => Assert.Equal(UnitStatus.Done, u.Status));
+        Assert.Equal(report.CaptureUnits + report.AnalysisUnits, units.Count);
+
+        // 4 sites in 2 models -> 6 unordered pairs; every shard of every site in the catalog and on disk.
+        var shards = await database.GetShardsAsync(report.RunId);
+        int corpusShards = report.CaptureUnits / 2;
+        Assert.True(corpusShards >= 2, "the test corpus should span several shards");
+        Assert.Equal(4 * corpusShards, shards.Count);
+        Assert.Equal(shards.Count, workspace.StoreFiles().Count);
+        foreach (var row in shards)
+        {
+            Assert.Equal(row.Checksum, DenseShardFile.Checksum(row.Uri));
+            var shard = DenseShardFile.Read(row.Uri);
+            Assert.Equal(row.Rows, shard.Rows);
+            Assert.Equal(row.Site, shard.Metadata.Site);
+        }
+        Assert.Equal(report.Tokens, shards.Where(s => s.Model == "tiny-a" && s.Site == "blocks.0.hook_resid_pre").Sum(s => s.Rows));
+
+        Assert.Equal(6, report.Metrics.Count);
+        foreach (var stored in report.Metrics)
+        {
+            var m = stored.Metric;
+            Assert.Equal("cka_linear", m.Measure);
+            Assert.Equal(report.Tokens, m.NTokens);
+            Assert.Equal(RecomputeCka(shards, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!), m.Value, 12);
+            Assert.InRange(m.Value, 0.0, 1.0);
+        }
+    }
+
+    /// <summary>CKA from all rows of both sites at once (no sharding, no merge): what the merged statistics must equal.</summary>
+    private static double RecomputeCka(IReadOnlyList<ShardRow> shards, string modelA, string siteA, string modelB, string siteB)
+    {
+        float[] Concat(string model, string site, out int rows, out int width)
+        {
+            var parts = shards.Where(s => s.Model == model && s.Site == site).OrderBy(s => s.ShardIndex).Select(s => DenseShardFile.Read(s.Uri)).ToList();
+            rows = parts.Sum(p => p.Rows);
+            width = parts[0].Metadata.Width;
+            return parts.SelectMany(p => p.Act).ToArray();
+        }
+        var x = Concat(modelA, siteA, out int n, out int dx);
+        var y = Concat(modelB, siteB, out _, out int dy);
+        return LinearCka.Compute(DensePairStatistics.FromRows(x, y, n, dx, dy));
+    }
+
+    [Fact]
+    public async Task A_second_run_reuses_every_shard_and_gives_identical_metrics_whatever_the_worker_count()
+    {
+        using var workspace = new JobWorkspace(documents: 24);
+        var connection = await server.CreateDatabaseAsync();
+        var (first, db1) = await RunAsync(workspace, connection);
+        await db1.DisposeAsync();
+
+        workspace.WriteJob(workers: 2);
+        var (second, db2) = await RunAsync(workspace, connection);
+        await db2.DisposeAsync();
+
+        Assert.NotEqual(first.RunId, second.RunId);
+        Assert.Equal(0, first.Outcome.UnitsReused);
+        Assert.Equal(second.CaptureUnits, second.Outcome.UnitsReused);
+        string Key(StoredMetric s) => $"{s.Metric.ModelA}/{s.Metric.SiteA}~{s.Metric.ModelB}/{s.Metric.SiteB}";
+        var before = first.Metrics.ToDictionary(Key, s => s.Metric.Value);
+        var after = second.Metrics.ToDictionary(Key, s => s.Metric.Value);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        foreach (var (key, value) in before) Assert.Equal(value, after[key]);
+    }
+}

@@ -1,0 +1,66 @@
+using Sweep.Models.Demo;
+using Sweep.Tests.Common;
+
+namespace Sweep.Integration.Tests;
+
+/// <summary>
+/// A temporary folder with the demo models, a slice of the demo corpus and a job file, like a
+/// researcher's project directory. Deleted on dispose.
+/// </summary>
+public sealed class JobWorkspace : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("sweep-job-").FullName;
+    public string JobPath => Path.Combine(Root, "job.yaml");
+    public string StoreDirectory => Path.Combine(Root, "store");
+
+    public JobWorkspace(int documents = 40)
+    {
+        var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(documents).ToList();
+        File.WriteAllLines(Path.Combine(Root, "corpus.txt"), corpus);
+        DemoModels.Write(Path.Combine(Root, "models"), string.Join("\n", corpus));
+        WriteJob();
+    }
+
+    public const string DefaultSites = """
+          - model: tiny-a
+            sites: [blocks.0.hook_resid_pre, blocks.1.hook_resid_post, blocks.3.hook_resid_post]
+          - model: tiny-b
+            sites: [blocks.2.hook_resid_post]
+        """;
+
+    public void WriteJob(string captures = DefaultSites, int workers = 1, string store = "store", int sequencesPerShard = 8,
+        string corpus = "corpus.txt") =>
+        File.WriteAllText(JobPath, $"""
+            version: 1
+            name: integration
+            corpus:
+              path: {corpus}
+              max_tokens: 32
+              sequences_per_shard: {sequencesPerShard}
+            models:
+              - name: tiny-a
+                path: models/tiny-a
+              - name: tiny-b
+                path: models/tiny-b
+            captures:
+            {captures}
+            analyses:
+              - name: layer-cka
+                kind: cka
+            execution:
+              device: cpu
+              batch_size: 4
+              workers: {workers}
+            output:
+              store: {store}
+            """);
+
+    /// <summary>Shard files plus anything half-written (temp files) under the store.</summary>
+    public IReadOnlyList<string> StoreFiles() =>
+        Directory.Exists(StoreDirectory) ? Directory.GetFiles(StoreDirectory, "*", SearchOption.AllDirectories) : [];
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}
