@@ -43,9 +43,10 @@ public static class CorpusLoader
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SequencesPerShard, 1);
         bool addBos = tokenizer is { AddsBosByDefault: true, BosId: not null };
-        var errors = new List<JobError>();
         if (addBos && options.MaxTokens < 2 && documents.Any(d => d.Text is not null))
-            errors.Add(new JobError(displayPath, 0, 0, $"max_tokens is {options.MaxTokens} but the tokenizer adds BOS to every sequence, expected max_tokens of at least 2"));
+            throw new JobValidationException([new JobError(displayPath, 0, 0,
+                $"max_tokens is {options.MaxTokens} but the tokenizer adds BOS to every sequence, expected max_tokens of at least 2")]);
+        var errors = new List<JobError>();
 
         var sequences = new List<int[]>();
         int documentCount = 0;
@@ -108,6 +109,7 @@ public static class CorpusLoader
     public static IEnumerable<int[]> Chunk(int[] ids, int maxTokens, int? bosId)
     {
         int room = bosId is null ? maxTokens : maxTokens - 1;
+        if (room < 1) throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, "no room for a token after BOS");
         for (int start = 0; start < ids.Length; start += room)
         {
             int length = Math.Min(room, ids.Length - start);
