@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Sweep.Actors.Coordination;
+using Sweep.Actors.Execution;
+using Sweep.Actors.Workers;
+using Sweep.Storage.Database;
+
+namespace Sweep.Actors.Tests;
+
+/// <summary>
+/// The coordinator's protocol with real UnitWorker actors: dependencies, retries, permanent failures,
+/// a worker that dies mid-unit, and commit-before-done. Executors here are scripted, the ledger records calls.
+/// </summary>
+public sealed class RunCoordinatorTests : TestKit
+{
+    private sealed class RecordingLedger : IRunLedger
+    {
+        public ConcurrentQueue<string> Events { get; } = new();
+        public Task MarkStartedAsync(WorkUnit unit, string worker) { Events.Enqueue($"start {unit.Key}"); return Task.CompletedTask; }
+        public Task MarkCompletedAsync(WorkUnit unit, UnitResult result) { Events.Enqueue($"done {unit.Key}"); return Task.CompletedTask; }
+        public Task MarkFailedAsync(WorkUnit unit, string error) { Events.Enqueue($"failed {unit.Key}: {error}"); return Task.CompletedTask; }
+    }
+
+    private sealed class CountingProgress : IRunProgress
+    {
+        public int Completed, Retried;
+        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
+        public void UnitCompleted(WorkUnit unit, bool reused) => Interlocked.Increment(ref Completed);
+        public void UnitRetried(WorkUnit unit, int attempt, string error) => Interlocked.Increment(ref Retried);
+    }
+
+    /// <summary>Runs units by calling a script; records the order in which units ran.</summary>
+    private sealed class ScriptedExecutor(Func<WorkUnit, int, Task> script, ConcurrentQueue<string> ran) : IUnitExecutor
+    {
+        private readonly ConcurrentDictionary<string, int> _calls = new();
+        public async Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+        {
+            int call = _calls.AddOrUpdate(unit.Key, 1, (_, n) => n + 1);
+            await script(unit, call);
+            ran.Enqueue(unit.Key);
+            return new UnitResult(new UnitOutput(), Reused: false);
+        }
+        public void Dispose() { }
+    }
+
+    private static WorkUnit Capture(string key) => new(key, WorkStage.Capture, key, [], key);
+    private static WorkUnit Analysis(string key, params string[] deps) => new(key, WorkStage.Analysis, key, deps, key);
+
+    private (Task<RunOutcome> Outcome, IActorRef Coordinator) Start(IReadOnlyList<WorkUnit> units, IRunLedger ledger, IRunProgress progress, int maxAttempts = 3)
+    {
+        var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var coordinator = Sys.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, maxAttempts));
+        return (outcome.Task, coordinator);
+    }
+
+    [Fact]
+    public async Task Analyses_run_only_after_every_capture_they_depend_on_is_committed()
+    {
+        var ledger = new RecordingLedger();
+        var ran = new ConcurrentQueue<string>();
+        var units = new[] { Capture("c1"), Capture("c2"), Capture("c3"), Analysis("a1", "c1", "c2"), Analysis("a2", "c3") };
+        var (outcome, coordinator) = Start(units, ledger, new CountingProgress());
+        var quick = new ScriptedExecutor((_, _) => Task.Delay(5), ran);
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, quick));
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.Delay(5), ran)));
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Analysis, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(5, result.UnitsRun);
+        var events = ledger.Events.ToList();
+        Assert.True(events.IndexOf("done c1") < events.IndexOf("start a1") && events.IndexOf("done c2") < events.IndexOf("start a1"));
+        Assert.True(events.IndexOf("done c3") < events.IndexOf("start a2"));
+    }
+
+    [Fact]
+    public async Task A_unit_that_fails_transiently_is_retried_and_the_run_succeeds()
+    {
+        var progress = new CountingProgress();
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1"), Capture("c2")], new RecordingLedger(), progress);
+        var flaky = new ScriptedExecutor((unit, call) => unit.Key == "c2" && call == 1 ? throw new IOException("disk hiccup") : Task.CompletedTask, ran);
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, flaky));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(1, result.Retries);
+        Assert.Equal(1, progress.Retried);
+        Assert.Equal(2, progress.Completed);
+    }
+
+    [Fact]
+    public async Task A_unit_that_keeps_failing_fails_the_run_with_its_last_error_after_max_attempts()
+    {
+        var ledger = new RecordingLedger();
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), maxAttempts: 2);
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator,
+            new ScriptedExecutor((_, call) => throw new IOException($"broken pipe #{call}"), ran)));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("failed 2 times", result.Error);
+        Assert.Contains("broken pipe #2", result.Error);
+        await AwaitConditionAsync(() => Task.FromResult(ledger.Events.Contains("failed c1: broken pipe #2")));
+    }
+
+    [Fact]
+    public async Task A_permanent_failure_fails_the_run_at_once()
+    {
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1"), Capture("c2")], new RecordingLedger(), new CountingProgress());
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator,
+            new ScriptedExecutor((_, _) => throw new PermanentUnitFailure("model 'x': config.json: file not found"), ran)));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("model 'x': config.json: file not found", result.Error);
+        Assert.Equal(0, result.Retries);
+    }
+
+    [Fact]
+    public async Task A_worker_that_stops_mid_unit_loses_the_unit_to_another_worker()
+    {
+        var ledger = new RecordingLedger();
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress());
+        var hang = new TaskCompletionSource();
+        var stuck = Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => hang.Task, ran)));
+        await AwaitConditionAsync(() => Task.FromResult(ledger.Events.Contains("start c1")));
+
+        Sys.Stop(stuck);
+        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(result.Succeeded);
+        Assert.Equal(["c1"], ran.ToArray());
+        Assert.Equal(2, ledger.Events.Count(e => e == "start c1"));
+        hang.SetResult();
+    }
+}
