@@ -58,7 +58,7 @@ public static class CorpusLoader
             if (doc.Ids is not null) ids = doc.Ids;
             else if (tokenizer is null)
             {
-                errors.Add(new JobError(displayPath, doc.Line, 0, $"a text document but model '{tokenizerName}' has no tokenizer files, expected \"ids\" or a corpus.tokenizer model with tokenizer.model or vocab.json + merges.txt"));
+                errors.Add(new JobError(displayPath, doc.Line, 0, $"a text document but model '{tokenizerName}' has no tokenizer files, expected \"ids\" or a corpus.tokenizer model with tokenizer.model, vocab.json + merges.txt or tokenizer.json"));
                 continue;
             }
             else

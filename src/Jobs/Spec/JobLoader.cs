@@ -222,7 +222,7 @@ public static partial class JobLoader
         if (tokenizer is not null && models?.Find(tokenizer) is { } model && format == CorpusFormat.Txt)
         {
             if (!TokenizerLoader.HasTokenizer(model.Path))
-                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model or vocab.json + merges.txt (or set corpus.tokenizer to a model that has them)");
+                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt or tokenizer.json (or set corpus.tokenizer to a model that has them)");
         }
 
         if (models is not null && maxTokensNode is { } maxNode)

@@ -6,8 +6,8 @@ namespace Sweep.Models.Tokenizers;
 
 /// <summary>
 /// Builds the tokenizer a model directory defines. Recognised files, in order of preference:
-/// <c>tokenizer.model</c> (SentencePiece, as Llama and Gemma ship it) and <c>vocab.json</c> + <c>merges.txt</c>
-/// (GPT-2 byte-level BPE). BOS/EOS/pad and add_bos_token come from <c>tokenizer_config.json</c> and
+/// <c>tokenizer.model</c> (SentencePiece, as Llama and Gemma ship it), <c>vocab.json</c> + <c>merges.txt</c>
+/// (GPT-2 byte-level BPE), and <c>tokenizer.json</c> of the byte-level BPE kind (as GPT-NeoX/Pythia ship it). BOS/EOS/pad and add_bos_token come from <c>tokenizer_config.json</c> and
 /// <c>special_tokens_map.json</c> when present, else from the family's defaults.
 /// </summary>
 public static class TokenizerLoader
@@ -15,11 +15,13 @@ public static class TokenizerLoader
     public const string SentencePieceModelFile = "tokenizer.model";
     public const string VocabFile = "vocab.json";
     public const string MergesFile = "merges.txt";
+    public const string HfTokenizerFile = "tokenizer.json";
 
     /// <summary>True when <paramref name="modelDirectory"/> holds a set of tokenizer files this loader reads.</summary>
     public static bool HasTokenizer(string modelDirectory) =>
         File.Exists(Path.Combine(modelDirectory, SentencePieceModelFile))
-        || (File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile)));
+        || (File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile)))
+        || File.Exists(Path.Combine(modelDirectory, HfTokenizerFile));
 
     public static TextTokenizer Load(string modelDirectory)
     {
@@ -30,9 +32,16 @@ public static class TokenizerLoader
         if (File.Exists(spModel)) return LoadSentencePiece(modelDirectory, spModel, settings);
         var vocab = Path.Combine(modelDirectory, VocabFile);
         var merges = Path.Combine(modelDirectory, MergesFile);
-        if (File.Exists(vocab) && File.Exists(merges)) return LoadByteLevelBpe(modelDirectory, vocab, merges, settings);
+        if (File.Exists(vocab) && File.Exists(merges))
+            return LoadByteLevelBpe(modelDirectory, ReadVocab(vocab), ReadMerges(merges), [vocab, merges], new Dictionary<string, int>(), settings);
+        var hf = Path.Combine(modelDirectory, HfTokenizerFile);
+        if (File.Exists(hf))
+        {
+            var (hfVocab, hfMerges, added) = HfTokenizerJson.ReadByteLevelBpe(hf);
+            return LoadByteLevelBpe(modelDirectory, hfVocab, hfMerges, [hf], added, settings);
+        }
         throw new ModelLoadException(
-            $"{modelDirectory}: no tokenizer files, expected {SentencePieceModelFile} (SentencePiece) or {VocabFile} + {MergesFile} (GPT-2 byte-level BPE)");
+            $"{modelDirectory}: no tokenizer files, expected {SentencePieceModelFile} (SentencePiece), {VocabFile} + {MergesFile} (GPT-2 byte-level BPE) or {HfTokenizerFile} (byte-level BPE)");
     }
 
     private static TextTokenizer LoadSentencePiece(string dir, string modelPath, SpecialTokenSettings settings)
@@ -62,14 +71,18 @@ public static class TokenizerLoader
             vocabSize, bos, eos, pad, settings.AddBosToken ?? true);
     }
 
-    private static TextTokenizer LoadByteLevelBpe(string dir, string vocabPath, string mergesPath, SpecialTokenSettings settings)
+    private static Dictionary<string, int> ReadVocab(string vocabPath)
     {
-        Dictionary<string, int> vocab;
-        try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath)) ?? throw new JsonException("null"); }
+        try { return JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(vocabPath)) ?? throw new JsonException("null"); }
         catch (JsonException e) { throw new ModelLoadException($"{vocabPath}: not a JSON object of token -> id ({e.Message})", e); }
+    }
 
-        var merges = ReadMerges(mergesPath);
-        var specials = new Dictionary<string, int>();
+    /// <summary>GPT-2 style BPE; <paramref name="addedTokens"/> (tokenizer.json's added_tokens) are matched whole, before splitting.</summary>
+    private static TextTokenizer LoadByteLevelBpe(string dir, Dictionary<string, int> vocab, List<string> merges, string[] modelFiles,
+        IReadOnlyDictionary<string, int> addedTokens, SpecialTokenSettings settings)
+    {
+        foreach (var (token, id) in addedTokens) vocab.TryAdd(token, id);
+        var specials = new Dictionary<string, int>(addedTokens);
         if (vocab.TryGetValue(Gpt2ByteLevel.EndOfText, out int eot)) specials[Gpt2ByteLevel.EndOfText] = eot;
         foreach (var token in new[] { settings.BosToken, settings.EosToken, settings.PadToken })
             if (token is not null && vocab.TryGetValue(token, out int id)) specials[token] = id;
@@ -87,12 +100,12 @@ public static class TokenizerLoader
         }
         catch (Exception e) when (e is not ModelLoadException)
         {
-            throw new ModelLoadException($"{dir}: {VocabFile} + {MergesFile} do not form a BPE tokenizer ({e.Message})", e);
+            throw new ModelLoadException($"{dir}: {string.Join(" + ", modelFiles.Select(Path.GetFileName))} do not form a BPE tokenizer ({e.Message})", e);
         }
 
         int? Id(string? token, string key) => token is null ? null
             : vocab.TryGetValue(token, out int id) ? id
-            : throw new ModelLoadException($"{dir}: {key} '{token}' is not in {VocabFile}");
+            : throw new ModelLoadException($"{dir}: {key} '{token}' is not in the vocabulary of {Path.GetFileName(modelFiles[0])}");
         int? defaultEot = vocab.TryGetValue(Gpt2ByteLevel.EndOfText, out int e2) ? e2 : null;
 
         int? bos = settings.BosToken is not null ? Id(settings.BosToken, "bos_token")
@@ -100,7 +113,7 @@ public static class TokenizerLoader
         int? eos = settings.EosToken is not null ? Id(settings.EosToken, "eos_token")
             : settings.ExplicitNulls.Contains("eos_token") ? null : defaultEot;
         int? pad = Id(settings.PadToken, "pad_token");
-        var files = DigestFiles(dir, [vocabPath, mergesPath]);
+        var files = DigestFiles(dir, modelFiles);
         return new TextTokenizer(bpe, TokenizerKind.ByteLevelBpe, files, Digest(files),
             vocab.Values.Max() + 1, bos, eos, pad, settings.AddBosToken ?? false);
     }

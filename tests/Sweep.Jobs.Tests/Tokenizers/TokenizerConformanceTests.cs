@@ -93,3 +93,63 @@ public class TokenizerConformanceTests
         Assert.NotEqual(a, TokenizerLoader.Load(llama).Digest);
     }
 }
+
+public sealed class HfTokenizerJsonTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("sweep-tokjson-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>Writes vocab.json + merges.txt of <paramref name="source"/> as one tokenizer.json (merges as pairs).</summary>
+    private string WriteTokenizerJson(string source, string preTokenizer = """{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}""")
+    {
+        var vocab = File.ReadAllText(Path.Combine(source, "vocab.json"));
+        var merges = File.ReadLines(Path.Combine(source, "merges.txt")).Where(l => l.Length > 0 && !l.StartsWith("#version"))
+            .Select(l => l.Split(' ')).Select(p => JsonSerializer.Serialize(new[] { p[0], p[1] }));
+        var eot = JsonSerializer.Deserialize<Dictionary<string, int>>(vocab)!["<|endoftext|>"];
+        var json = $$$"""
+            {"version": "1.0",
+             "added_tokens": [{"id": {{{eot}}}, "content": "<|endoftext|>", "special": true}],
+             "pre_tokenizer": {{{preTokenizer}}},
+             "model": {"type": "BPE", "vocab": {{{vocab}}}, "merges": [{{{string.Join(",", merges)}}}]}}
+            """;
+        File.WriteAllText(Path.Combine(_root, "tokenizer.json"), json);
+        return _root;
+    }
+
+    [Fact]
+    public void Gpt2_tokenizer_json_encodes_every_fixture_string_to_its_reference_ids()
+    {
+        var dir = Fixtures.TryGet("gpt2-tokenizer");
+        if (dir is null) return;
+        var tokenizer = TokenizerLoader.Load(WriteTokenizerJson(dir));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")));
+        foreach (var c in doc.RootElement.EnumerateArray())
+            Assert.Equal(c.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()), tokenizer.Encode(c.GetProperty("text").GetString()!, addBos: false));
+        Assert.Equal(50256, tokenizer.EosId);
+        Assert.Equal(TokenizerKind.ByteLevelBpe, tokenizer.Kind);
+    }
+
+    [Fact]
+    public void Trained_tokenizer_gives_the_same_ids_from_tokenizer_json_as_from_vocab_and_merges()
+    {
+        var trained = Path.Combine(_root, "trained");
+        ByteLevelBpeTrainer.TrainTo(trained, ByteLevelBpeTrainerTests.TrainingText, 50);
+        var fromFiles = TokenizerLoader.Load(trained);
+        File.Delete(Path.Combine(trained, "tokenizer_config.json"));
+        var fromJson = TokenizerLoader.Load(WriteTokenizerJson(trained));
+        const string text = "Once upon a time, Lily ran to the park<|endoftext|>The dog too.";
+        Assert.Equal(fromFiles.Encode(text, false), fromJson.Encode(text, false));
+        Assert.NotEqual(fromFiles.Digest, fromJson.Digest);
+    }
+
+    [Fact]
+    public void Other_tokenizer_json_kinds_are_refused_by_name()
+    {
+        var trained = Path.Combine(_root, "trained");
+        ByteLevelBpeTrainer.TrainTo(trained, ByteLevelBpeTrainerTests.TrainingText, 5);
+        WriteTokenizerJson(trained, preTokenizer: """{"type": "Sequence", "pretokenizers": [{"type": "Split"}, {"type": "ByteLevel", "use_regex": false}]}""");
+        var e = Assert.Throws<Sweep.Models.ModelLoadException>(() => TokenizerLoader.Load(_root));
+        Assert.Contains("tokenizer.json: model type 'BPE' with this pre_tokenizer is not supported", e.Message);
+    }
+}
