@@ -219,9 +219,12 @@ public static partial class JobLoader
         }
         else if (models is { Valid.Count: > 0 }) tokenizer = models.Valid[0].Name;
 
-        if (tokenizer is not null && models?.Find(tokenizer) is { } model && format == CorpusFormat.Txt)
+        if (tokenizer is not null && models?.Find(tokenizer) is { } model)
         {
-            if (!TokenizerLoader.HasTokenizer(model.Path))
+            if (TokenizerLoader.HasTokenizer(model.Path))
+                try { TokenizerLoader.Load(model.Path); }
+                catch (ModelLoadException e) { errors.At(c["tokenizer"] ?? c.Node, $"corpus: the tokenizer of model '{tokenizer}' cannot be loaded: {OneLine(e.Message)}"); }
+            else if (format == CorpusFormat.Txt)
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt or tokenizer.json (or set corpus.tokenizer to a model that has them)");
         }
 

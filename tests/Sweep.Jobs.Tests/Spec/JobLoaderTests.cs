@@ -303,4 +303,20 @@ public sealed class JobLoaderTests : IDisposable
             "jobs.yaml:19:12: execution.workers is 'none', expected a positive integer (capture workers)",
         ], errors);
     }
+
+    [Fact]
+    public void Empty_value_of_a_required_key_is_reported_at_the_key()
+    {
+        Assert.Equal("jobs.yaml:2:6: name is empty, expected a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)",
+            Only(JobDirectory.ValidJob.Replace("name: demo", "name:")));
+    }
+
+    [Fact]
+    public void Broken_tokenizer_files_are_reported_before_any_work()
+    {
+        _dir.File("models/tiny-a/merges.txt", "#version: 0.2\nnot a merge line\n");
+        var error = Only(JobDirectory.ValidJob);
+        Assert.StartsWith("jobs.yaml:4:3: corpus: the tokenizer of model 'tiny-a' cannot be loaded: ", error);
+        Assert.Contains("merges.txt:2: expected two space-separated symbols", error);
+    }
 }
