@@ -24,11 +24,8 @@ public static class JobPlanner
                 throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
             foreach (var shard in corpus.Shards)
                 captures.Add(new CaptureUnit(
-                    CaptureKey(weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype),
-                    capture.Model, shard.Index, capture.Sites)
-                {
-                    SiteCacheKeys = capture.Sites.ToDictionary(s => s, s => CacheKey(weights, s, corpus.TokenizerDigest, shard.Digest, dtype)),
-                });
+                    CaptureKey(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype),
+                    capture.Model, shard.Index, capture.Sites));
         }
 
         var analyses = new List<AnalysisUnit>();
@@ -44,16 +41,15 @@ public static class JobPlanner
         return new JobPlan(captures, analyses);
     }
 
-    /// <summary>Key of one model's capture of a shard: format version, weights, sorted sites, tokenizer, shard, dtype.</summary>
-    public static string CaptureKey(string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest, string dtype) =>
-        Hash("sweep.capture", $"format={CaptureFormatVersion}", $"weights={weightsDigest}",
+    /// <summary>
+    /// Ledger key of one model's capture of a shard: the model's name in the job (two names for the same
+    /// weights are two units), format version, weights, sorted sites, tokenizer, shard, dtype. The shard
+    /// files themselves are content-addressed by <c>ShardMetadata.CacheKey</c>, which leaves the name out.
+    /// </summary>
+    public static string CaptureKey(string model, string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest, string dtype) =>
+        Hash("sweep.capture", $"format={CaptureFormatVersion}", $"model={model}", $"weights={weightsDigest}",
             $"sites={string.Join(",", sites.Order(StringComparer.Ordinal))}", $"tokenizer={tokenizerDigest}",
             $"shard={corpusShardDigest}", $"dtype={dtype}");
-
-    /// <summary>Content-addressed key of one site's activation shard (DESIGN.md, Storage): reused by any later run with the same key.</summary>
-    public static string CacheKey(string weightsDigest, string site, string tokenizerDigest, string corpusShardDigest, string dtype) =>
-        Hash("sweep.shard", $"format={CaptureFormatVersion}", $"weights={weightsDigest}", $"site={site}",
-            $"tokenizer={tokenizerDigest}", $"shard={corpusShardDigest}", $"dtype={dtype}");
 
     /// <summary>
     /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job

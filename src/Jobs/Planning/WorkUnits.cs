@@ -6,14 +6,8 @@ public sealed record SiteRef(string Model, string Site)
     public override string ToString() => $"{Model}/{Site}";
 }
 
-/// <summary>
-/// Run one model over one corpus shard and keep all of that model's requested sites.
-/// <see cref="SiteCacheKeys"/> holds the content-addressed cache key of each site's output shard.
-/// </summary>
-public sealed record CaptureUnit(string Key, string Model, int ShardIndex, IReadOnlyList<string> Sites)
-{
-    public IReadOnlyDictionary<string, string> SiteCacheKeys { get; init; } = new Dictionary<string, string>();
-}
+/// <summary>Run one model over one corpus shard and keep all of that model's requested sites.</summary>
+public sealed record CaptureUnit(string Key, string Model, int ShardIndex, IReadOnlyList<string> Sites);
 
 /// <summary>A pairwise analysis of two captured sites over every shard; it depends on both models' capture units.</summary>
 public sealed record AnalysisUnit(string Key, string Analysis, string Kind, SiteRef A, SiteRef B);

@@ -98,19 +98,11 @@ public sealed class JobPlannerTests : IDisposable
     }
 
     [Fact]
-    public void Capture_keys_do_not_depend_on_site_order_and_cache_keys_are_per_site()
+    public void Capture_keys_do_not_depend_on_site_order_but_on_the_model_name()
     {
-        Assert.Equal(JobPlanner.CaptureKey("w", ["x", "y"], "t", "s", "float32"), JobPlanner.CaptureKey("w", ["y", "x"], "t", "s", "float32"));
-        var plan = JobPlanner.Plan(Spec(), ThreeShards(), Weights);
-        var unit = plan.Capture("tiny-a", 0);
-        var corpus = ThreeShards();
-        Assert.Equal(unit.Sites, unit.SiteCacheKeys.Keys);
-        Assert.Equal(JobPlanner.CacheKey("weights-a", "blocks.1.hook_resid_post", corpus.TokenizerDigest, corpus.Shards[0].Digest, "float32"),
-            unit.SiteCacheKeys["blocks.1.hook_resid_post"]);
-        Assert.NotEqual(unit.SiteCacheKeys["blocks.0.hook_resid_post"], unit.SiteCacheKeys["blocks.1.hook_resid_post"]);
-        // A site's cache key is the same whichever other sites its unit captures.
-        Assert.Equal(unit.SiteCacheKeys["blocks.1.hook_resid_post"],
-            JobPlanner.CacheKey("weights-a", "blocks.1.hook_resid_post", corpus.TokenizerDigest, corpus.Shards[0].Digest, "float32"));
+        Assert.Equal(JobPlanner.CaptureKey("m", "w", ["x", "y"], "t", "s", "float32"), JobPlanner.CaptureKey("m", "w", ["y", "x"], "t", "s", "float32"));
+        // Two job names for the same weights are two ledger units (their shard files are still shared by content).
+        Assert.NotEqual(JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32"), JobPlanner.CaptureKey("n", "w", ["x"], "t", "s", "float32"));
     }
 
     [Fact]
