@@ -13,7 +13,7 @@ public static class GemmRate
     public static double Measure(int n = 1024, int repetitions = 8, string device = "cpu")
     {
         using var scope = NewDisposeScope();
-        var dev = torch.device(device);
+        var dev = TorchSharp.torch.device(device);
         var a = randn(n, n, device: dev);
         var b = randn(n, n, device: dev);
         a.matmul(b).Dispose();
