@@ -11,6 +11,9 @@ fi
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# Independent reference implementations for the conformance tests (numpy/scipy/scikit-learn),
+# run with Debian's own interpreter, /usr/bin/python3.
+/usr/bin/python3 -c "import numpy, scipy, sklearn" >/dev/null 2>&1 || missing+=(python3-numpy python3-scipy python3-sklearn)
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "sweep: installing ${missing[*]} with apt-get"

@@ -18,25 +18,15 @@ public static partial class JobLoader
     private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
-    private static readonly string[] AnalysisKeys = ["name", "kind", "pairs"];
-    private static readonly string[] ExecutionKeys = ["device", "dtype", "batch_size", "workers"];
     private static readonly string[] OutputKeys = ["store", "database"];
 
     private static readonly Dictionary<string, CorpusFormat> Formats = new() { ["txt"] = CorpusFormat.Txt, ["jsonl"] = CorpusFormat.Jsonl };
-    private static readonly Dictionary<string, AnalysisKind> Kinds = new() { ["cka"] = AnalysisKind.Cka };
-    private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
-    private static readonly Dictionary<string, ActivationDtype> Dtypes = new()
-    {
-        ["float32"] = ActivationDtype.Float32, ["bfloat16"] = ActivationDtype.BFloat16, ["float16"] = ActivationDtype.Float16,
-    };
 
     private const string NameExpected = "a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)";
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^(auto|cpu|cuda(:[0-9]+)?)$")]
-    private static partial Regex DevicePattern();
 
     /// <summary>Reads <paramref name="path"/>; relative paths inside resolve against its directory.</summary>
     public static JobSpec Load(string path)
@@ -300,68 +290,6 @@ public static partial class JobLoader
             sites.Add(site);
         }
         return ok ? sites : null;
-    }
-
-    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, ErrorSink errors)
-    {
-        if (node is YamlSequenceNode { Children.Count: 0 }) return [];
-        if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
-        var analyses = new List<AnalysisSpec>();
-        var seen = new Dictionary<string, YamlNode>();
-        bool ok = true;
-        for (int i = 0; i < items.Count; i++)
-        {
-            var path = $"analyses[{i}]";
-            if (errors.Mapping(items[i], path, AnalysisKeys) is not { } a) { ok = false; continue; }
-            var name = ReadName(a, "name", errors, required: true);
-            if (name is not null && seen.TryGetValue(name, out var first))
-            {
-                errors.At(a["name"]!, $"{path}.name '{name}' is already used at line {first.Start.Line}, expected unique analysis names");
-                name = null;
-            }
-            else if (name is not null) seen[name] = a["name"]!;
-            var kind = a.Choice("kind", Kinds, required: true);
-            var pairs = a.Choice("pairs", PairChoices);
-            if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
-            if (name is null || kind is null) { ok = false; continue; }
-
-            var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All };
-            if (captures is not null && Planning.SitePairing.Pairs(captures, analysis.Pairs).Count == 0)
-            {
-                errors.At(a["pairs"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two captured sites to compare, expected {PairsNeed(analysis.Pairs)}");
-                ok = false;
-                continue;
-            }
-            analyses.Add(analysis);
-        }
-        return ok ? analyses : null;
-    }
-
-    private static string PairsNeed(SitePairs pairs) => pairs switch
-    {
-        SitePairs.Across => "captures of at least two models",
-        SitePairs.Within => "a model captured at two or more sites",
-        _ => "at least two captured sites",
-    };
-
-    private static ExecutionSpec? ReadExecution(YamlNode node, ErrorSink errors)
-    {
-        if (errors.Mapping(node, "execution", ExecutionKeys) is not { } e) return null;
-        int before = errors.Errors.Count;
-        var device = e.String("device", "auto, cpu or cuda:N");
-        if (device is not null && !DevicePattern().IsMatch(device))
-            errors.At(e["device"]!, $"execution.device is '{device}', expected auto, cpu or cuda:N (N a GPU index){Hint(device, ["auto", "cpu", "cuda:0"])}");
-        var dtype = e.Choice("dtype", Dtypes);
-        var batch = e.Int("batch_size", 1, "a positive integer (sequences per forward pass)");
-        var workers = e.Int("workers", 1, "a positive integer (capture workers)");
-        if (errors.Errors.Count > before) return null;
-        return new ExecutionSpec
-        {
-            Device = device == "cuda" ? "cuda:0" : device ?? "auto",
-            Dtype = dtype ?? ActivationDtype.Float32,
-            BatchSize = batch ?? 8,
-            Workers = workers ?? 1,
-        };
     }
 
     private static OutputSpec? ReadOutput(YamlNode node, string baseDir, ErrorSink errors)

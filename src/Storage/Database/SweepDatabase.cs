@@ -11,7 +11,7 @@ namespace Sweep.Storage.Database;
 /// <see cref="NpgsqlDataSource"/> per instance; every operation is one transaction, retried
 /// as a whole on transient connection errors.
 /// </summary>
-public sealed class SweepDatabase : IAsyncDisposable
+public sealed partial class SweepDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly ResiliencePipeline _retry;
