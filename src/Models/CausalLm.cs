@@ -24,7 +24,7 @@ public sealed record SiteActivations(string Site, int Width, float[] Values)
 /// </summary>
 public sealed class CausalLm : IDisposable
 {
-    private readonly Llama _model;
+    private readonly DecoderModel _model;
     private readonly Lazy<string> _weightsDigest;
 
     public ModelDescriptor Descriptor { get; }
@@ -40,7 +40,7 @@ public sealed class CausalLm : IDisposable
 
     public static readonly IReadOnlyList<string> SupportedDtypes = ["float32", "bfloat16", "float16"];
 
-    private CausalLm(ModelDescriptor descriptor, Llama model, string device, string dtype)
+    private CausalLm(ModelDescriptor descriptor, DecoderModel model, string device, string dtype)
     {
         Descriptor = descriptor; _model = model; Device = device; Dtype = dtype;
         _weightsDigest = new Lazy<string>(descriptor.ComputeWeightsDigest);
@@ -57,7 +57,7 @@ public sealed class CausalLm : IDisposable
         var descriptor = ModelDescriptor.Read(directory);
         var torchDevice = ResolveDevice(device);
         var scalarType = ResolveDtype(dtype, torchDevice);
-        var model = Llama.Load(descriptor, torchDevice, scalarType);
+        var model = ModelFamilies.Load(descriptor, torchDevice, scalarType);
         return new CausalLm(descriptor, model, torchDevice.ToString(), dtype);
     }
 

@@ -18,7 +18,7 @@ public sealed record ModelDescriptor(string Directory, HfConfig Config, IReadOnl
             throw new ModelLoadException($"{directory}: model directory not found");
         var config = HfConfig.Read(directory);
         var weights = FindWeightFiles(directory);
-        return new ModelDescriptor(Path.GetFullPath(directory), config, weights, Hooks.HookPoints.ForDecoder(config.NumLayers));
+        return new ModelDescriptor(Path.GetFullPath(directory), config, weights, Architectures.ModelFamilies.HookPointsOf(config));
     }
 
     /// <summary>SHA-256 (hex) over the weight files' bytes in <see cref="WeightFiles"/> order: the weights' identity in cache keys.</summary>

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Sweep.Models.Checkpoints;
 
 /// <summary>The fields of a Hugging Face <c>config.json</c> that Sweep's architectures read.</summary>
-public sealed record HfConfig
+public sealed partial record HfConfig
 {
     public required string ModelType { get; init; }
     public required int HiddenSize { get; init; }
@@ -30,7 +30,7 @@ public sealed record HfConfig
     public bool MlpBias { get; init; }
     public string HiddenAct { get; init; } = "silu";
 
-    public static readonly IReadOnlySet<string> SupportedModelTypes = new HashSet<string> { "llama", "mistral" };
+    public static readonly IReadOnlySet<string> SupportedModelTypes = new SortedSet<string>(StringComparer.Ordinal) { "gemma2", "gpt2", "gpt_neox", "llama", "mistral" };
 
     public static HfConfig Read(string directory)
     {
@@ -41,8 +41,18 @@ public sealed record HfConfig
         catch (JsonException e) { throw new ModelLoadException($"{path}: not valid JSON ({e.Message})", e); }
 
         string modelType = Str(root, "model_type", path);
-        if (!SupportedModelTypes.Contains(modelType))
-            throw new ModelLoadException($"{path}: model_type '{modelType}' is not supported, expected one of: {string.Join(", ", SupportedModelTypes)}");
+        return modelType switch
+        {
+            "llama" or "mistral" => ReadLlama(root, path, modelType),
+            "gpt2" => ReadGpt2(root, path),
+            "gpt_neox" => ReadGptNeoX(root, path),
+            "gemma2" => ReadGemma2(root, path),
+            _ => throw new ModelLoadException($"{path}: model_type '{modelType}' is not supported, expected one of: {string.Join(", ", SupportedModelTypes)}"),
+        };
+    }
+
+    private static HfConfig ReadLlama(JsonElement root, string path, string modelType)
+    {
         int heads = Int(root, "num_attention_heads", path);
         var config = new HfConfig
         {
