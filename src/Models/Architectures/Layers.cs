@@ -40,8 +40,9 @@ public static class Layers
     public static Tensor SoftCap(Tensor x, double cap) => (torch.tanh(x.to(ScalarType.Float32) / cap) * cap).to(x.dtype);
 
     /// <summary>
-    /// Which keys each query may not attend to, [B, 1, T, T] (true = hidden): later positions, padding, and with a
-    /// <paramref name="window"/> keys window or more positions back (a query sees itself and window - 1 before it).
+    /// Which keys each query may not attend to, [B, 1, T, T] (true = hidden): later positions, padding (except a
+    /// padding query's own key), and with a <paramref name="window"/> keys window or more positions back (a query
+    /// sees itself and window - 1 before it).
     /// </summary>
     public static Tensor BlockedKeys(long[] lengths, long seq, int? window, Device device)
     {
@@ -50,7 +51,11 @@ public static class Layers
             allowed = allowed.logical_and(torch.ones(seq, seq, ScalarType.Bool, device).triu(1 - w));          // q - k < w
         var positions = torch.arange(seq, ScalarType.Int64, device).unsqueeze(0);                              // [1, T]
         var keyIsReal = positions < torch.tensor(lengths, ScalarType.Int64, device).unsqueeze(1);              // [B, T]
-        return allowed.unsqueeze(0).unsqueeze(0).logical_and(keyIsReal.unsqueeze(1).unsqueeze(1)).logical_not();
+        // Every query keeps its own key, so a padding query whose window holds only padding gets no all-masked
+        // softmax row (NaN), whose NaN would reach real rows through 0 * NaN in the next layer's probs @ v.
+        var self = torch.eye(seq, dtype: ScalarType.Bool, device: device);
+        var visible = keyIsReal.unsqueeze(1).unsqueeze(1).logical_or(self.unsqueeze(0).unsqueeze(0));          // [B, 1, T, T]
+        return allowed.unsqueeze(0).unsqueeze(0).logical_and(visible).logical_not();
     }
 
     /// <summary>inv_freq_i = base^(-2i/dims), i = 0..dims/2-1: the RoPE frequencies over <paramref name="dims"/> rotated dimensions.</summary>
