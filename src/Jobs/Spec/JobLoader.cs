@@ -283,7 +283,7 @@ public static partial class JobLoader
             seen[site] = items[j];
             if (model is not null && !model.Descriptor.HookPoints.Contains(site))
             {
-                errors.At(items[j], $"{sitePath} '{site}' is not a hook point of model '{model.Name}' ({model.Descriptor.NumLayers} layers), expected {HookPointSummary(model.Descriptor.NumLayers)}{Hint(site, model.Descriptor.HookPoints)}");
+                errors.At(items[j], $"{sitePath} '{site}' is not a hook point of model '{model.Name}' ({model.Descriptor.NumLayers} layers), expected {HookPointSummary(model.Descriptor)}{Hint(site, model.Descriptor.HookPoints)}");
                 ok = false;
                 continue;
             }
@@ -302,9 +302,13 @@ public static partial class JobLoader
         return new OutputSpec { Store = Resolve(baseDir, store ?? OutputSpec.DefaultStore), Database = database };
     }
 
-    private static string HookPointSummary(int layers) =>
-        layers == 0 ? "hook_embed or ln_final.hook_normalized"
-        : $"hook_embed, blocks.{{0..{layers - 1}}}.{{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}} or ln_final.hook_normalized";
+    private static string HookPointSummary(ModelDescriptor model)
+    {
+        if (model.NumLayers == 0) return "hook_embed or ln_final.hook_normalized";
+        var perBlock = model.HookPoints.Where(h => h.StartsWith("blocks.0.", StringComparison.Ordinal)).Select(h => h["blocks.0.".Length..]).ToList();
+        var note = perBlock.Contains("hook_resid_mid") ? "" : " (this architecture has no hook_resid_mid: attention and MLP run in parallel)";
+        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}} or ln_final.hook_normalized{note}";
+    }
 
     private static string Hint(string word, IEnumerable<string> candidates) =>
         Suggest.Closest(word, candidates) is { } close ? $"; did you mean '{close}'?" : "";
