@@ -2,7 +2,7 @@ using Microsoft.ML.Tokenizers;
 
 namespace Sweep.Models.Tokenizers;
 
-public enum TokenizerKind { ByteLevelBpe, SentencePiece }
+public enum TokenizerKind { ByteLevelBpe, SentencePiece, Tiktoken }
 
 /// <summary>An <see cref="ITextTokenizer"/> over a Microsoft.ML.Tokenizers tokenizer, with the special tokens resolved.</summary>
 public sealed class TextTokenizer : ITextTokenizer

@@ -7,10 +7,11 @@ namespace Sweep.Models.Tokenizers;
 /// <summary>
 /// Builds the tokenizer a model directory defines. Recognised files, in order of preference:
 /// <c>tokenizer.model</c> (SentencePiece, as Llama and Gemma ship it), <c>vocab.json</c> + <c>merges.txt</c>
-/// (GPT-2 byte-level BPE), and <c>tokenizer.json</c> of the byte-level BPE kind (as GPT-NeoX/Pythia ship it). BOS/EOS/pad and add_bos_token come from <c>tokenizer_config.json</c> and
+/// (GPT-2 byte-level BPE), <c>tokenizer.json</c> of the byte-level BPE kind (as GPT-NeoX/Pythia ship it), and a
+/// tiktoken encoding <c>ENCODING.tiktoken</c> (cl100k_base, o200k_base, p50k_base, r50k_base). BOS/EOS/pad and add_bos_token come from <c>tokenizer_config.json</c> and
 /// <c>special_tokens_map.json</c> when present, else from the family's defaults.
 /// </summary>
-public static class TokenizerLoader
+public static partial class TokenizerLoader
 {
     public const string SentencePieceModelFile = "tokenizer.model";
     public const string VocabFile = "vocab.json";
@@ -21,7 +22,8 @@ public static class TokenizerLoader
     public static bool HasTokenizer(string modelDirectory) =>
         File.Exists(Path.Combine(modelDirectory, SentencePieceModelFile))
         || (File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile)))
-        || File.Exists(Path.Combine(modelDirectory, HfTokenizerFile));
+        || File.Exists(Path.Combine(modelDirectory, HfTokenizerFile))
+        || TiktokenFile(modelDirectory) is not null;
 
     public static TextTokenizer Load(string modelDirectory)
     {
@@ -40,8 +42,9 @@ public static class TokenizerLoader
             var (hfVocab, hfMerges, added) = HfTokenizerJson.ReadByteLevelBpe(hf);
             return LoadByteLevelBpe(modelDirectory, hfVocab, hfMerges, [hf], added, settings);
         }
+        if (TiktokenFile(modelDirectory) is { } tiktoken) return LoadTiktoken(modelDirectory, tiktoken, settings);
         throw new ModelLoadException(
-            $"{modelDirectory}: no tokenizer files, expected {SentencePieceModelFile} (SentencePiece), {VocabFile} + {MergesFile} (GPT-2 byte-level BPE) or {HfTokenizerFile} (byte-level BPE)");
+            $"{modelDirectory}: no tokenizer files, expected {SentencePieceModelFile} (SentencePiece), {VocabFile} + {MergesFile} (GPT-2 byte-level BPE), {HfTokenizerFile} (byte-level BPE) or ENCODING.tiktoken");
     }
 
     private static TextTokenizer LoadSentencePiece(string dir, string modelPath, SpecialTokenSettings settings)
