@@ -180,6 +180,9 @@ public sealed class DenseShardFileTests : IDisposable
         Assert.NotEqual(a.CacheKey(), (a with { Site = "blocks.1.hook_resid_post" }).CacheKey());
         Assert.NotEqual(a.CacheKey(), (a with { CorpusShardDigest = "sha256:other" }).CacheKey());
         Assert.NotEqual(a.CacheKey(), (a with { WeightsDigest = "sha256:other" }).CacheKey());
+        Assert.Equal("float32", a.ComputeDtype);
+        Assert.NotEqual(a.CacheKey(), (a with { ComputeDtype = "bfloat16" }).CacheKey());
+        Assert.Equal("bfloat16", ShardMetadata.FromDictionary((a with { ComputeDtype = "bfloat16" }).ToDictionary()).ComputeDtype);
         Assert.Matches("^[0-9a-f]{64}$", a.CacheKey());
     }
 

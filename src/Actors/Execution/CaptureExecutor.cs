@@ -1,4 +1,5 @@
 using Sweep.Jobs.Planning;
+using Sweep.Jobs.Spec;
 using Sweep.Models;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
@@ -57,7 +58,7 @@ public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
         _model?.Dispose();
         _model = null;
         var spec = run.Spec.Model(name);
-        try { _model = CausalLm.Load(spec.Path, run.Spec.Execution.Device, "float32"); }
+        try { _model = CausalLm.Load(spec.Path, run.Spec.Execution.Device, SpecNames.Of(run.Spec.Execution.Dtype)); }
         catch (ModelLoadException e) { throw new PermanentUnitFailure($"model '{name}': {e.Message}", e); }
         _modelName = name;
         return _model;

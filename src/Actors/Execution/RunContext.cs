@@ -40,6 +40,7 @@ public sealed class RunContext
         TokenizerDigest = Corpus.TokenizerDigest,
         CorpusShardDigest = Corpus.Shards[shardIndex].Digest,
         ShardIndex = shardIndex,
+        ComputeDtype = SpecNames.Of(Spec.Execution.Dtype),
     };
 
     public string ShardPath(ShardMetadata metadata) => StoreLayout.DenseShardPath(StoreDirectory, metadata);

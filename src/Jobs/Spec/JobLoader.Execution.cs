@@ -24,6 +24,8 @@ public static partial class JobLoader
         if (device is not null && !DevicePattern().IsMatch(device))
             errors.At(e["device"]!, $"execution.device is '{device}', expected auto, cpu or cuda:N (N a GPU index){Hint(device, ["auto", "cpu", "cuda:0"])}");
         var dtype = e.Choice("dtype", Dtypes);
+        if (device == "cpu" && dtype is ActivationDtype.BFloat16 or ActivationDtype.Float16)
+            errors.At(e["dtype"]!, $"execution.dtype is '{SpecNames.Of(dtype.Value)}' but execution.device is cpu, expected float32 on cpu (reduced precision runs on CUDA only: use device cuda:N or auto)");
         var batch = e.Int("batch_size", 1, "a positive integer (sequences per forward pass)");
         var workers = e.Int("workers", 1, "a positive integer (capture workers)");
         if (errors.Errors.Count > before) return null;

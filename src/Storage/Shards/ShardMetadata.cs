@@ -24,11 +24,12 @@ public sealed record ShardMetadata
     public const string KeyFormatVersion = "sweep.format_version";
     public const string KeyCodeVersion = "sweep.code_version";
     public const string KeyKind = "sweep.kind";
+    public const string KeyComputeDtype = "sweep.compute_dtype";
 
     public static IReadOnlyList<string> AllKeys { get; } =
     [
         KeyModel, KeySite, KeyWidth, KeyDtype, KeyWeightsDigest, KeyTokenizerDigest,
-        KeyCorpusShardDigest, KeyShardIndex, KeyFormatVersion, KeyCodeVersion, KeyKind,
+        KeyCorpusShardDigest, KeyShardIndex, KeyFormatVersion, KeyCodeVersion, KeyKind, KeyComputeDtype,
     ];
 
     /// <summary>The informational version of this assembly (includes the commit when the build knows it).</summary>
@@ -52,6 +53,8 @@ public sealed record ShardMetadata
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string CodeVersion { get; init; } = CurrentCodeVersion;
     public string Kind { get; init; } = "dense";
+    /// <summary>The dtype the model computed in (execution.dtype): float32, bfloat16 or float16. Activations are stored as <see cref="Dtype"/>.</summary>
+    public string ComputeDtype { get; init; } = "float32";
 
     /// <summary>
     /// Content address of the shard: equal keys mean the same activations, so a later run may
@@ -61,7 +64,7 @@ public sealed record ShardMetadata
     {
         var canonical = string.Join('\n',
             "sweep-shard", FormatVersion.ToString(CultureInfo.InvariantCulture), Kind, WeightsDigest, Site,
-            TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture));
+            TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture), "compute=" + ComputeDtype);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
@@ -78,6 +81,7 @@ public sealed record ShardMetadata
         [KeyFormatVersion] = FormatVersion.ToString(CultureInfo.InvariantCulture),
         [KeyCodeVersion] = CodeVersion,
         [KeyKind] = Kind,
+        [KeyComputeDtype] = ComputeDtype,
     };
 
     /// <summary>Parses the <c>sweep.*</c> keys; throws <see cref="ShardFormatException"/> naming every missing or bad key.</summary>
@@ -106,6 +110,7 @@ public sealed record ShardMetadata
             FormatVersion = Int(KeyFormatVersion),
             CodeVersion = values[KeyCodeVersion],
             Kind = values[KeyKind],
+            ComputeDtype = values[KeyComputeDtype],
         };
     }
 }
