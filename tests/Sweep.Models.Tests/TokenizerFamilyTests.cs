@@ -50,6 +50,10 @@ public sealed class TokenizerFamilyTests(ITestOutputHelper output) : IDisposable
         var path = WriteCl100k("mine.tiktoken");
         var e = Assert.Throws<ModelLoadException>(() => TokenizerLoader.Load(_dir));
         Assert.Equal($"{path}: unknown tiktoken encoding 'mine', expected the file to be named after one of: cl100k_base.tiktoken, o200k_base.tiktoken, p50k_base.tiktoken, r50k_base.tiktoken", e.Message);
+
+        File.Copy(path, Path.Combine(_dir, "cl100k_base.tiktoken"));
+        Assert.True(TokenizerLoader.HasTokenizer(_dir));   // says there are files; Load says which to keep
+        Assert.Equal($"{_dir}: 2 *.tiktoken files (cl100k_base.tiktoken, mine.tiktoken), expected one", Assert.Throws<ModelLoadException>(() => TokenizerLoader.Load(_dir)).Message);
     }
 
     [Fact]

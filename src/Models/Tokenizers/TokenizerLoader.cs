@@ -23,7 +23,7 @@ public static partial class TokenizerLoader
         File.Exists(Path.Combine(modelDirectory, SentencePieceModelFile))
         || (File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile)))
         || File.Exists(Path.Combine(modelDirectory, HfTokenizerFile))
-        || TiktokenFile(modelDirectory) is not null;
+        || (Directory.Exists(modelDirectory) && Directory.EnumerateFiles(modelDirectory, "*" + TiktokenExtension).Any());
 
     public static TextTokenizer Load(string modelDirectory)
     {
