@@ -215,7 +215,7 @@ public static partial class JobLoader
                 try { TokenizerLoader.Load(model.Path); }
                 catch (ModelLoadException e) { errors.At(c["tokenizer"] ?? c.Node, $"corpus: the tokenizer of model '{tokenizer}' cannot be loaded: {OneLine(e.Message)}"); }
             else if (format == CorpusFormat.Txt)
-                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt or tokenizer.json (or set corpus.tokenizer to a model that has them)");
+                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt, tokenizer.json or ENCODING.tiktoken (or set corpus.tokenizer to a model that has them)");
         }
 
         if (models is not null && maxTokensNode is { } maxNode)
