@@ -20,7 +20,7 @@ public sealed class JobPlannerTests : IDisposable
             new CharTokenizer(false), new CorpusOptions(8, 2), "corpus.txt");
 
     private JobSpec Spec(string pairs = "all", string dtype = "float32") =>
-        _dir.Parse(JobDirectory.ValidJob.Replace("    kind: cka", $"    kind: cka\n    pairs: {pairs}").Replace("  device: cpu", $"  device: cpu\n  dtype: {dtype}"));
+        _dir.Parse(JobDirectory.ValidJob.Replace("    kind: cka", $"    kind: cka\n    pairs: {pairs}").Replace("  device: cpu", $"  device: {(dtype == "float32" ? "cpu" : "cuda:0")}\n  dtype: {dtype}"));   // reduced precision is CUDA-only
 
     [Fact]
     public void One_capture_unit_per_model_and_shard_with_all_its_sites()
