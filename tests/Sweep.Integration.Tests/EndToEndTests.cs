@@ -51,6 +51,7 @@ public sealed class EndToEndTests(ServerFixture server)
             var shard = DenseShardFile.Read(row.Uri);
             Assert.Equal(row.Rows, shard.Rows);
             Assert.Equal(row.Site, shard.Metadata.Site);
+            Assert.Equal("float32", shard.Metadata.ComputeDtype);   // execution.dtype of the job
         }
         Assert.Equal(report.Tokens, shards.Where(s => s.Model == "tiny-a" && s.Site == "blocks.0.hook_resid_pre").Sum(s => s.Rows));
 
