@@ -48,6 +48,26 @@ public sealed class FamilyBehaviourTests
             Assert.Equal(all[site].Values, model.Capture(sequences, [site], 2)[site].Values);
     }
 
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Repeated_passes_leave_no_live_tensors_behind(string family)
+    {
+        using var checkpoint = TinyCheckpoint.Write(family, seed: 8);
+        using var model = CausalLm.Load(checkpoint.Directory);
+        var sites = model.Descriptor.HookPoints.ToList();
+        int[][] sequences = [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10], [11]];
+        model.Capture(sequences, sites, 2);
+        model.Logits([1, 2, 3]);
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++)
+        {
+            model.Capture(sequences, sites, 2);
+            model.Capture(sequences, [HookPoints.Embed], 3);
+            model.Logits([1, 2, 3, 4]);
+        }
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void A_parallel_residual_gpt_neox_has_no_resid_mid_and_refuses_it()
     {

@@ -101,7 +101,8 @@ public sealed class Gemma2 : DecoderModel
         var w = _blocks[l];
         hook(HookPoints.ResidPre(l), x);
 
-        var attnOut = Norm(Attention(Norm(x, w.InputNorm), w, IsSliding(Config, l) ? batch.WindowBlocked ?? batch.Blocked : batch.Blocked, batch), w.PostAttentionNorm);
+        var blocked = IsSliding(Config, l) ? batch.WindowBlocked ?? batch.Blocked : batch.Blocked;   // no window tensor: window >= T
+        var attnOut = Norm(Attention(Norm(x, w.InputNorm), w, blocked, batch), w.PostAttentionNorm);
         hook(HookPoints.AttnOut(l), attnOut);
         x = x + attnOut;
         hook(HookPoints.ResidMid(l), x);
