@@ -73,6 +73,18 @@ public sealed class TokenizerFamilyTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((1, 2, 0, true), (tokenizer.BosId, tokenizer.EosId, tokenizer.PadId, tokenizer.AddsBosByDefault));
         Assert.Equal([1, 15043, 29892, 3186], tokenizer.Encode("Hello, world", addBos: true));
 
+        // Without added_tokens_decoder "</s>" in the text is ordinary characters; with it, one token, as transformers matches it.
+        Assert.NotEqual([15043, 2], tokenizer.Encode("Hello</s>", addBos: false));
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """
+            {"added_tokens_decoder": {"0": {"content": "<unk>", "special": true}, "1": {"content": "<s>", "special": true},
+                                      "2": {"content": "</s>", "special": true}, "32000": {"content": "<start_of_turn>", "special": true}}}
+            """);
+        tokenizer = TokenizerLoader.Load(_dir);
+        Assert.Equal([15043, 2], tokenizer.Encode("Hello</s>", addBos: false));
+        var turn = tokenizer.Encode("<start_of_turn>user<start_of_turn>", addBos: false);
+        Assert.Equal((3, 32000, 32000), (turn.Count, turn[0], turn[2]));
+        Assert.Equal(32001, tokenizer.VocabSize);
+
         File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"bos_token": "<bos>"}""");
         Assert.Equal($"{_dir}: bos_token '<bos>' is not in tokenizer.model", Assert.Throws<ModelLoadException>(() => TokenizerLoader.Load(_dir)).Message);
     }

@@ -16,6 +16,9 @@ public sealed record SpecialTokenSettings(bool? AddBosToken, string? BosToken, s
     /// <summary>Whether a key was present with an explicit null (which disables a family default).</summary>
     public IReadOnlySet<string> ExplicitNulls { get; init; } = new HashSet<string>();
 
+    /// <summary>tokenizer_config.json's added_tokens_decoder (content to id): tokens matched whole in the text, as transformers does.</summary>
+    public IReadOnlyDictionary<string, int> AddedTokens { get; init; } = new Dictionary<string, int>();
+
     public static SpecialTokenSettings Read(string directory)
     {
         var config = ReadJson(Path.Combine(directory, ConfigFile));
@@ -50,7 +53,26 @@ public sealed record SpecialTokenSettings(bool? AddBosToken, string? BosToken, s
                 _ => throw new ModelLoadException($"{cfg.Path}: key 'add_bos_token' is {ab.ValueKind}, expected true or false"),
             };
 
-        return new SpecialTokenSettings(addBos, Token("bos_token"), Token("eos_token"), Token("pad_token")) { ExplicitNulls = nulls };
+        return new SpecialTokenSettings(addBos, Token("bos_token"), Token("eos_token"), Token("pad_token"))
+        {
+            ExplicitNulls = nulls,
+            AddedTokens = config is { } c ? ReadAddedTokens(c.Root, c.Path) : new Dictionary<string, int>(),
+        };
+    }
+
+    /// <summary><c>"added_tokens_decoder": {"106": {"content": "&lt;start_of_turn&gt;", "special": true, ...}, ...}</c>.</summary>
+    private static Dictionary<string, int> ReadAddedTokens(JsonElement root, string path)
+    {
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (!root.TryGetProperty("added_tokens_decoder", out var decoder) || decoder.ValueKind != JsonValueKind.Object) return added;
+        foreach (var entry in decoder.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, out int id) || id < 0 || entry.Value.ValueKind != JsonValueKind.Object
+                || !entry.Value.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
+                throw new ModelLoadException($"{path}: added_tokens_decoder entry '{entry.Name}' is not an id with {{\"content\": ...}}, expected e.g. \"106\": {{\"content\": \"<start_of_turn>\"}}");
+            added[content.GetString()!] = id;
+        }
+        return added;
     }
 
     private static (JsonElement Root, string Path)? ReadJson(string path)

@@ -53,15 +53,17 @@ public static partial class TokenizerLoader
         try
         {
             using var stream = File.OpenRead(modelPath);
-            sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+            sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false,
+                specialTokens: settings.AddedTokens.Count > 0 ? settings.AddedTokens : null);
         }
         catch (Exception e) when (e is not ModelLoadException)
         {
             throw new ModelLoadException($"{modelPath}: not a readable SentencePiece model ({e.Message})", e);
         }
-        int vocabSize = sp.Vocabulary.Values.Max() + 1;
+        int vocabSize = Math.Max(sp.Vocabulary.Values.Max(), settings.AddedTokens.Values.DefaultIfEmpty(0).Max()) + 1;
         int? Id(string? token, string key) => token is null ? null
             : sp.Vocabulary.TryGetValue(token, out int id) ? id
+            : settings.AddedTokens.TryGetValue(token, out int added) ? added
             : throw new ModelLoadException($"{dir}: {key} '{token}' is not in {SentencePieceModelFile}");
 
         int? bos = settings.BosToken is not null ? Id(settings.BosToken, "bos_token")
