@@ -7,7 +7,7 @@ namespace Sweep.Models.Tests;
 /// <summary>What every family guarantees beyond its numbers: batch invariance, early stopping, the hook points it defines, clear refusals.</summary>
 public sealed class FamilyBehaviourTests
 {
-    public static TheoryData<string> Families => new() { "gpt2", "gpt_neox", "gpt_neox-sequential", "llama", "gemma2" };
+    public static TheoryData<string> Families => new() { "gpt2", "gpt_neox", "gpt_neox-sequential", "llama", "mistral", "gemma2" };
 
     private static List<int[]> Sequences(int vocab, params int[] lengths)
     {

@@ -23,6 +23,7 @@ public sealed class ReferenceConformanceTests
         var output = Path.Combine(modelDir, "reference.safetensors");
         File.WriteAllText(tokens, JsonSerializer.Serialize(sequences));
         var script = Path.Combine(Fixtures.RepoRoot, "tests", "Sweep.Models.Tests", "References", "reference_forward.py");
+        Assert.True(File.Exists("/usr/bin/python3"), "/usr/bin/python3 not found: install Debian's python3-numpy and python3-scipy (scripts/install.sh does)");
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { script, modelDir, tokens, output }) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
@@ -53,6 +54,7 @@ public sealed class ReferenceConformanceTests
     [InlineData("gpt_neox")]
     [InlineData("gpt_neox-sequential")]
     [InlineData("llama")]
+    [InlineData("mistral")]
     [InlineData("gemma2")]
     public void Logits_and_every_hook_point_match_the_numpy_reference(string family)
     {

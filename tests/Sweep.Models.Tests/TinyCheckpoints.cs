@@ -23,7 +23,7 @@ public sealed class TinyCheckpoint : IDisposable
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 
-    /// <summary>Writes a checkpoint of <paramref name="family"/>: gpt2, gpt2-bare (no "transformer." prefix), gpt_neox, gpt_neox-sequential, llama, gemma2.</summary>
+    /// <summary>Writes a checkpoint of <paramref name="family"/>: gpt2, gpt2-bare (no "transformer." prefix), gpt_neox, gpt_neox-sequential, llama, mistral (sliding window 4), gemma2.</summary>
     public static TinyCheckpoint Write(string family, int seed = 1, SafeTensorDtype dtype = SafeTensorDtype.F32, Action<JsonObject>? edit = null)
     {
         var rng = new Random(seed);
@@ -85,7 +85,7 @@ public sealed class TinyCheckpoint : IDisposable
                 Normal("embed_out.weight", 0.3, vocab, d);
                 break;
             }
-            case "llama":
+            case "llama" or "mistral":
             {
                 const int h = 4, kvh = 2, hd = 8, ff = 48;
                 config = new JsonObject
@@ -95,6 +95,7 @@ public sealed class TinyCheckpoint : IDisposable
                     ["head_dim"] = hd, ["vocab_size"] = vocab, ["max_position_embeddings"] = 64, ["rms_norm_eps"] = 1e-5,
                     ["rope_theta"] = 1000.0, ["hidden_act"] = "silu", ["tie_word_embeddings"] = false, ["rope_scaling"] = null,
                 };
+                if (family == "mistral") { config["model_type"] = "mistral"; config["sliding_window"] = 4; }
                 Normal("model.embed_tokens.weight", 0.5, vocab, d);
                 for (int l = 0; l < layers; l++)
                 {
