@@ -24,6 +24,8 @@ public sealed record ShardMetadata
     public const string KeyFormatVersion = "sweep.format_version";
     public const string KeyCodeVersion = "sweep.code_version";
     public const string KeyKind = "sweep.kind";
+    public const string KindDense = "dense";
+    public const string KindSparse = "sparse";
 
     public static IReadOnlyList<string> AllKeys { get; } =
     [
@@ -51,7 +53,10 @@ public sealed record ShardMetadata
     public required int ShardIndex { get; init; }
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string CodeVersion { get; init; } = CurrentCodeVersion;
-    public string Kind { get; init; } = "dense";
+    public string Kind { get; init; } = KindDense;
+
+    /// <summary>For sparse shards: which SAE produced the codes (see SparseShardFile); null for dense shards.</summary>
+    public SaeIdentity? Sae { get; init; }
 
     /// <summary>
     /// Content address of the shard: equal keys mean the same activations, so a later run may
@@ -62,10 +67,18 @@ public sealed record ShardMetadata
         var canonical = string.Join('\n',
             "sweep-shard", FormatVersion.ToString(CultureInfo.InvariantCulture), Kind, WeightsDigest, Site,
             TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture));
+        if (Sae is { } sae) canonical += sae.CacheKeySuffix();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
-    public IReadOnlyDictionary<string, string> ToDictionary() => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> ToDictionary()
+    {
+        var values = DenseDictionary();
+        if (Sae is { } sae) foreach (var (k, v) in sae.ToDictionary()) values[k] = v;
+        return values;
+    }
+
+    private Dictionary<string, string> DenseDictionary() => new()
     {
         [KeyModel] = Model,
         [KeySite] = Site,
@@ -106,6 +119,7 @@ public sealed record ShardMetadata
             FormatVersion = Int(KeyFormatVersion),
             CodeVersion = values[KeyCodeVersion],
             Kind = values[KeyKind],
+            Sae = values[KeyKind] == KindSparse ? SaeIdentity.FromDictionary(values) : null,
         };
     }
 }
