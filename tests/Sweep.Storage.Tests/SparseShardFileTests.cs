@@ -42,7 +42,7 @@ public sealed class SparseShardFileTests : IDisposable
     [Fact]
     public void Round_trip_over_several_batches_keeps_every_code_and_the_sae_identity()
     {
-        var shard = Make(rows: 5000, dSae: 4096, maxL0: 12);
+        var shard = Make(rows: 5000, dSae: 4096, maxL0: 12) with { ReconstructionSse = 1234.5678901234567 };
         var path = Path.Combine(_dir, "a", "sparse.arrow");
         var checksum = SparseShardFile.Write(path, shard, batchRows: 1500);
         var read = SparseShardFile.Read(path);
@@ -54,6 +54,7 @@ public sealed class SparseShardFileTests : IDisposable
         Assert.Equal(shard.Token, read.Token);
         Assert.Equal(shard.Offsets, read.Offsets);
         Assert.Equal(shard.Indices, read.Indices);
+        Assert.Equal(1234.5678901234567, read.ReconstructionSse);
         Assert.True(ShardTestData.BitwiseEqual(shard.Values, read.Values));
         Assert.Equal(checksum, DenseShardFile.Checksum(path));
         Assert.Equal("res-sae", SparseShardFile.ReadMetadata(path).Sae!.Name);

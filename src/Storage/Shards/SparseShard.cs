@@ -51,6 +51,14 @@ public sealed record SaeIdentity(string Name, string Digest, string Hook, string
 /// </summary>
 public sealed record SparseShard(ShardMetadata Metadata, int Rows, int[] Seq, int[] Pos, int[] Token, int[] Offsets, int[] Indices, float[] Values)
 {
+    public const string KeyReconstructionSse = "sweep.sae_sse";
+
+    /// <summary>
+    /// Sum over the shard's tokens of the squared reconstruction error ‖x - x̂‖² (float64), kept so a run's fraction of
+    /// variance explained can be merged from shards without the SAE; NaN when unknown. Not part of the cache key.
+    /// </summary>
+    public double ReconstructionSse { get; init; } = double.NaN;
+
     public ReadOnlySpan<int> RowIndices(int row) => Indices.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]);
     public ReadOnlySpan<float> RowValues(int row) => Values.AsSpan(Offsets[row], Offsets[row + 1] - Offsets[row]);
 

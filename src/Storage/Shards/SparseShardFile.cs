@@ -15,7 +15,7 @@ public static class SparseShardFile
 {
     public const int DefaultBatchRows = 8192;
 
-    public static Schema CreateSchema(ShardMetadata metadata)
+    public static Schema CreateSchema(ShardMetadata metadata, double reconstructionSse = double.NaN)
     {
         var builder = new Schema.Builder()
             .Field(new Field("seq", Int32Type.Default, nullable: false))
@@ -24,6 +24,8 @@ public static class SparseShardFile
             .Field(new Field("idx", IdxType, nullable: false))
             .Field(new Field("val", ValType, nullable: false));
         foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
+        if (!double.IsNaN(reconstructionSse))
+            builder.Metadata(SparseShard.KeyReconstructionSse, reconstructionSse.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         return builder.Build();
     }
 
@@ -41,7 +43,7 @@ public static class SparseShardFile
         CheckOrder(shard);
         return AtomicFile.Write(path, stream =>
         {
-            var schema = CreateSchema(shard.Metadata);
+            var schema = CreateSchema(shard.Metadata, shard.ReconstructionSse);
             using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
             var start = 0;
             do
@@ -87,7 +89,7 @@ public static class SparseShardFile
                 {
                     throw NotAShard(path, $"unreadable record batch ({OneLine(ex.Message)})", ex);
                 }
-                return Assemble(path, metadata, batches);
+                return Assemble(path, metadata, batches) with { ReconstructionSse = Sse(schema) };
             }
         }
         finally
@@ -114,6 +116,10 @@ public static class SparseShardFile
         }
         return ReadMetadata(path, schema);
     }
+
+    private static double Sse(Schema schema) =>
+        schema.Metadata is { } m && m.TryGetValue(SparseShard.KeyReconstructionSse, out var text)
+        && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
 
     private static void CheckOrder(SparseShard shard)
     {
