@@ -42,6 +42,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
             .Select(_ => "{\"ids\": [" + string.Join(", ", Enumerable.Range(0, 40).Select(_ => random.Next(3, 512))) + "]}"));
         var published = Path.Combine(_root, "published-sae");
         using (var sae = RandomSae(dIn: 64, dSae: 128, hook: "blocks.1.hook_resid_post")) SaeLensWriter.Save(sae, published);
+        WriteTemporalSae(Path.Combine(_root, "temporal-sae"), dIn: 64, expFactor: 2);
         File.WriteAllText(Path.Combine(_root, "job.yaml"), $"""
             version: 1
             name: sae-e2e
@@ -58,6 +59,10 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
             saes:
               - name: published
                 path: published-sae
+                model: stories
+                site: blocks.1.hook_resid_post
+              - name: temporal
+                path: temporal-sae
                 model: stories
                 site: blocks.1.hook_resid_post
             train_sae:
@@ -87,7 +92,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         Assert.Equal(RunStatus.Succeeded, (await database.GetRunAsync(report.RunId))!.Status);
         var units = await database.GetUnitsAsync(report.RunId);
         Assert.Contains(units, u => u.Stage == "train_sae" && u.Status == UnitStatus.Done);
-        Assert.Equal(2, units.Count(u => u.Stage == "sae_stats" && u.Status == UnitStatus.Done));
+        Assert.Equal(4, units.Count(u => u.Stage == "sae_stats" && u.Status == UnitStatus.Done));
 
         // Sparse shards in the catalog, readable, one per corpus shard and SAE, lined up with the dense shards.
         var shards = await database.GetShardsAsync(report.RunId);
@@ -130,8 +135,46 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         Assert.Equal(fires.Count(f => f == 0), Metric("trained", SaeStatsExecutor.DeadMeasure));
         Assert.Equal(fires.Count(f => f > 0.1 * tokens), Metric("trained", SaeStatsExecutor.DenseMeasure));
         Assert.True(double.IsFinite(Metric("published", SaeStatsExecutor.FveMeasure)));
+
+        // The temporal SAE's two parts are separate sites, each with its own statistics; both share one reconstruction.
+        foreach (var part in new[] { "novel", "pred" })
+            Assert.Equal(3, shards.Count(s => s.Site == $"blocks.1.hook_resid_post/sae/temporal/{part}"));
+        var temporal = report.Metrics.Where(m => m.Metric.Analysis == "temporal" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).ToList();
+        Assert.Equal(["blocks.1.hook_resid_post/sae/temporal/novel", "blocks.1.hook_resid_post/sae/temporal/pred"], temporal.Select(m => m.Metric.SiteA).Order());
+        Assert.Equal(temporal[0].Metric.Value, temporal[1].Metric.Value);
+        Assert.InRange(report.Metrics.Single(m => m.Metric.SiteA.EndsWith("temporal/novel") && m.Metric.Measure == SaeStatsExecutor.L0Measure).Metric.Value, 0, 6);
         // Periodic training metrics: steps 100, 200, 300.
         Assert.Equal(3, report.Metrics.Count(m => m.Metric.Analysis == "trained" && m.Metric.Measure == "train_fve"));
+    }
+
+    /// <summary>A random temporal SAE folder (conf.yaml + latest_ckpt.safetensors), TopK novel codes with k = 6.</summary>
+    private static void WriteTemporalSae(string dir, int dIn, int expFactor)
+    {
+        var random = new Random(9);
+        int w = dIn * expFactor, ne = w / 8;
+        (float[], long[]) T(double scale, params long[] shape) =>
+            (Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray(), shape);
+        Directory.CreateDirectory(dir);
+        Sweep.Models.Checkpoints.SafeTensors.Write(Path.Combine(dir, "latest_ckpt.safetensors"), new Dictionary<string, (float[], long[])>
+        {
+            ["D"] = T(0.5, w, dIn), ["b"] = T(0.1, 1, dIn),
+            ["attn_layers.0.k_ctx.weight"] = T(0.1, ne, w), ["attn_layers.0.k_ctx.bias"] = T(0.1, ne),
+            ["attn_layers.0.q_target.weight"] = T(0.1, ne, w), ["attn_layers.0.q_target.bias"] = T(0.1, ne),
+            ["attn_layers.0.v_ctx.weight"] = T(0.1, w, w), ["attn_layers.0.v_ctx.bias"] = T(0.1, w),
+            ["attn_layers.0.c_proj.weight"] = T(0.1, w, w), ["attn_layers.0.c_proj.bias"] = T(0.1, w),
+        });
+        File.WriteAllText(Path.Combine(dir, "conf.yaml"), $"""
+            llm:
+              dimin: {dIn}
+            sae:
+              exp_factor: {expFactor}
+              n_heads: 2
+              n_attn_layers: 1
+              bottleneck_factor: 8
+              sae_diff_type: topk
+              kval_topk: 6
+              tied_weights: true
+            """);
     }
 
     private static SparseAutoencoder RandomSae(int dIn, int dSae, string hook)
