@@ -27,6 +27,7 @@ public sealed class SaeRun(RunContext run)
     /// <summary>A feature firing on more than this fraction of a run's tokens counts as dense.</summary>
     public const double DenseFraction = 0.1;
 
+    // PublicationOnly: a failed digest (folder not written yet) is not cached, the next call tries again.
     private readonly ConcurrentDictionary<string, Lazy<string>> _digests = new();
 
     public RunContext Run => run;
@@ -36,7 +37,8 @@ public sealed class SaeRun(RunContext run)
     /// <summary>Digest of a published SAE's files, or of a trained SAE's folder once it exists.</summary>
     public string DigestOf(string saeName) => _digests.GetOrAdd(saeName, name => new Lazy<string>(() =>
         run.Spec.Saes.FirstOrDefault(s => s.Name == name) is { } published ? published.Folder.ComputeDigest()
-        : SaeLoader.Describe(TrainedFolder(run.Spec.TrainSaes.First(t => t.Name == name))).ComputeDigest())).Value;
+        : SaeLoader.Describe(TrainedFolder(run.Spec.TrainSaes.First(t => t.Name == name))).ComputeDigest(),
+        LazyThreadSafetyMode.PublicationOnly)).Value;
 
     /// <summary>
     /// Where a trained SAE lives: <c>{store}/saes/{name}-{key16}</c>, the key hashing everything that determines its
