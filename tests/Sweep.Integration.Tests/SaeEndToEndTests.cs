@@ -145,6 +145,35 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         Assert.InRange(report.Metrics.Single(m => m.Metric.SiteA.EndsWith("temporal/novel") && m.Metric.Measure == SaeStatsExecutor.L0Measure).Metric.Value, 0, 6);
         // Periodic training metrics: steps 100, 200, 300.
         Assert.Equal(3, report.Metrics.Count(m => m.Metric.Analysis == "trained" && m.Metric.Measure == "train_fve"));
+
+        // A second run over the same store reuses the dense and sparse shards and the trained SAE, and reports the same statistics.
+        await using var database2 = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
+        var again = await LocalRunner.RunAsync(JobLoader.Load(Path.Combine(_root, "job.yaml")), database2, new SilentProgress(), CancellationToken.None);
+        Assert.Equal(report.CaptureUnits + 1, again.Outcome.UnitsReused);
+        Assert.Equal(trainUnit.OutputUri, (await database2.GetUnitsAsync(again.RunId)).Single(u => u.Stage == "train_sae").OutputUri);
+        Assert.Equal(fve, again.Metrics.Single(m => m.Metric.Analysis == "trained" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).Metric.Value, 6);
+    }
+
+    [Fact]
+    public async Task Sweep_validate_reports_an_sae_of_the_wrong_width_at_its_line_and_column()
+    {
+        using var workspace = new JobWorkspace(documents: 4);
+        var config = new SaeConfig { Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.Standard, DIn = 7, DSae = 16 };
+        using (var sae = new SparseAutoencoder(config, new float[7 * 16], new float[16], new float[16 * 7], new float[7]))
+            SaeLensWriter.Save(sae, Path.Combine(workspace.Root, "sae"));
+        File.AppendAllText(workspace.JobPath, """
+
+            saes:
+              - name: narrow
+                path: sae
+                model: tiny-a
+                site: blocks.1.hook_resid_post
+            """);
+        int line = File.ReadAllLines(workspace.JobPath).ToList().FindIndex(l => l.Contains("path: sae")) + 1;
+        var result = await SweepProcess.RunAsync(workspace.Root, "validate", "job.yaml");
+        Assert.Equal(2, result.ExitCode);
+        var error = Assert.Single(result.StderrLines);
+        Assert.StartsWith($"job.yaml:{line}:11: saes[0].path: the SAE's d_in is 7 but 'tiny-a' blocks.1.hook_resid_post is ", error);
     }
 
     /// <summary>A random temporal SAE folder (conf.yaml + latest_ckpt.safetensors), TopK novel codes with k = 6.</summary>
