@@ -23,7 +23,6 @@ public static class TopKSaeTrainer
         int auxK = Math.Min(options.AuxK ?? Math.Max(1, dIn / 2), dSae);
         var device = torch.device(options.Device);
         var buffer = new ShuffleBuffer(source, dIn, options.ShuffleBufferRows, options.Seed);
-        torch.manual_seed(options.Seed);
 
         using var scopeAll = torch.NewDisposeScope();
         var wDecInit = torch.randn([dSae, dIn], generator: new Generator((ulong)options.Seed));
