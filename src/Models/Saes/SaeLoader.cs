@@ -209,18 +209,22 @@ public static class SaeLoader
             : fallback ?? throw new SaeLoadException($"{path}: {section}.{key} is missing");
 
         int dIn = (int)Number(llm, "llm", "dimin");
-        int width = (int)(dIn * Number(sae, "sae", "exp_factor"));
+        // int(dimin * exp_factor) as the reference does; the epsilon keeps 64 * 1.1 style products from truncating to one less.
+        int width = (int)(dIn * Number(sae, "sae", "exp_factor") + 1e-9);
         string diff = Scalar(sae, "sae_diff_type") ?? "relu";
         if (diff is not ("relu" or "topk")) throw new SaeLoadException($"{path}: sae.sae_diff_type '{diff}' is not supported, expected relu or topk");
         int? k = diff == "topk" ? (int)Number(sae, "sae", "kval_topk") : null;
         bool tied = (Scalar(sae, "tied_weights") ?? "true").ToLowerInvariant() is "true" or "yes";
+        var heads = (int)Number(sae, "sae", "n_heads", 8);
+        var bottleneck = (int)Number(sae, "sae", "bottleneck_factor", 64);
+        if (heads < 1 || bottleneck < 1 || width % (heads * bottleneck) != 0)
+            throw new SaeLoadException($"{path}: width {width} (llm.dimin x sae.exp_factor) must be divisible by sae.n_heads x sae.bottleneck_factor = {heads * bottleneck}");
         var config = new SaeConfig
         {
             Format = SaeFormat.Temporal, Architecture = SaeArchitecture.Temporal, DIn = dIn, DSae = width, K = k,
-            ApplyBDecToInput = true, HookName = Scalar(llm, "hook_name"), ModelName = Scalar(llm, "name"),
+            ApplyBDecToInput = true, HookName = Scalar(llm, "hook_name"),
         };
-        return new TemporalConfigRecord(config, (int)Number(sae, "sae", "n_heads", 8), (int)Number(sae, "sae", "n_attn_layers", 1),
-            (int)Number(sae, "sae", "bottleneck_factor", 64), tied);
+        return new TemporalConfigRecord(config, heads, (int)Number(sae, "sae", "n_attn_layers", 1), bottleneck, tied);
     }
 
     private static string TemporalWeightsFile(string directory)
