@@ -86,6 +86,7 @@ public static class SaeLoader
             ("standard", "relu") => SaeArchitecture.Standard,
             ("jumprelu", _) => SaeArchitecture.JumpRelu,
             ("standard", _) => throw new SaeLoadException($"{path}: activation_fn '{activation}' is not supported, expected relu or topk"),
+            ("temporal", _) => throw new SaeLoadException($"{path}: SAELens-format temporal SAEs are not supported, expected the reference layout (conf.yaml + latest_ckpt.safetensors, see docs/saes.md)"),
             _ => throw new SaeLoadException($"{path}: architecture '{architecture}' is not supported, expected standard, topk or jumprelu"),
         };
         if (arch == SaeArchitecture.TopK && k is not (> 0)) throw new SaeLoadException($"{path}: a TopK SAE needs k > 0 (key k or activation_fn_kwargs.k)");
