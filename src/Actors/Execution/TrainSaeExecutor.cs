@@ -39,7 +39,7 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
             IEnumerable<float[]> Source() => densePaths.Select(p => DenseShardFile.Read(p).Act);
             using var sae = TopKSaeTrainer.Train(Source, width, spec.Options with { Device = saes.Device }, identity,
                 m => metrics.AddRange(Rows(spec, m)), cancellationToken);
-            WriteFolder(sae, folder);
+            WriteFolder(sae, folder, new SaeLensWriter.TrainingMetadata(ContextSize: run.Spec.Corpus.MaxTokens, DatasetPath: Path.GetFileName(run.Spec.Corpus.Path)));
         }
 
         using var encoders = new SaeEncoders(saes);
@@ -59,14 +59,14 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
     }
 
     /// <summary>Writes the SAELens folder beside its final name, then renames it into place (a folder with the final name is complete).</summary>
-    private static void WriteFolder(SparseAutoencoder sae, string folder)
+    private static void WriteFolder(SparseAutoencoder sae, string folder, SaeLensWriter.TrainingMetadata training)
     {
         var parent = Path.GetDirectoryName(folder)!;
         Directory.CreateDirectory(parent);
         var temp = Path.Combine(parent, $".{Path.GetFileName(folder)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            SaeLensWriter.Save(sae, temp);
+            SaeLensWriter.Save(sae, temp, training);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.Move(temp, folder);
         }
