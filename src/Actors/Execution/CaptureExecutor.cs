@@ -10,11 +10,13 @@ namespace Sweep.Actors.Execution;
 /// Runs one model over one corpus shard and writes one dense shard per requested site. Keeps the
 /// last model loaded, since a worker is handed the same model's shards in a row. Shards whose
 /// content-addressed file already exists (same weights, site, tokenizer, corpus shard) are reused.
+/// Sites with published SAEs attached (job key <c>saes</c>) are also encoded into sparse shards.
 /// </summary>
-public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
+public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnitExecutor
 {
     private CausalLm? _model;
     private string? _modelName;
+    private readonly SaeEncoders? _encoders = saes is null ? null : new SaeEncoders(saes);
 
     public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
     {
@@ -24,6 +26,7 @@ public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
             .Select(metadata => (Metadata: metadata, Path: run.ShardPath(metadata))).ToList();
 
         bool reused = targets.All(t => IsCached(t.Path, t.Metadata));
+        var written = new Dictionary<string, DenseShard>();
         if (!reused)
         {
             var activations = ModelFor(capture.Model).Capture(corpusShard.Sequences, capture.Sites, run.Spec.Execution.BatchSize);
@@ -32,12 +35,24 @@ public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var values = activations[metadata.Site];
-                DenseShardFile.Write(path, new DenseShard(metadata, seq.Length, seq, pos, token, values.Values));
+                var shard = new DenseShard(metadata, seq.Length, seq, pos, token, values.Values);
+                DenseShardFile.Write(path, shard);
+                written[metadata.Site] = shard;
             }
         }
 
         var rows = targets.Select(t => ShardRow.For(t.Metadata, corpusShard.TokenCount, t.Path,
             DenseShardFile.Checksum(t.Path), new FileInfo(t.Path).Length)).ToList();
+        if (saes is not null)
+            foreach (var (metadata, path) in targets)
+                foreach (var sae in saes.AttachedTo(capture.Model, metadata.Site))
+                {
+                    var (saeRows, saeReused) = saes.EncodeShard(_encoders!.For(sae.Name, sae.Path), sae.Name, metadata,
+                        () => written.GetValueOrDefault(metadata.Site) ?? DenseShardFile.Read(path),
+                        corpusShard.Sequences.Select(s => s.Length).ToList(), cancellationToken);
+                    rows.AddRange(saeRows);
+                    reused &= saeReused;
+                }
         var output = new UnitOutput(
             OutputUri: Path.GetDirectoryName(rows[0].Uri),
             Checksum: Digests.Combine(rows.Select(r => r.Checksum)),
@@ -80,5 +95,9 @@ public sealed class CaptureExecutor(RunContext run) : IUnitExecutor
         return (seq, pos, token);
     }
 
-    public void Dispose() => _model?.Dispose();
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _encoders?.Dispose();
+    }
 }

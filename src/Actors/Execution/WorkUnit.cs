@@ -1,7 +1,7 @@
 namespace Sweep.Actors.Execution;
 
 /// <summary>Stages of a run, in the order their units become ready; each is served by one role.</summary>
-public enum WorkStage { Capture, Analysis }
+public enum WorkStage { Capture, Analysis, TrainSae, SaeStats }
 
 /// <summary>
 /// One schedulable piece of a run: a deterministic key (the ledger's primary key within a run), the

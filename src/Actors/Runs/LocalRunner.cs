@@ -30,7 +30,7 @@ public static class LocalRunner
             var corpus = LoadCorpus(spec);
             var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
             var plan = JobPlanner.Plan(spec, corpus, weights);
-            var units = WorkUnits.From(plan);
+            var units = WorkUnits.From(plan).Concat(SaeUnits.From(spec, plan)).ToList();
             await database.UpsertUnitsAsync(runId, units.Select(u => new UnitRecord(u.Key, WorkUnits.StageName(u.Stage), u.Description)), ct);
 
             var context = new RunContext(runId, spec, corpus, weights, store);
@@ -58,8 +58,11 @@ public static class LocalRunner
             var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             await using var cancel = ct.Register(() => outcome.TrySetCanceled(ct));
             var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, MaxAttempts), "coordinator");
+            var saes = new SaeRun(context);
             for (int i = 1; i <= context.Spec.Execution.Workers; i++)
-                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new CaptureExecutor(context)), $"worker-{i}");
+                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new CaptureExecutor(context, saes)), $"worker-{i}");
+            system.ActorOf(UnitWorker.Props(WorkStage.TrainSae, coordinator, new TrainSaeExecutor(saes)), "sae-trainer-1");
+            system.ActorOf(UnitWorker.Props(WorkStage.SaeStats, coordinator, new SaeStatsExecutor(saes)), "sae-stats-1");
             system.ActorOf(UnitWorker.Props(WorkStage.Analysis, coordinator, new PairAnalysisExecutor(context)), "reducer-1");
             return await outcome.Task;
         }

@@ -22,6 +22,8 @@ public static class WorkUnits
     {
         WorkStage.Capture => "capture",
         WorkStage.Analysis => "analysis",
+        WorkStage.TrainSae => "train_sae",
+        WorkStage.SaeStats => "sae_stats",
         _ => throw new ArgumentOutOfRangeException(nameof(stage)),
     };
 }

@@ -22,7 +22,11 @@ internal static class RunSummary
         var table = new Table().AddColumns("analysis", "measure", "site A", "site B", "value", "tokens");
         table.Columns[4].RightAligned();
         table.Columns[5].RightAligned();
-        foreach (var stored in report.Metrics.OrderBy(m => m.Metric.Analysis).ThenBy(m => m.Metric.ModelA).ThenBy(m => m.Metric.SiteA)
+        // SAE training records its metrics every few steps; the table shows only the last step of each (all are in the database).
+        var training = report.Metrics.Where(m => m.Metric.Measure.StartsWith("train_", StringComparison.Ordinal)).ToList();
+        var shown = report.Metrics.Except(training)
+            .Concat(training.GroupBy(m => (m.Metric.Analysis, m.Metric.Measure)).Select(g => g.MaxBy(m => m.MetricId)!));
+        foreach (var stored in shown.OrderBy(m => m.Metric.Analysis).ThenBy(m => m.Metric.ModelA).ThenBy(m => m.Metric.SiteA)
                      .ThenBy(m => m.Metric.ModelB).ThenBy(m => m.Metric.SiteB))
         {
             var m = stored.Metric;

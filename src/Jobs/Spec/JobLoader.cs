@@ -14,7 +14,7 @@ namespace Sweep.Jobs.Spec;
 /// </summary>
 public static partial class JobLoader
 {
-    private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output"];
+    private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output", "saes", "train_sae"];
     private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
@@ -98,6 +98,7 @@ public static partial class JobLoader
             ? ReadCaptures(capturesNode, models, errors) : null;
         var analyses = root["analyses"] is { } analysesNode ? ReadAnalyses(analysesNode, captures, errors) : [];
         var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
+        var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -105,11 +106,12 @@ public static partial class JobLoader
             || analyses is null || execution is null || output is null || errors.Errors.Count > 0)
             return null;
 
-        var canonical = CanonicalText(version.Value, name, corpus, models.Valid, captures, analyses, execution, output, baseDir);
+        var canonical = CanonicalText(version.Value, name, corpus, models.Valid, captures, analyses, execution, output, baseDir)
+            + SaeCanonicalText(saes, trainSaes, baseDir);
         return new JobSpec
         {
             Version = version.Value, Name = name, Corpus = corpus, Models = models.Valid, Captures = captures, Analyses = analyses,
-            Execution = execution, Output = output, File = fileName, BaseDirectory = baseDir, SourceText = text,
+            Execution = execution, Output = output, Saes = saes, TrainSaes = trainSaes, File = fileName, BaseDirectory = baseDir, SourceText = text,
             CanonicalText = canonical, Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))),
         };
     }

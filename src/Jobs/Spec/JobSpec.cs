@@ -18,6 +18,10 @@ public sealed record JobSpec
     public required IReadOnlyList<AnalysisSpec> Analyses { get; init; }
     public required ExecutionSpec Execution { get; init; }
     public required OutputSpec Output { get; init; }
+    /// <summary>Published SAEs attached to captured sites (docs/saes.md).</summary>
+    public IReadOnlyList<SaeSpec> Saes { get; init; } = [];
+    /// <summary>SAEs this job trains from its own captures (docs/saes.md).</summary>
+    public IReadOnlyList<TrainSaeSpec> TrainSaes { get; init; } = [];
 
     /// <summary>The job file as the user named it (used in error messages).</summary>
     public required string File { get; init; }
@@ -132,4 +136,27 @@ public static class SpecNames
     public static string Of(AnalysisKind k) => k switch { _ => "cka" };
     public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
     public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };
+}
+
+/// <summary>A published SAE folder whose codes are written for one captured site.</summary>
+public sealed record SaeSpec
+{
+    public required string Name { get; init; }
+    /// <summary>Absolute path of the SAE folder.</summary>
+    public required string Path { get; init; }
+    public required string Model { get; init; }
+    /// <summary>The hook point it encodes; must be captured for <see cref="Model"/>.</summary>
+    public required string Site { get; init; }
+    /// <summary>The folder's config, read during validation.</summary>
+    public required Sweep.Models.Saes.SaeLoader.SaeFolder Folder { get; init; }
+}
+
+/// <summary>A TopK SAE trained on one captured site's activations (stage <c>train_sae</c>), then used to encode that site.</summary>
+public sealed record TrainSaeSpec
+{
+    public required string Name { get; init; }
+    public required string Model { get; init; }
+    public required string Site { get; init; }
+    /// <summary>Training settings; <c>Device</c> is filled from <c>execution.device</c> at run time.</summary>
+    public required Sweep.Models.Saes.Training.TopKTrainingOptions Options { get; init; }
 }

@@ -25,6 +25,8 @@ public sealed record ShardMetadata
     public const string KeyCodeVersion = "sweep.code_version";
     public const string KeyKind = "sweep.kind";
     public const string KeyComputeDtype = "sweep.compute_dtype";
+    public const string KindDense = "dense";
+    public const string KindSparse = "sparse";
 
     public static IReadOnlyList<string> AllKeys { get; } =
     [
@@ -52,9 +54,12 @@ public sealed record ShardMetadata
     public required int ShardIndex { get; init; }
     public int FormatVersion { get; init; } = CurrentFormatVersion;
     public string CodeVersion { get; init; } = CurrentCodeVersion;
-    public string Kind { get; init; } = "dense";
+    public string Kind { get; init; } = KindDense;
     /// <summary>The dtype the model computed in (execution.dtype): float32, bfloat16 or float16. Activations are stored as <see cref="Dtype"/>.</summary>
     public string ComputeDtype { get; init; } = "float32";
+
+    /// <summary>For sparse shards: which SAE produced the codes (see SparseShardFile); null for dense shards.</summary>
+    public SaeIdentity? Sae { get; init; }
 
     /// <summary>
     /// Content address of the shard: equal keys mean the same activations, so a later run may
@@ -65,10 +70,18 @@ public sealed record ShardMetadata
         var canonical = string.Join('\n',
             "sweep-shard", FormatVersion.ToString(CultureInfo.InvariantCulture), Kind, WeightsDigest, Site,
             TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture), "compute=" + ComputeDtype);
+        if (Sae is { } sae) canonical += sae.CacheKeySuffix();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
-    public IReadOnlyDictionary<string, string> ToDictionary() => new Dictionary<string, string>
+    public IReadOnlyDictionary<string, string> ToDictionary()
+    {
+        var values = DenseDictionary();
+        if (Sae is { } sae) foreach (var (k, v) in sae.ToDictionary()) values[k] = v;
+        return values;
+    }
+
+    private Dictionary<string, string> DenseDictionary() => new()
     {
         [KeyModel] = Model,
         [KeySite] = Site,
@@ -111,6 +124,7 @@ public sealed record ShardMetadata
             CodeVersion = values[KeyCodeVersion],
             Kind = values[KeyKind],
             ComputeDtype = values[KeyComputeDtype],
+            Sae = values[KeyKind] == KindSparse ? SaeIdentity.FromDictionary(values) : null,
         };
     }
 }

@@ -100,7 +100,7 @@ public sealed class JobLoaderTests : IDisposable
     public void Unknown_top_level_key_is_reported_at_the_key()
     {
         var yaml = JobDirectory.ValidJob + "\nanalysis: []";
-        Assert.Equal("jobs.yaml:25:1: unknown key 'analysis', expected one of: version, name, corpus, models, captures, analyses, execution, output; did you mean 'analyses'?", Only(yaml));
+        Assert.Equal("jobs.yaml:25:1: unknown key 'analysis', expected one of: version, name, corpus, models, captures, analyses, execution, output, saes, train_sae; did you mean 'analyses'?", Only(yaml));
     }
 
     [Fact]
@@ -263,7 +263,7 @@ public sealed class JobLoaderTests : IDisposable
     [Fact]
     public void Empty_file_is_one_error()
     {
-        Assert.Equal("jobs.yaml:1:1: the job file is empty, expected a mapping with keys: version, name, corpus, models, captures, analyses, execution, output", Only("# nothing\n"));
+        Assert.Equal("jobs.yaml:1:1: the job file is empty, expected a mapping with keys: version, name, corpus, models, captures, analyses, execution, output, saes, train_sae", Only("# nothing\n"));
     }
 
     [Fact]
@@ -294,7 +294,7 @@ public sealed class JobLoaderTests : IDisposable
         Assert.Equal(
         [
             "jobs.yaml:1:1: missing key 'name', expected a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)",
-            "jobs.yaml:2:1: unknown key 'nmae', expected one of: version, name, corpus, models, captures, analyses, execution, output; did you mean 'name'?",
+            "jobs.yaml:2:1: unknown key 'nmae', expected one of: version, name, corpus, models, captures, analyses, execution, output, saes, train_sae; did you mean 'name'?",
             "jobs.yaml:4:9: corpus.path 'missing.txt' is not a file, expected the path of the corpus file (.txt or .jsonl) relative to the job file",
             "jobs.yaml:5:15: corpus.max_tokens is 0, expected a positive integer (tokens per sequence)",
             "jobs.yaml:10:12: captures[0].model 'tiny-z' is not a model of this job, expected one of: tiny-a; did you mean 'tiny-a'?",

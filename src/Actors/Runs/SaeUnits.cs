@@ -1,0 +1,42 @@
+using System.Security.Cryptography;
+using System.Text;
+using Sweep.Actors.Execution;
+using Sweep.Jobs.Planning;
+using Sweep.Jobs.Spec;
+
+namespace Sweep.Actors.Runs;
+
+/// <summary>
+/// The SAE work of a job: one <c>train_sae</c> unit per SAE to train (after every capture of its model), and one
+/// <c>sae_stats</c> unit per SAE output (after the captures that encode a published SAE, or after the training).
+/// </summary>
+public static class SaeUnits
+{
+    public static IReadOnlyList<WorkUnit> From(JobSpec spec, JobPlan plan)
+    {
+        var units = new List<WorkUnit>();
+        List<string> CapturesOf(string model) => plan.Captures.Where(c => c.Model == model).Select(c => c.Key).ToList();
+
+        foreach (var sae in spec.Saes)
+        {
+            var inputs = CapturesOf(sae.Model);
+            var config = sae.Folder.Config;
+            IEnumerable<string> outputs = config.Architecture == Models.Saes.SaeArchitecture.Temporal ? ["novel", "pred"] : ["codes"];
+            foreach (var output in outputs)
+                units.Add(new WorkUnit(Key(["sweep.sae_stats", sae.Name, output, $"path={sae.Path}", .. inputs]), WorkStage.SaeStats,
+                    $"{sae.Name} {output} statistics", inputs, new SaeStatsUnit(sae.Name, sae.Model, sae.Site, output, config.DSae)));
+        }
+        foreach (var train in spec.TrainSaes)
+        {
+            var inputs = CapturesOf(train.Model);
+            var trainKey = Key(["sweep.train_sae", train.Name, train.Model, train.Site, JobLoader.TrainingKey(train.Options), .. inputs]);
+            units.Add(new WorkUnit(trainKey, WorkStage.TrainSae, $"train {train.Name} on {train.Model} {train.Site}", inputs, new TrainSaeUnit(train)));
+            units.Add(new WorkUnit(Key(["sweep.sae_stats", train.Name, "codes", trainKey]), WorkStage.SaeStats, $"{train.Name} codes statistics",
+                [trainKey], new SaeStatsUnit(train.Name, train.Model, train.Site, "codes", train.Options.DSae)));
+        }
+        return units;
+    }
+
+    private static string Key(IEnumerable<string> fields) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
+}

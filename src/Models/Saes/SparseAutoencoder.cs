@@ -1,0 +1,142 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sweep.Models.Saes;
+
+/// <summary>
+/// A standard (ReLU), TopK or JumpReLU SAE with SAELens' conventions (weights row-major):
+/// <code>
+/// x'   = norm_in(x)                      (normalize_activations)
+/// pre  = (x' - b_dec·[apply_b_dec_to_input]) W_enc + b_enc      W_enc: d_in x d_sae
+/// f    = ReLU(pre) | TopK_k(pre) then ReLU | pre·[pre &gt; threshold]
+/// x̂    = norm_out(f W_dec + b_dec)                              W_dec: d_sae x d_in
+/// </code>
+/// Computes in float32 with TorchSharp, a block of tokens at a time, so d_sae-wide dense codes exist
+/// only for one block.
+/// </summary>
+public sealed class SparseAutoencoder : ISparseEncoder
+{
+    public const string CodesOutput = "codes";
+
+    public SaeConfig Config { get; }
+    public float[] WEnc { get; }
+    public float[] BEnc { get; }
+    public float[] WDec { get; }
+    public float[] BDec { get; }
+    /// <summary>JumpReLU thresholds (d_sae); null for other architectures.</summary>
+    public float[]? Threshold { get; }
+
+    public IReadOnlyList<string> Outputs { get; } = [CodesOutput];
+
+    private readonly Device _device;
+    private Tensor? _wEnc, _bEnc, _wDec, _bDec, _threshold;
+
+    public SparseAutoencoder(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? threshold = null, string device = "cpu")
+    {
+        if (config.Architecture == SaeArchitecture.Temporal) throw new ArgumentException("use TemporalSae for temporal SAEs");
+        long encSize = (long)config.DIn * config.DSae;
+        if (wEnc.Length != encSize) throw new ArgumentException($"W_enc has {wEnc.Length} values, expected d_in x d_sae = {encSize}");
+        if (wDec.Length != encSize) throw new ArgumentException($"W_dec has {wDec.Length} values, expected d_sae x d_in = {encSize}");
+        if (bEnc.Length != config.DSae) throw new ArgumentException($"b_enc has {bEnc.Length} values, expected d_sae = {config.DSae}");
+        if (bDec.Length != config.DIn) throw new ArgumentException($"b_dec has {bDec.Length} values, expected d_in = {config.DIn}");
+        if (config.Architecture == SaeArchitecture.JumpRelu && threshold?.Length != config.DSae)
+            throw new ArgumentException($"a JumpReLU SAE needs a threshold of d_sae = {config.DSae} values");
+        if (config.Architecture == SaeArchitecture.TopK && config.K is not (> 0) )
+            throw new ArgumentException("a TopK SAE needs k > 0");
+        if (config.K > config.DSae) throw new ArgumentException($"k = {config.K} exceeds d_sae = {config.DSae}");
+        Config = config; WEnc = wEnc; BEnc = bEnc; WDec = wDec; BDec = bDec;
+        Threshold = config.Architecture == SaeArchitecture.JumpRelu ? threshold : null;
+        _device = torch.device(device);
+    }
+
+    public SaeEncoding Encode(ReadOnlySpan<float> rows, IReadOnlyList<int> sequenceLengths)
+    {
+        int dIn = Config.DIn, dSae = Config.DSae;
+        if (rows.Length % dIn != 0) throw new ArgumentException($"{rows.Length} values are not whole rows of d_in = {dIn}");
+        int n = rows.Length / dIn;
+        EnsureTensors();
+        var builder = new SparseCodes.Builder(dSae);
+        var reconstruction = new float[rows.Length];
+        int block = Math.Max(1, (1 << 22) / dSae);
+        using var _ = torch.no_grad();
+        for (int start = 0; start < n; start += block)
+        {
+            int count = Math.Min(block, n - start);
+            using var scope = torch.NewDisposeScope();
+            var x = torch.tensor(rows.Slice(start * dIn, count * dIn).ToArray(), [count, dIn]).to(_device);
+            var (codes, recon) = Forward(x);
+            builder.AppendDense(codes.cpu().data<float>().ToArray(), count);
+            recon.cpu().data<float>().CopyTo(reconstruction.AsSpan(start * dIn, count * dIn));
+        }
+        return new SaeEncoding(new Dictionary<string, SparseCodes> { [CodesOutput] = builder.Build() }, reconstruction);
+    }
+
+    /// <summary>Dense codes and reconstruction of a block <c>x</c> (tokens x d_in). Callers own the dispose scope.</summary>
+    public (Tensor Codes, Tensor Reconstruction) Forward(Tensor x)
+    {
+        EnsureTensors();
+        var (xin, undo) = SaeNorm.In(Config.Normalization, x, Config.DIn);
+        var saeIn = Config.ApplyBDecToInput ? xin - _bDec! : xin;
+        var pre = saeIn.matmul(_wEnc!) + _bEnc!;
+        var codes = Activate(pre);
+        var recon = undo(codes.matmul(_wDec!) + _bDec!);
+        return (codes, recon);
+    }
+
+    private Tensor Activate(Tensor pre) => Config.Architecture switch
+    {
+        SaeArchitecture.Standard => torch.nn.functional.relu(pre),
+        SaeArchitecture.JumpRelu => torch.nn.functional.relu(pre) * pre.gt(_threshold!).to(pre.dtype),
+        SaeArchitecture.TopK => TopK(pre, Config.K!.Value),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>Keeps the k largest entries of each row (ReLU applied to them), zero elsewhere.</summary>
+    internal static Tensor TopK(Tensor pre, int k)
+    {
+        var (values, indices) = pre.topk(k, dim: -1);
+        return torch.zeros_like(pre).scatter(-1, indices, torch.nn.functional.relu(values));
+    }
+
+    private void EnsureTensors()
+    {
+        if (_wEnc is not null) return;
+        _wEnc = torch.tensor(WEnc, [Config.DIn, Config.DSae]).to(_device);
+        _bEnc = torch.tensor(BEnc, [Config.DSae]).to(_device);
+        _wDec = torch.tensor(WDec, [Config.DSae, Config.DIn]).to(_device);
+        _bDec = torch.tensor(BDec, [Config.DIn]).to(_device);
+        if (Threshold is not null) _threshold = torch.tensor(Threshold, [Config.DSae]).to(_device);
+    }
+
+    public void Dispose()
+    {
+        _wEnc?.Dispose(); _bEnc?.Dispose(); _wDec?.Dispose(); _bDec?.Dispose(); _threshold?.Dispose();
+        _wEnc = _bEnc = _wDec = _bDec = _threshold = null;
+    }
+}
+
+/// <summary>SAELens' run-time activation normalisation, as a forward map and the map that undoes it.</summary>
+internal static class SaeNorm
+{
+    public static (Tensor X, Func<Tensor, Tensor> Undo) In(SaeNormalization norm, Tensor x, int dIn)
+    {
+        switch (norm)
+        {
+            case SaeNormalization.ConstantNormRescale:
+            {
+                var coeff = Math.Sqrt(dIn) / x.norm(-1, keepdim: true);
+                return (x * coeff, y => y / coeff);
+            }
+            case SaeNormalization.LayerNorm:
+            {
+                var mu = x.mean([-1L], keepdim: true);
+                var centred = x - mu;
+                var std = centred.std(-1, unbiased: true, keepdim: true);
+                return (centred / (std + 1e-5), y => y * std + mu);
+            }
+            default:
+                // none, and expected_average_only_in (its factor is folded into the weights when SAELens saves).
+                return (x, y => y);
+        }
+    }
+}

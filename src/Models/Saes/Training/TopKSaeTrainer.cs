@@ -1,0 +1,118 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sweep.Models.Saes.Training;
+
+/// <summary>
+/// Trains a TopK SAE (Gao et al. 2024, "Scaling and evaluating sparse autoencoders") on streamed activations:
+/// <code>
+/// codes = TopK_k(ReLU((x - b_dec) W_enc + b_enc));  x̂ = codes W_dec + b_dec
+/// loss  = mean‖x - x̂‖² + α · AuxK,  AuxK = mean‖e - TopK_aux(dead pre-activations) W_dec‖² · min(1, dead/aux_k),  e = x - x̂
+/// </code>
+/// AdamW with linear warm-up and linear decay; decoder rows kept at unit norm (the gradient's component along
+/// each row removed before the step, rows renormalised after it); W_enc initialised to W_decᵀ and b_dec to the
+/// mean of the first buffer. Seeded: the same data, options and seed give the same SAE on the same device.
+/// </summary>
+public static class TopKSaeTrainer
+{
+    public static SparseAutoencoder Train(Func<IEnumerable<float[]>> source, int dIn, TopKTrainingOptions options,
+        SaeConfig? identity = null, Action<TrainingMetrics>? report = null, CancellationToken cancellationToken = default)
+    {
+        if (options.Problem(dIn) is { } problem) throw new ArgumentException(problem);
+        int dSae = options.DSae, k = options.K, batch = options.BatchSize;
+        int auxK = Math.Min(options.AuxK ?? Math.Max(1, dIn / 2), dSae);
+        var device = torch.device(options.Device);
+        var buffer = new ShuffleBuffer(source, dIn, options.ShuffleBufferRows, options.Seed);
+
+        using var scopeAll = torch.NewDisposeScope();
+        var wDecInit = torch.randn([dSae, dIn], generator: new Generator((ulong)options.Seed));
+        wDecInit = wDecInit / wDecInit.norm(1, keepdim: true);
+        // Parameter takes over its tensor's handle, so each gets its own copy.
+        var wEnc = new TorchSharp.Modules.Parameter(wDecInit.t().contiguous().to(device).clone());
+        var wDec = new TorchSharp.Modules.Parameter(wDecInit.to(device).clone());
+        var bEnc = new TorchSharp.Modules.Parameter(torch.zeros([dSae], device: device));
+        var bDec = new TorchSharp.Modules.Parameter(MeanOfBuffer(buffer, dIn, batch).to(device).clone());
+        var optimizer = torch.optim.AdamW([wEnc, bEnc, wDec, bDec], options.LearningRate, options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+
+        var lastFired = new long[dSae];
+        var host = new float[batch * dIn];
+        long tokens = 0;
+        for (int step = 0; step < options.Steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            double lr = options.LearningRateAt(step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            buffer.Next(host, batch);
+            tokens += batch;
+
+            using var scope = torch.NewDisposeScope();
+            var x = torch.tensor(host, [batch, dIn]).to(device);
+            var pre = (x - bDec).matmul(wEnc) + bEnc;
+            var (topValues, topIndices) = pre.topk(k, dim: -1);
+            var codes = torch.zeros_like(pre).scatter(-1, topIndices, torch.nn.functional.relu(topValues));
+            var recon = codes.matmul(wDec) + bDec;
+            var mse = (recon - x).pow(2).mean();
+
+            // Dead features: not fired within DeadAfterTokens tokens (counting from the start of training).
+            var firedNow = codes.gt(0).any(0).cpu().data<bool>().ToArray();
+            for (int f = 0; f < dSae; f++) if (firedNow[f]) lastFired[f] = tokens;
+            var deadMask = new bool[dSae];
+            int dead = 0;
+            for (int f = 0; f < dSae; f++) if (tokens - lastFired[f] >= options.DeadAfterTokens) { deadMask[f] = true; dead++; }
+
+            var loss = mse;
+            var aux = torch.zeros([], device: device);
+            if (dead > 0 && options.AuxKCoefficient > 0)
+            {
+                var residual = (x - recon).detach();
+                var deadTensor = torch.tensor(deadMask, device: device);
+                var deadPre = pre.masked_fill(deadTensor.logical_not().unsqueeze(0), double.NegativeInfinity);
+                int kAux = Math.Min(auxK, dead);
+                var (auxValues, auxIndices) = deadPre.topk(kAux, dim: -1);
+                var auxCodes = torch.zeros_like(pre).scatter(-1, auxIndices, torch.nn.functional.relu(auxValues));
+                aux = (auxCodes.matmul(wDec) - residual).pow(2).mean() * Math.Min(1.0, dead / (double)auxK);
+                loss = loss + options.AuxKCoefficient * aux;
+            }
+
+            optimizer.zero_grad();
+            loss.backward();
+            using (torch.no_grad())
+            {
+                // Remove the gradient component that would change the decoder rows' norms.
+                var g = wDec.grad!;
+                g.sub_((g * wDec).sum([1L], keepdim: true) * wDec);
+            }
+            optimizer.step();
+            using (torch.no_grad()) wDec.div_(wDec.norm(1, keepdim: true));
+
+            if (report is not null && ((step + 1) % options.MetricsEvery == 0 || step == options.Steps - 1))
+            {
+                using var _ = torch.no_grad();
+                double sse = (recon - x).pow(2).sum().item<float>();
+                double sst = (x - x.mean([0L], keepdim: true)).pow(2).sum().item<float>();
+                double l0 = codes.gt(0).sum(1).to(ScalarType.Float64).mean().item<double>();
+                report(new TrainingMetrics(step + 1, lr, mse.item<float>(), aux.item<float>(), sst > 0 ? 1 - sse / sst : double.NaN, l0, dead, tokens));
+            }
+        }
+
+        var config = (identity ?? new SaeConfig { Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.TopK, DIn = dIn, DSae = dSae }) with
+        {
+            Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.TopK, DIn = dIn, DSae = dSae, K = k,
+            ApplyBDecToInput = true, Normalization = SaeNormalization.None, Dtype = "float32",
+        };
+        return new SparseAutoencoder(config, Host(wEnc), Host(bEnc), Host(wDec), Host(bDec), null, options.Device);
+    }
+
+    private static Tensor MeanOfBuffer(ShuffleBuffer buffer, int dIn, int batch)
+    {
+        // b_dec starts at the mean of a sample (the geometric median in Gao et al.; the mean is close and cheap).
+        int rows = Math.Min(buffer.Count, Math.Max(batch, 4096));
+        var sample = new float[rows * dIn];
+        buffer.Next(sample, rows);
+        var sum = new double[dIn];
+        for (int r = 0; r < rows; r++) for (int j = 0; j < dIn; j++) sum[j] += sample[r * dIn + j];
+        return torch.tensor(sum.Select(v => (float)(v / rows)).ToArray(), [dIn]);
+    }
+
+    private static float[] Host(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+}

@@ -1,0 +1,268 @@
+using System.Runtime.InteropServices;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Apache.Arrow.Types;
+
+namespace Sweep.Storage.Shards;
+
+/// <summary>
+/// Reads and writes sparse SAE-code shards: Arrow IPC files with columns <c>seq</c>, <c>pos</c>,
+/// <c>token</c> (int32), <c>idx</c> (list&lt;int32&gt;: ascending feature indices of the token's non-zero
+/// codes) and <c>val</c> (list&lt;float32&gt;: their values), plus <see cref="ShardMetadata"/> with kind
+/// <c>sparse</c> and the SAE's identity in the schema metadata. Format: docs/shard-format.md.
+/// </summary>
+public static class SparseShardFile
+{
+    public const int DefaultBatchRows = 8192;
+
+    public static Schema CreateSchema(ShardMetadata metadata, double reconstructionSse = double.NaN)
+    {
+        var builder = new Schema.Builder()
+            .Field(new Field("seq", Int32Type.Default, nullable: false))
+            .Field(new Field("pos", Int32Type.Default, nullable: false))
+            .Field(new Field("token", Int32Type.Default, nullable: false))
+            .Field(new Field("idx", IdxType, nullable: false))
+            .Field(new Field("val", ValType, nullable: false));
+        foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
+        if (!double.IsNaN(reconstructionSse))
+            builder.Metadata(SparseShard.KeyReconstructionSse, reconstructionSse.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        return builder.Build();
+    }
+
+    private static ListType IdxType => new(new Field("item", Int32Type.Default, nullable: false));
+    private static ListType ValType => new(new Field("item", FloatType.Default, nullable: false));
+
+    /// <summary>
+    /// Writes <paramref name="shard"/> atomically (temp file beside it, fsync, rename) and returns the
+    /// file's SHA-256 as lowercase hex. On failure nothing is left at <paramref name="path"/>.
+    /// </summary>
+    public static string Write(string path, SparseShard shard, int batchRows = DefaultBatchRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchRows, 1);
+        shard.Validate();
+        CheckOrder(shard);
+        return AtomicFile.Write(path, stream =>
+        {
+            var schema = CreateSchema(shard.Metadata, shard.ReconstructionSse);
+            using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
+            var start = 0;
+            do
+            {
+                var count = Math.Min(batchRows, shard.Rows - start);
+                using var batch = CreateBatch(schema, shard, start, count);
+                writer.WriteRecordBatch(batch);
+                start += count;
+            } while (start < shard.Rows);
+            writer.WriteEnd();
+        });
+    }
+
+    /// <summary>Reads a whole sparse shard. Throws <see cref="ShardFormatException"/> naming the file when it is not one.</summary>
+    public static SparseShard Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        var batches = new List<RecordBatch>();
+        try
+        {
+            Schema schema;
+            ArrowFileReader reader;
+            try
+            {
+                reader = new ArrowFileReader(stream, leaveOpen: true);
+                if (reader.ReadNextRecordBatch() is { } first) batches.Add(first);
+                schema = reader.Schema;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+            }
+            using (reader)
+            {
+                var metadata = ReadMetadata(path, schema);
+                CheckColumns(path, schema);
+                try
+                {
+                    while (batches.Count > 0 && reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    throw NotAShard(path, $"unreadable record batch ({OneLine(ex.Message)})", ex);
+                }
+                return Assemble(path, metadata, batches) with { ReconstructionSse = Sse(schema) };
+            }
+        }
+        finally
+        {
+            foreach (var batch in batches) batch.Dispose();
+        }
+    }
+
+    /// <summary>Reads only the metadata (the footer's schema, not the data).</summary>
+    public static ShardMetadata ReadMetadata(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
+        using var stream = File.OpenRead(path);
+        Schema schema;
+        try
+        {
+            using var reader = new ArrowFileReader(stream, leaveOpen: true);
+            reader.ReadNextRecordBatch()?.Dispose();
+            schema = reader.Schema;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+        }
+        return ReadMetadata(path, schema);
+    }
+
+    private static double Sse(Schema schema) =>
+        schema.Metadata is { } m && m.TryGetValue(SparseShard.KeyReconstructionSse, out var text)
+        && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+
+    private static void CheckOrder(SparseShard shard)
+    {
+        for (var row = 1; row < shard.Rows; row++)
+        {
+            var (s0, p0, s1, p1) = (shard.Seq[row - 1], shard.Pos[row - 1], shard.Seq[row], shard.Pos[row]);
+            if (s1 < s0 || (s1 == s0 && p1 <= p0))
+                throw new ArgumentException(
+                    $"shard rows must be in strictly ascending (seq, pos) order: row {row} (seq {s1}, pos {p1}) follows (seq {s0}, pos {p0})");
+        }
+    }
+
+    private static RecordBatch CreateBatch(Schema schema, SparseShard shard, int start, int count)
+    {
+        int first = shard.Offsets[start], last = shard.Offsets[start + count];
+        // Offsets of this batch start at 0: each batch is self-contained.
+        var offsets = new int[count + 1];
+        for (int i = 0; i <= count; i++) offsets[i] = shard.Offsets[start + i] - first;
+        var idxValues = new Int32Array(Buffer<int>(shard.Indices.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
+        var valValues = new FloatArray(Buffer<float>(shard.Values.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
+        IArrowArray[] columns =
+        [
+            Int32Column(shard.Seq, start, count),
+            Int32Column(shard.Pos, start, count),
+            Int32Column(shard.Token, start, count),
+            new ListArray(IdxType, count, Buffer<int>(offsets), idxValues, ArrowBuffer.Empty, 0, 0),
+            new ListArray(ValType, count, Buffer<int>(offsets), valValues, ArrowBuffer.Empty, 0, 0),
+        ];
+        return new RecordBatch(schema, columns, count);
+    }
+
+    private static Int32Array Int32Column(int[] source, int start, int count) =>
+        new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
+
+    private static ArrowBuffer Buffer<T>(Span<T> values) where T : struct => new(MemoryMarshal.AsBytes(values).ToArray());
+
+    private static ShardMetadata ReadMetadata(string path, Schema schema)
+    {
+        ShardMetadata metadata;
+        try { metadata = ShardMetadata.FromDictionary(schema.Metadata); }
+        catch (ShardFormatException ex) { throw NotAShard(path, ex.Message, ex); }
+        if (metadata.FormatVersion > ShardMetadata.CurrentFormatVersion)
+            throw NotAShard(path, $"written with shard format version {metadata.FormatVersion}; this Sweep reads up to version {ShardMetadata.CurrentFormatVersion}, upgrade Sweep");
+        if (metadata.FormatVersion < 1) throw NotAShard(path, $"invalid shard format version {metadata.FormatVersion}");
+        if (metadata.Kind != ShardMetadata.KindSparse) throw NotAShard(path, $"kind is '{metadata.Kind}', expected 'sparse'");
+        if (metadata.Dtype != "float32") throw NotAShard(path, $"dtype '{metadata.Dtype}' is not supported by this reader (expected float32)");
+        if (metadata.Width <= 0) throw NotAShard(path, $"width (d_sae) {metadata.Width} is not positive");
+        return metadata;
+    }
+
+    private static void CheckColumns(string path, Schema schema)
+    {
+        foreach (var name in new[] { "seq", "pos", "token" })
+        {
+            var field = schema.GetFieldByName(name) ?? throw NotAShard(path, $"column '{name}' is missing");
+            if (field.DataType is not Int32Type) throw NotAShard(path, $"column '{name}' is {field.DataType.Name}, expected int32");
+        }
+        var idx = schema.GetFieldByName("idx") ?? throw NotAShard(path, "column 'idx' is missing");
+        if (idx.DataType is not ListType { ValueDataType: Int32Type }) throw NotAShard(path, $"column 'idx' must be list<int32>, found {idx.DataType.Name}");
+        var val = schema.GetFieldByName("val") ?? throw NotAShard(path, "column 'val' is missing");
+        if (val.DataType is not ListType { ValueDataType: FloatType }) throw NotAShard(path, $"column 'val' must be list<float32>, found {val.DataType.Name}");
+    }
+
+    private static SparseShard Assemble(string path, ShardMetadata metadata, List<RecordBatch> batches)
+    {
+        long rowsTotal = batches.Sum(b => (long)b.Length);
+        long codesTotal = 0;
+        foreach (var batch in batches)
+        {
+            var idx = (ListArray)batch.Column("idx");
+            var val = (ListArray)batch.Column("val");
+            if (idx.NullCount > 0 || val.NullCount > 0) throw NotAShard(path, "columns 'idx'/'val' hold nulls");
+            if (!idx.ValueOffsets.SequenceEqual(val.ValueOffsets)) throw NotAShard(path, "columns 'idx' and 'val' have different list lengths");
+            codesTotal += idx.ValueOffsets[^1] - idx.ValueOffsets[0];
+        }
+        if (rowsTotal >= int.MaxValue || codesTotal > int.MaxValue) throw NotAShard(path, $"{rowsTotal} rows with {codesTotal} codes are too many to load at once");
+        int rows = (int)rowsTotal;
+        var (seq, pos, token) = (new int[rows], new int[rows], new int[rows]);
+        var offsets = new int[rows + 1];
+        var indices = new int[codesTotal];
+        var values = new float[codesTotal];
+
+        int at = 0, codeAt = 0;
+        foreach (var batch in batches)
+        {
+            int n = batch.Length;
+            CopyInt32(path, batch, "seq", seq.AsSpan(at, n));
+            CopyInt32(path, batch, "pos", pos.AsSpan(at, n));
+            CopyInt32(path, batch, "token", token.AsSpan(at, n));
+            var idx = (ListArray)batch.Column("idx");
+            var val = (ListArray)batch.Column("val");
+            var listOffsets = idx.ValueOffsets;
+            int first = listOffsets[0], count = listOffsets[n] - first;
+            ((Int32Array)idx.Values).Values.Slice(first, count).CopyTo(indices.AsSpan(codeAt, count));
+            ((FloatArray)val.Values).Values.Slice(val.ValueOffsets[0], count).CopyTo(values.AsSpan(codeAt, count));
+            for (int r = 0; r < n; r++) offsets[at + r + 1] = codeAt + listOffsets[r + 1] - first;
+            at += n;
+            codeAt += count;
+        }
+        var shard = new SparseShard(metadata, rows, seq, pos, token, offsets, indices, values);
+        try { shard.Validate(); }
+        catch (ArgumentException ex) { throw NotAShard(path, ex.Message, ex); }
+        return shard;
+    }
+
+    private static void CopyInt32(string path, RecordBatch batch, string name, Span<int> target)
+    {
+        var column = (Int32Array)batch.Column(name);
+        if (column.NullCount > 0) throw NotAShard(path, $"column '{name}' holds nulls");
+        column.Values.CopyTo(target);
+    }
+
+    private static ShardFormatException NotAShard(string path, string reason, Exception? inner = null) =>
+        new($"{path}: not a Sweep sparse shard: {reason}", inner);
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+}
+
+/// <summary>Write-to-temp, fsync, rename: a file with the final name is always complete.</summary>
+internal static class AtomicFile
+{
+    /// <summary>Writes through <paramref name="write"/> and returns the finished file's SHA-256 (lowercase hex).</summary>
+    public static string Write(string path, Action<Stream> write)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            var checksum = DenseShardFile.Checksum(temp);
+            File.Move(temp, full, overwrite: true);
+            return checksum;
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using Sweep.Jobs.Spec;
+using Sweep.Models.Saes;
+
+namespace Sweep.Jobs.Tests.Spec;
+
+/// <summary>The saes and train_sae sections: mismatches between an SAE and its site are line:col errors before any work.</summary>
+public sealed class JobLoaderSaeTests : IDisposable
+{
+    private readonly JobDirectory _dir = JobDirectory.Standard();
+
+    public JobLoaderSaeTests()
+    {
+        WriteSae("saes/res1", dIn: 16, hook: "blocks.1.hook_resid_post", model: "tiny-a");
+        WriteSae("saes/wide", dIn: 24, hook: "blocks.1.hook_resid_post", model: "tiny-a");
+        WriteSae("saes/other-model", dIn: 16, hook: "blocks.1.hook_resid_post", model: "gpt2-small");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private void WriteSae(string relative, int dIn, string hook, string model)
+    {
+        var config = new SaeConfig { Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.TopK, DIn = dIn, DSae = 32, K = 4, HookName = hook, ModelName = model };
+        using var sae = new SparseAutoencoder(config, new float[dIn * 32], new float[32], new float[32 * dIn], new float[dIn]);
+        SaeLensWriter.Save(sae, Path.Combine(_dir.Root, relative));
+    }
+
+    private static string Job(string saes) => JobDirectory.ValidJob + "\n" + saes;
+
+    private const string Published = """
+        saes:
+          - name: res1
+            path: saes/res1
+            model: tiny-a
+            site: blocks.1.hook_resid_post
+        """;
+
+    private const string Trained = """
+        train_sae:
+          - name: mine
+            model: tiny-b
+            site: blocks.1.hook_resid_post
+            k: 4
+        """;
+
+    [Fact]
+    public void Published_and_trained_saes_load_with_defaults()
+    {
+        var spec = _dir.Parse(Job(Published + "\n" + Trained));
+        var sae = spec.Saes.Single();
+        Assert.Equal(("res1", "tiny-a", "blocks.1.hook_resid_post", 32), (sae.Name, sae.Model, sae.Site, sae.Folder.Config.DSae));
+        Assert.Equal(Path.Combine(_dir.Root, "saes", "res1"), sae.Path);
+        var train = spec.TrainSaes.Single();
+        Assert.Equal(JobLoader.DefaultExpansionFactor * 16, train.Options.DSae);
+        Assert.Equal(4, train.Options.K);
+        Assert.Equal(2000, train.Options.Steps);
+
+        var changed = _dir.Parse(Job(Published + "\n" + Trained + "\n    steps: 10"));
+        Assert.NotEqual(spec.Digest, changed.Digest);
+    }
+
+    [Fact]
+    public void An_sae_of_another_width_is_an_error_at_its_path()
+    {
+        var errors = _dir.Errors(Job(Published.Replace("saes/res1", "saes/wide")));
+        var line = JobDirectory.ValidJob.Split('\n').Length + 3;
+        Assert.Equal($"jobs.yaml:{line}:11: saes[0].path: the SAE's d_in is 24 but 'tiny-a' blocks.1.hook_resid_post is 16 wide, expected an SAE trained on this site", Assert.Single(errors));
+    }
+
+    [Fact]
+    public void An_sae_trained_on_another_hook_is_an_error_at_the_site()
+    {
+        var yaml = Job(Published.Replace("site: blocks.1.hook_resid_post", "site: blocks.0.hook_resid_post"));
+        var error = Assert.Single(_dir.Errors(yaml));
+        Assert.Matches(@"^jobs\.yaml:\d+:11: saes\[0\]\.site 'blocks\.0\.hook_resid_post' is not the SAE's hook_name 'blocks\.1\.hook_resid_post'", error);
+    }
+
+    [Fact]
+    public void An_sae_of_another_model_is_an_error_unless_check_model_is_off()
+    {
+        var yaml = Job(Published.Replace("saes/res1", "saes/other-model"));
+        Assert.Contains("saes[0].model 'tiny-a'", Assert.Single(_dir.Errors(yaml)));
+        Assert.Contains("is not the SAE's model_name 'gpt2-small'", Assert.Single(_dir.Errors(yaml)));
+        Assert.Single(_dir.Parse(yaml + "\n    check_model: false").Saes);
+    }
+
+    [Fact]
+    public void An_sae_on_a_site_that_is_not_captured_is_an_error()
+    {
+        var yaml = Job(Trained.Replace("model: tiny-b", "model: tiny-a").Replace("blocks.1.hook_resid_post", "blocks.1.hook_mlp_out"));
+        Assert.Contains("train_sae[0].site 'blocks.1.hook_mlp_out' is not captured for model 'tiny-a', expected one of: blocks.0.hook_resid_post, blocks.1.hook_resid_post",
+            Assert.Single(_dir.Errors(yaml)));
+    }
+
+    [Fact]
+    public void Sae_names_are_unique_across_both_sections()
+    {
+        var error = Assert.Single(_dir.Errors(Job(Published + "\n" + Trained.Replace("name: mine", "name: res1"))));
+        Assert.Contains("train_sae[0].name 'res1' is already used", error);
+    }
+
+    [Fact]
+    public void Training_settings_out_of_range_are_errors()
+    {
+        Assert.Contains("train_sae[0]: k must be in 1..d_sae (2)", Assert.Single(_dir.Errors(Job(Trained + "\n    d_sae: 2"))));
+        Assert.Contains("train_sae[0].learning_rate is", Assert.Single(_dir.Errors(Job(Trained + "\n    learning_rate: fast"))));
+        Assert.Contains("give d_sae or expansion_factor, not both", Assert.Single(_dir.Errors(Job(Trained + "\n    d_sae: 64\n    expansion_factor: 2"))));
+    }
+
+    [Fact]
+    public void A_folder_that_is_not_an_sae_is_an_error_at_its_path()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir.Root, "saes", "empty"));
+        Assert.Contains("saes[0].path: ", Assert.Single(_dir.Errors(Job(Published.Replace("saes/res1", "saes/empty")))));
+    }
+}
