@@ -1,0 +1,101 @@
+namespace Sweep.Analysis.Correlation;
+
+/// <summary>
+/// Exact best matches from <see cref="SparsePairStatistics"/>, the same as <see cref="DenseCorrelation"/>
+/// gives on the dense codes. With r(i, j) = (Sᵢⱼ − sᵢsⱼ/n) / √(vᵢvⱼ) (Sᵢⱼ the co-active cross sum, s the
+/// sums, v the centred sums of squares): a pair never co-active has Sᵢⱼ = 0, so
+/// r(i, j) = −(sᵢ/√vᵢ)(sⱼ/√vⱼ)/n ≤ 0 for non-negative codes, decreasing in qⱼ = sⱼ/√vⱼ. The best
+/// never-co-active partner of i is therefore the live j with the smallest qⱼ outside i's co-active set:
+/// one walk down B's features sorted by q, skipping at most |co-active(i)| of them. Every feature's best
+/// match (and top-k) is exact, positive or not, at cost O(co-active pairs · log) rather than O(FA·FB).
+/// </summary>
+public static class SparseCorrelation
+{
+    public static BestMatches BestMatches(SparsePairStatistics stats, int topK = 0)
+    {
+        long n = stats.Count;
+        if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
+        var sideA = Side.Of(stats.SumA, stats.SumSqA, n);
+        var sideB = Side.Of(stats.SumB, stats.SumSqB, n);
+        var (keys, values) = stats.Cross.Sorted();
+        int count = keys.Length;
+        var rowsA = new int[count];
+        var colsB = new int[count];
+        for (int e = 0; e < count; e++) { rowsA[e] = (int)(keys[e] / stats.WidthB); colsB[e] = (int)(keys[e] % stats.WidthB); }
+
+        var aToB = Direction(rowsA, colsB, values, sideA, sideB, n, topK, out var topKAToB);
+        // B → A: the same entries grouped by B (stable sort keeps A ascending within each B).
+        var order = Enumerable.Range(0, count).ToArray();
+        var byB = (int[])colsB.Clone();
+        Array.Sort(byB, order);
+        var bToA = Direction(byB, order.Select(e => rowsA[e]).ToArray(), order.Select(e => values[e]).ToArray(), sideB, sideA, n, 0, out _);
+        return new BestMatches
+        {
+            WidthA = stats.WidthA, WidthB = stats.WidthB, Count = n, AToB = aToB, BToA = bToA,
+            TopKAToB = topKAToB, DeadA = sideA.Dead, DeadB = sideB.Dead,
+        };
+    }
+
+    /// <summary>Per-feature moments of one side: sums, centred sums of squares, dead flags and q = s/√v.</summary>
+    private sealed record Side(double[] Sum, double[] Var, bool[] Dead, double[] Q, int[] LiveByQ)
+    {
+        public static Side Of(double[] sum, double[] sumSq, long n)
+        {
+            int w = sum.Length;
+            var variance = new double[w];
+            var dead = new bool[w];
+            var q = new double[w];
+            for (int i = 0; i < w; i++)
+            {
+                variance[i] = sumSq[i] - sum[i] * sum[i] / n;
+                dead[i] = DeadFeature.IsDead(variance[i], sumSq[i]);
+                q[i] = dead[i] ? 0 : sum[i] / Math.Sqrt(variance[i]);
+            }
+            var live = Enumerable.Range(0, w).Where(i => !dead[i]).ToArray();
+            // ascending q, ties to the lower index: the order in which never-co-active partners get worse.
+            Array.Sort(live, (x, y) => q[x] != q[y] ? q[x].CompareTo(q[y]) : x.CompareTo(y));
+            return new Side(sum, variance, dead, q, live);
+        }
+    }
+
+    /// <summary>Best (and top-k) partners on the "to" side for every feature of the "from" side, entries grouped by from-feature, to ascending within.</summary>
+    private static Match[] Direction(int[] from, int[] to, double[] cross, Side a, Side b, long n, int topK, out Match[][] topKMatches)
+    {
+        int width = a.Sum.Length;
+        var best = new Match[width];
+        topKMatches = new Match[topK > 0 ? width : 0][];
+        int e = 0;
+        var coActive = new HashSet<int>();
+        var candidates = new List<Match>();
+        for (int i = 0; i < width; i++)
+        {
+            int start = e;
+            while (e < from.Length && from[e] == i) e++;
+            if (a.Dead[i]) { best[i] = new Match(-1, 0.0); if (topK > 0) topKMatches[i] = []; continue; }
+            coActive.Clear();
+            candidates.Clear();
+            for (int k = start; k < e; k++)
+            {
+                int j = to[k];
+                coActive.Add(j);
+                if (b.Dead[j]) continue;
+                double cov = cross[k] - a.Sum[i] * b.Sum[j] / n;
+                candidates.Add(new Match(j, cov / Math.Sqrt(a.Var[i] * b.Var[j])));
+            }
+            // Never-co-active partners, best first: ascending q, skipping co-active ones.
+            int wanted = Math.Max(1, topK);
+            int taken = 0;
+            foreach (var j in b.LiveByQ)
+            {
+                if (taken == wanted) break;
+                if (coActive.Contains(j)) continue;
+                candidates.Add(new Match(j, -(a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j])));
+                taken++;
+            }
+            candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
+            best[i] = candidates.Count > 0 ? candidates[0] : new Match(-1, 0.0);
+            if (topK > 0) topKMatches[i] = candidates.Take(topK).ToArray();
+        }
+        return best;
+    }
+}
