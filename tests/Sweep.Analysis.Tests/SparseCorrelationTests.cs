@@ -93,7 +93,7 @@ public sealed class SparseCorrelationTests
 
         var stats = SparsePairStatistics.MergeAll(Enumerable.Range(0, 4)
             .Select(k => SparsePairStatistics.FromRows(codes.A.Slice(k * tokens / 4, tokens / 4), codes.B.Slice(k * tokens / 4, tokens / 4))).ToList());
-        long finishing = stats.CoActivePairs * 48L; // sorted keys, values, both index arrays and the B-major permutation
+        long finishing = stats.CoActivePairs * 12L + 4L * width; // the B-major copy of the cross sums for B → A, and the co-active marks
         Assert.True(stats.Bytes + finishing < budget, $"sparse statistics take {stats.Bytes + finishing} bytes");
         var matches = SparseCorrelation.BestMatches(stats);
 

@@ -17,18 +17,8 @@ public static class SparseCorrelation
         if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
         var sideA = Side.Of(stats.SumA, stats.SumSqA, n);
         var sideB = Side.Of(stats.SumB, stats.SumSqB, n);
-        var (keys, values) = stats.Cross.Sorted();
-        int count = keys.Length;
-        var rowsA = new int[count];
-        var colsB = new int[count];
-        for (int e = 0; e < count; e++) { rowsA[e] = (int)(keys[e] / stats.WidthB); colsB[e] = (int)(keys[e] % stats.WidthB); }
-
-        var aToB = Direction(rowsA, colsB, values, sideA, sideB, n, topK, out var topKAToB);
-        // B → A: the same entries grouped by B (stable sort keeps A ascending within each B).
-        var order = Enumerable.Range(0, count).ToArray();
-        var byB = (int[])colsB.Clone();
-        Array.Sort(byB, order);
-        var bToA = Direction(byB, order.Select(e => rowsA[e]).ToArray(), order.Select(e => values[e]).ToArray(), sideB, sideA, n, 0, out _);
+        var aToB = Direction(stats.Cross, sideA, sideB, n, topK, out var topKAToB);
+        var bToA = Direction(stats.Cross.Transpose(stats.WidthB), sideB, sideA, n, 0, out _);
         return new BestMatches
         {
             WidthA = stats.WidthA, WidthB = stats.WidthB, Count = n, AToB = aToB, BToA = bToA,
@@ -58,44 +48,54 @@ public static class SparseCorrelation
         }
     }
 
-    /// <summary>Best (and top-k) partners on the "to" side for every feature of the "from" side, entries grouped by from-feature, to ascending within.</summary>
-    private static Match[] Direction(int[] from, int[] to, double[] cross, Side a, Side b, long n, int topK, out Match[][] topKMatches)
+    /// <summary>Best (and top-k) partners on the "to" side for every feature of the "from" side; <paramref name="cross"/> is CSR over "from".</summary>
+    private static Match[] Direction(CrossSums cross, Side a, Side b, long n, int topK, out Match[][] topKMatches)
     {
         int width = a.Sum.Length;
         var best = new Match[width];
         topKMatches = new Match[topK > 0 ? width : 0][];
-        int e = 0;
-        var coActive = new HashSet<int>();
+        var coActiveWith = new int[b.Sum.Length];   // coActiveWith[j] == i + 1 marks j co-active with i (no clearing)
         var candidates = new List<Match>();
+        int wanted = Math.Max(1, topK);
         for (int i = 0; i < width; i++)
         {
-            int start = e;
-            while (e < from.Length && from[e] == i) e++;
+            int start = cross.RowStart[i], end = cross.RowStart[i + 1];
             if (a.Dead[i]) { best[i] = new Match(-1, 0.0); if (topK > 0) topKMatches[i] = []; continue; }
-            coActive.Clear();
             candidates.Clear();
-            for (int k = start; k < e; k++)
+            var top = new Match(-1, double.NegativeInfinity);
+            for (int k = start; k < end; k++)
             {
-                int j = to[k];
-                coActive.Add(j);
+                int j = cross.Columns[k];
+                coActiveWith[j] = i + 1;
                 if (b.Dead[j]) continue;
-                double cov = cross[k] - a.Sum[i] * b.Sum[j] / n;
-                candidates.Add(new Match(j, cov / Math.Sqrt(a.Var[i] * b.Var[j])));
+                double r = (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j]);
+                var m = new Match(j, r);
+                if (Better(m, top)) top = m;
+                if (topK > 1) candidates.Add(m);
             }
             // Never-co-active partners, best first: ascending q, skipping co-active ones.
-            int wanted = Math.Max(1, topK);
             int taken = 0;
             foreach (var j in b.LiveByQ)
             {
                 if (taken == wanted) break;
-                if (coActive.Contains(j)) continue;
-                candidates.Add(new Match(j, -(a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j])));
+                if (coActiveWith[j] == i + 1) continue;
+                var m = new Match(j, -(a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j]));
+                if (Better(m, top)) top = m;
+                if (topK > 1) candidates.Add(m);
                 taken++;
             }
-            candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
-            best[i] = candidates.Count > 0 ? candidates[0] : new Match(-1, 0.0);
-            if (topK > 0) topKMatches[i] = candidates.Take(topK).ToArray();
+            best[i] = top.Index >= 0 ? top : new Match(-1, 0.0);
+            if (topK == 1) topKMatches[i] = top.Index >= 0 ? [top] : [];
+            else if (topK > 1)
+            {
+                candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
+                topKMatches[i] = candidates.Take(topK).ToArray();
+            }
         }
         return best;
     }
+
+    /// <summary>Higher correlation wins; equal correlations go to the lower index (the dense path's order).</summary>
+    private static bool Better(Match m, Match than) =>
+        m.Correlation > than.Correlation || (m.Correlation == than.Correlation && (than.Index < 0 || m.Index < than.Index));
 }

@@ -4,7 +4,8 @@ namespace Sweep.Analysis.Correlation;
 /// Mergeable statistics of two aligned sparse, non-negative codes (SAE features of A and B on the same
 /// tokens): n; per feature Σv and Σv²; and Σ aᵢbⱼ over the tokens where both i and j are active
 /// (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct co-active pairs).
-/// Merge adds everything; it is associative and commutative (up to float64 rounding of the sums).
+/// Merge adds everything (the cross sums by a row-wise sorted merge); it is associative and commutative
+/// (up to float64 rounding of the sums).
 /// </summary>
 public sealed class SparsePairStatistics
 {
@@ -15,16 +16,16 @@ public sealed class SparsePairStatistics
     public double[] SumSqA { get; }
     public double[] SumB { get; }
     public double[] SumSqB { get; }
-    internal PairSums Cross { get; }
+    internal CrossSums Cross { get; }
 
-    private SparsePairStatistics(int widthA, int widthB, long count, double[] sumA, double[] sumSqA, double[] sumB, double[] sumSqB, PairSums cross)
+    private SparsePairStatistics(int widthA, int widthB, long count, double[] sumA, double[] sumSqA, double[] sumB, double[] sumSqB, CrossSums cross)
     {
         WidthA = widthA; WidthB = widthB; Count = count;
         SumA = sumA; SumSqA = sumSqA; SumB = sumB; SumSqB = sumSqB; Cross = cross;
     }
 
     public static SparsePairStatistics Empty(int widthA, int widthB) =>
-        new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], new PairSums());
+        new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA));
 
     /// <summary>Number of distinct co-active pairs held.</summary>
     public int CoActivePairs => Cross.Count;
@@ -36,37 +37,19 @@ public sealed class SparsePairStatistics
     {
         if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
         a.Validate(); b.Validate();
-        var s = Empty(a.Width, b.Width);
-        s.Count = a.Rows;
-        Accumulate(a, s.SumA, s.SumSqA);
-        Accumulate(b, s.SumB, s.SumSqB);
-        long widthB = b.Width;
-        for (int t = 0; t < a.Rows; t++)
-        {
-            int bStart = b.Offsets[t], bEnd = b.Offsets[t + 1];
-            if (bStart == bEnd) continue;
-            for (int p = a.Offsets[t]; p < a.Offsets[t + 1]; p++)
-            {
-                double va = a.Values[p];
-                if (va == 0) continue;
-                long row = a.Indices[p] * widthB;
-                // float32 x float32 is exact in float64 (48 significant bits).
-                for (int q = bStart; q < bEnd; q++)
-                    if (b.Values[q] != 0) s.Cross.Add(row + b.Indices[q], va * b.Values[q]);
-            }
-        }
-        return s;
+        var sumA = new double[a.Width]; var sumSqA = new double[a.Width];
+        var sumB = new double[b.Width]; var sumSqB = new double[b.Width];
+        Accumulate(a, sumA, sumSqA);
+        Accumulate(b, sumB, sumSqB);
+        return new SparsePairStatistics(a.Width, b.Width, a.Rows, sumA, sumSqA, sumB, sumSqB, CrossSums.Product(a, b));
     }
 
     public SparsePairStatistics Merge(SparsePairStatistics other)
     {
         if (other.WidthA != WidthA || other.WidthB != WidthB)
             throw new ArgumentException($"cannot merge sparse statistics of widths {WidthA}x{WidthB} and {other.WidthA}x{other.WidthB}");
-        var (big, small) = Cross.Count >= other.Cross.Count ? (this, other) : (other, this);
-        var cross = big.Cross.Clone();
-        foreach (var (key, value) in small.Cross.Entries()) cross.Add(key, value);
         return new SparsePairStatistics(WidthA, WidthB, Count + other.Count,
-            Add(SumA, other.SumA), Add(SumSqA, other.SumSqA), Add(SumB, other.SumB), Add(SumSqB, other.SumSqB), cross);
+            Add(SumA, other.SumA), Add(SumSqA, other.SumSqA), Add(SumB, other.SumB), Add(SumSqB, other.SumSqB), Cross.Add(other.Cross));
     }
 
     public static SparsePairStatistics MergeAll(IReadOnlyList<SparsePairStatistics> partials)

@@ -41,68 +41,102 @@ public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[]
     }
 }
 
-/// <summary>Open-addressing hash map from a pair key (a·widthB + b) to a float64 sum; the co-active cross sums.</summary>
-internal sealed class PairSums
+/// <summary>
+/// The co-active cross sums Sᵢⱼ as a CSR matrix over A's features: row i holds the B features ever
+/// co-active with i (ascending) and the sums. Merging two is a row-wise sorted merge.
+/// </summary>
+internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
 {
-    private long[] _keys;   // key + 1; 0 marks an empty slot
-    private double[] _values;
-    private int _mask;
-    public int Count { get; private set; }
+    public int[] RowStart { get; } = rowStart;   // length widthA + 1
+    public int[] Columns { get; } = columns;
+    public double[] Values { get; } = values;
+    public int Count => Columns.Length;
+    public long Bytes => RowStart.Length * 4L + Columns.Length * 12L;
 
-    public PairSums(int capacity = 1 << 12)
+    public static CrossSums Empty(int widthA) => new(new int[widthA + 1], [], []);
+
+    /// <summary>
+    /// Gustavson's sparse product AᵀB over one block of tokens: for each A feature, walk its tokens and add
+    /// its value times each B entry of that token into a dense accumulator row, then emit the touched
+    /// columns in order. Cost O(Σₜ nnzA(t)·nnzB(t)) with cache-friendly updates.
+    /// </summary>
+    public static CrossSums Product(SparseRows a, SparseRows b)
     {
-        int size = 1 << Math.Max(4, (int)Math.Ceiling(Math.Log2(Math.Max(16, capacity * 2))));
-        _keys = new long[size]; _values = new double[size]; _mask = size - 1;
-    }
+        // A by feature (CSC): token ids and values per feature, tokens ascending.
+        var featureStart = new int[a.Width + 1];
+        foreach (var f in a.Indices) featureStart[f + 1]++;
+        for (int f = 0; f < a.Width; f++) featureStart[f + 1] += featureStart[f];
+        var fill = (int[])featureStart.Clone();
+        var tokenOf = new int[a.Indices.Length];
+        var valueOf = new float[a.Indices.Length];
+        for (int t = 0; t < a.Rows; t++)
+            for (int k = a.Offsets[t]; k < a.Offsets[t + 1]; k++) { int at = fill[a.Indices[k]]++; tokenOf[at] = t; valueOf[at] = a.Values[k]; }
 
-    public long Bytes => _keys.Length * 16L;
-
-    public void Add(long key, double value)
-    {
-        if ((Count + 1) * 2 > _keys.Length) Grow();
-        long stored = key + 1;
-        int slot = Slot(stored);
-        while (true)
+        var accumulator = new double[b.Width];
+        var touched = new bool[b.Width];
+        var touchedList = new List<int>();
+        var rowStart = new int[a.Width + 1];
+        var columns = new List<int>();
+        var values = new List<double>();
+        for (int f = 0; f < a.Width; f++)
         {
-            long k = _keys[slot];
-            if (k == stored) { _values[slot] += value; return; }
-            if (k == 0) { _keys[slot] = stored; _values[slot] = value; Count++; return; }
-            slot = (slot + 1) & _mask;
+            for (int p = featureStart[f]; p < featureStart[f + 1]; p++)
+            {
+                double va = valueOf[p];
+                if (va == 0) continue;
+                int t = tokenOf[p];
+                for (int q = b.Offsets[t]; q < b.Offsets[t + 1]; q++)
+                {
+                    int j = b.Indices[q];
+                    if (b.Values[q] == 0) continue;
+                    if (!touched[j]) { touched[j] = true; touchedList.Add(j); }
+                    accumulator[j] += va * b.Values[q]; // float32 x float32 is exact in float64
+                }
+            }
+            touchedList.Sort();
+            foreach (var j in touchedList)
+            {
+                columns.Add(j); values.Add(accumulator[j]);
+                accumulator[j] = 0; touched[j] = false;
+            }
+            touchedList.Clear();
+            rowStart[f + 1] = columns.Count;
         }
+        return new CrossSums(rowStart, columns.ToArray(), values.ToArray());
     }
 
-    public IEnumerable<(long Key, double Value)> Entries()
+    public CrossSums Add(CrossSums other)
     {
-        for (int i = 0; i < _keys.Length; i++)
-            if (_keys[i] != 0) yield return (_keys[i] - 1, _values[i]);
-    }
-
-    /// <summary>Keys and values sorted by key (deterministic whatever the insertion order).</summary>
-    public (long[] Keys, double[] Values) Sorted()
-    {
-        var keys = new long[Count];
-        var values = new double[Count];
+        int width = RowStart.Length - 1;
+        var rowStart = new int[width + 1];
+        var columns = new int[Count + other.Count];
+        var values = new double[Count + other.Count];
         int n = 0;
-        for (int i = 0; i < _keys.Length; i++)
-            if (_keys[i] != 0) { keys[n] = _keys[i] - 1; values[n++] = _values[i]; }
-        Array.Sort(keys, values);
-        return (keys, values);
+        for (int i = 0; i < width; i++)
+        {
+            int p = RowStart[i], pe = RowStart[i + 1], q = other.RowStart[i], qe = other.RowStart[i + 1];
+            while (p < pe || q < qe)
+            {
+                if (q == qe || (p < pe && Columns[p] < other.Columns[q])) { columns[n] = Columns[p]; values[n++] = Values[p++]; }
+                else if (p == pe || other.Columns[q] < Columns[p]) { columns[n] = other.Columns[q]; values[n++] = other.Values[q++]; }
+                else { columns[n] = Columns[p]; values[n++] = Values[p++] + other.Values[q++]; }
+            }
+            rowStart[i + 1] = n;
+        }
+        return new CrossSums(rowStart, columns[..n], values[..n]);
     }
 
-    public PairSums Clone()
+    /// <summary>The same sums grouped by B feature (CSR of the transpose), A ascending within each B.</summary>
+    public CrossSums Transpose(int widthB)
     {
-        var c = new PairSums(16) { Count = Count };
-        c._keys = (long[])_keys.Clone(); c._values = (double[])_values.Clone(); c._mask = _mask;
-        return c;
-    }
-
-    private int Slot(long stored) => (int)((ulong)(stored * unchecked((long)0x9E3779B97F4A7C15UL)) >> 20) & _mask;
-
-    private void Grow()
-    {
-        var keys = _keys; var values = _values;
-        _keys = new long[keys.Length * 2]; _values = new double[keys.Length * 2]; _mask = _keys.Length - 1; Count = 0;
-        for (int i = 0; i < keys.Length; i++)
-            if (keys[i] != 0) Add(keys[i] - 1, values[i]);
+        var rowStart = new int[widthB + 1];
+        foreach (var j in Columns) rowStart[j + 1]++;
+        for (int j = 0; j < widthB; j++) rowStart[j + 1] += rowStart[j];
+        var fill = (int[])rowStart.Clone();
+        var columns = new int[Count];
+        var values = new double[Count];
+        for (int i = 0; i + 1 < RowStart.Length; i++)
+            for (int k = RowStart[i]; k < RowStart[i + 1]; k++) { int at = fill[Columns[k]]++; columns[at] = i; values[at] = Values[k]; }
+        return new CrossSums(rowStart, columns, values);
     }
 }
