@@ -119,19 +119,25 @@ public sealed class CorrelationTile
         if (block.A.Length != (long)rows * widthA || block.B.Length != (long)rows * widthB)
             throw new ArgumentException($"a block of {rows} rows must hold {rows} x {widthA} and {rows} x {widthB} values");
         using var scope = NewDisposeScope();
-        var a64 = tensor(block.A, new long[] { rows, widthA }).to(float64);
-        var b64 = tensor(block.B, new long[] { rows, widthB }).narrow(1, first, width).to(float64);
-        var meanA = a64.mean(new long[] { 0 });
-        var meanB = b64.mean(new long[] { 0 });
-        var ac = a64 - meanA;
-        var bc = b64 - meanB;
-        // float32 mode: the GEMM runs in float32 on data already centred in float64 (no cancellation), result kept in float64.
-        var co = precision == GemmPrecision.Float64 ? ac.t().mm(bc) : ac.to(float32).t().mm(bc.to(float32)).to(float64);
+        var type = precision == GemmPrecision.Float64 ? float64 : float32;
+        var a = tensor(block.A, new long[] { rows, widthA }).to(type);
+        var b = tensor(block.B, new long[] { rows, widthB }).narrow(1, first, width).to(type);
+        // Centre by the working-precision column means c (no cancellation in the GEMM), then correct exactly
+        // for c not being the exact mean: with s = Σ(x − c), mean = c + s/n, Σ(x−x̄)(y−ȳ) = Σ(x−c)(y−d) − s_x s_yᵀ/n.
+        var ca = a.mean(new long[] { 0 });
+        var cb = b.mean(new long[] { 0 });
+        var ac = a.sub_(ca);   // tensor() copied the block: centring in place touches only that copy
+        var bc = b.sub_(cb);
+        var sa = ac.sum(0L).to(float64);
+        var sb = bc.sum(0L).to(float64);
+        var co = ac.t().mm(bc).to(float64).sub_(sa.outer(sb).div_(rows));
+        var m2a = linalg.vector_norm(ac, 2, new long[] { 0 }).to(float64).pow_(2).sub_(sa.square() / rows);
+        var m2b = linalg.vector_norm(bc, 2, new long[] { 0 }).to(float64).pow_(2).sub_(sb.square() / rows);
         return new CorrelationTile(widthA, first, width)
         {
             Count = rows,
-            _meanA = Array(meanA), _m2A = Array(ac.square().sum(0L)),
-            _meanB = Array(meanB), _m2B = Array(bc.square().sum(0L)), _co = Array(co),
+            _meanA = Array(ca.to(float64) + sa / rows), _m2A = Array(m2a),
+            _meanB = Array(cb.to(float64) + sb / rows), _m2B = Array(m2b), _co = Array(co),
         };
     }
 

@@ -27,7 +27,7 @@ public static class SparseCorrelation
     }
 
     /// <summary>Per-feature moments of one side: sums, centred sums of squares, dead flags and q = s/√v.</summary>
-    private sealed record Side(double[] Sum, double[] Var, bool[] Dead, double[] Q, int[] LiveByQ)
+    private sealed record Side(double[] Sum, double[] Var, bool[] Dead, double[] Q, int[] LiveByQ, double[] InvStd)
     {
         public static Side Of(double[] sum, double[] sumSq, long n)
         {
@@ -44,7 +44,8 @@ public static class SparseCorrelation
             var live = Enumerable.Range(0, w).Where(i => !dead[i]).ToArray();
             // ascending q, ties to the lower index: the order in which never-co-active partners get worse.
             Array.Sort(live, (x, y) => q[x] != q[y] ? q[x].CompareTo(q[y]) : x.CompareTo(y));
-            return new Side(sum, variance, dead, q, live);
+            var invStd = variance.Select((v, i) => dead[i] ? 0.0 : 1.0 / Math.Sqrt(v)).ToArray();
+            return new Side(sum, variance, dead, q, live, invStd);
         }
     }
 
@@ -68,7 +69,7 @@ public static class SparseCorrelation
                 int j = cross.Columns[k];
                 coActiveWith[j] = i + 1;
                 if (b.Dead[j]) continue;
-                double r = (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j]);
+                double r = (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j];
                 var m = new Match(j, r);
                 if (Better(m, top)) top = m;
                 if (topK > 1) candidates.Add(m);
@@ -79,7 +80,7 @@ public static class SparseCorrelation
             {
                 if (taken == wanted) break;
                 if (coActiveWith[j] == i + 1) continue;
-                var m = new Match(j, -(a.Sum[i] * b.Sum[j] / n) / Math.Sqrt(a.Var[i] * b.Var[j]));
+                var m = new Match(j, -(a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
                 if (Better(m, top)) top = m;
                 if (topK > 1) candidates.Add(m);
                 taken++;

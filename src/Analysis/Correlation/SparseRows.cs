@@ -74,35 +74,53 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
 
         var accumulator = new double[b.Width];
         var touched = new bool[b.Width];
-        var touchedList = new List<int>();
+        var touchedList = new int[b.Width];
         var rowStart = new int[a.Width + 1];
-        var columns = new List<int>();
-        var values = new List<double>();
+        var columns = new int[Math.Max(16, a.Indices.Length)];
+        var values = new double[columns.Length];
+        int count = 0;
+        var bOffsets = b.Offsets; var bIndices = b.Indices; var bValues = b.Values;
         for (int f = 0; f < a.Width; f++)
         {
+            int nTouched = 0;
             for (int p = featureStart[f]; p < featureStart[f + 1]; p++)
             {
                 double va = valueOf[p];
                 if (va == 0) continue;
                 int t = tokenOf[p];
-                for (int q = b.Offsets[t]; q < b.Offsets[t + 1]; q++)
+                for (int q = bOffsets[t], end = bOffsets[t + 1]; q < end; q++)
                 {
-                    int j = b.Indices[q];
-                    if (b.Values[q] == 0) continue;
-                    if (!touched[j]) { touched[j] = true; touchedList.Add(j); }
-                    accumulator[j] += va * b.Values[q]; // float32 x float32 is exact in float64
+                    int j = bIndices[q];
+                    float vb = bValues[q];
+                    if (vb == 0) continue;
+                    if (!touched[j]) { touched[j] = true; touchedList[nTouched++] = j; }
+                    accumulator[j] += va * vb; // float32 x float32 is exact in float64
                 }
             }
-            touchedList.Sort();
-            foreach (var j in touchedList)
+            if (count + nTouched > columns.Length)
             {
-                columns.Add(j); values.Add(accumulator[j]);
-                accumulator[j] = 0; touched[j] = false;
+                int size = Math.Max(count + nTouched, columns.Length * 2);
+                Array.Resize(ref columns, size);
+                Array.Resize(ref values, size);
             }
-            touchedList.Clear();
-            rowStart[f + 1] = columns.Count;
+            // Emit in column order: a scan of the accumulator when the row is dense-ish, else a sort of the touched columns.
+            if (nTouched > b.Width / 16)
+            {
+                for (int j = 0; j < b.Width; j++)
+                    if (touched[j]) { columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; touched[j] = false; }
+            }
+            else
+            {
+                Array.Sort(touchedList, 0, nTouched);
+                for (int k = 0; k < nTouched; k++)
+                {
+                    int j = touchedList[k];
+                    columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; touched[j] = false;
+                }
+            }
+            rowStart[f + 1] = count;
         }
-        return new CrossSums(rowStart, columns.ToArray(), values.ToArray());
+        return new CrossSums(rowStart, columns[..count], values[..count]);
     }
 
     public CrossSums Add(CrossSums other)
