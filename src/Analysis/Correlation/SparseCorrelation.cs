@@ -54,23 +54,22 @@ public static class SparseCorrelation
     {
         int width = a.Sum.Length;
         var best = new Match[width];
-        topKMatches = new Match[topK > 0 ? width : 0][];
-        var coActiveWith = new int[b.Sum.Length];   // coActiveWith[j] == i + 1 marks j co-active with i (no clearing)
-        var candidates = new List<Match>();
+        var topKs = new Match[topK > 0 ? width : 0][];
         int wanted = Math.Max(1, topK);
-        for (int i = 0; i < width; i++)
+        // Features are independent; each worker keeps its own co-active marks and candidate list.
+        Parallel.For(0, width, () => (Marks: new int[b.Sum.Length], Candidates: new List<Match>()), (i, _, local) =>
         {
             int start = cross.RowStart[i], end = cross.RowStart[i + 1];
-            if (a.Dead[i]) { best[i] = new Match(-1, 0.0); if (topK > 0) topKMatches[i] = []; continue; }
+            if (a.Dead[i]) { best[i] = new Match(-1, 0.0); if (topK > 0) topKs[i] = []; return local; }
+            var candidates = local.Candidates;
             candidates.Clear();
             var top = new Match(-1, double.NegativeInfinity);
             for (int k = start; k < end; k++)
             {
                 int j = cross.Columns[k];
-                coActiveWith[j] = i + 1;
+                local.Marks[j] = i + 1;   // marks j co-active with i, no clearing needed
                 if (b.Dead[j]) continue;
-                double r = (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j];
-                var m = new Match(j, r);
+                var m = new Match(j, (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
                 if (Better(m, top)) top = m;
                 if (topK > 1) candidates.Add(m);
             }
@@ -79,20 +78,22 @@ public static class SparseCorrelation
             foreach (var j in b.LiveByQ)
             {
                 if (taken == wanted) break;
-                if (coActiveWith[j] == i + 1) continue;
+                if (local.Marks[j] == i + 1) continue;
                 var m = new Match(j, -(a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
                 if (Better(m, top)) top = m;
                 if (topK > 1) candidates.Add(m);
                 taken++;
             }
             best[i] = top.Index >= 0 ? top : new Match(-1, 0.0);
-            if (topK == 1) topKMatches[i] = top.Index >= 0 ? [top] : [];
+            if (topK == 1) topKs[i] = top.Index >= 0 ? [top] : [];
             else if (topK > 1)
             {
                 candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
-                topKMatches[i] = candidates.Take(topK).ToArray();
+                topKs[i] = candidates.Take(topK).ToArray();
             }
-        }
+            return local;
+        }, _ => { });
+        topKMatches = topKs;
         return best;
     }
 

@@ -70,17 +70,42 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
         var tokenOf = new int[a.Indices.Length];
         var valueOf = new float[a.Indices.Length];
         for (int t = 0; t < a.Rows; t++)
-            for (int k = a.Offsets[t]; k < a.Offsets[t + 1]; k++) { int at = fill[a.Indices[k]]++; tokenOf[at] = t; valueOf[at] = a.Values[k]; }
+            for (int k = a.Offsets[t]; k < a.Offsets[t + 1]; k++) { int slot = fill[a.Indices[k]]++; tokenOf[slot] = t; valueOf[slot] = a.Values[k]; }
 
+        // Features are independent: chunks of A's features run in parallel, each with its own accumulator, then concatenate.
+        int chunks = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, a.Width / 64));
+        var parts = new (int[] Counts, int[] Columns, double[] Values, int Count)[chunks];
+        Parallel.For(0, chunks, c =>
+        {
+            int from = (int)((long)a.Width * c / chunks), to = (int)((long)a.Width * (c + 1) / chunks);
+            parts[c] = ProductRows(from, to, featureStart, tokenOf, valueOf, b);
+        });
+        var rowStart = new int[a.Width + 1];
+        int total = parts.Sum(p => p.Count);
+        var columns = new int[total];
+        var values = new double[total];
+        int at = 0, row = 0;
+        foreach (var part in parts)
+        {
+            Array.Copy(part.Columns, 0, columns, at, part.Count);
+            Array.Copy(part.Values, 0, values, at, part.Count);
+            foreach (var count in part.Counts) { at += count; rowStart[++row] = at; }
+        }
+        return new CrossSums(rowStart, columns, values);
+    }
+
+    /// <summary>Rows [from, to) of AᵀB: per feature, its co-active B columns in order, with their sums.</summary>
+    private static (int[] Counts, int[] Columns, double[] Values, int Count) ProductRows(int from, int to, int[] featureStart, int[] tokenOf, float[] valueOf, SparseRows b)
+    {
         var accumulator = new double[b.Width];
         var touched = new bool[b.Width];
         var touchedList = new int[b.Width];
-        var rowStart = new int[a.Width + 1];
-        var columns = new int[Math.Max(16, a.Indices.Length)];
+        var counts = new int[to - from];
+        var columns = new int[Math.Max(16, featureStart[to] - featureStart[from])];
         var values = new double[columns.Length];
         int count = 0;
         var bOffsets = b.Offsets; var bIndices = b.Indices; var bValues = b.Values;
-        for (int f = 0; f < a.Width; f++)
+        for (int f = from; f < to; f++)
         {
             int nTouched = 0;
             for (int p = featureStart[f]; p < featureStart[f + 1]; p++)
@@ -118,9 +143,9 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
                     columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; touched[j] = false;
                 }
             }
-            rowStart[f + 1] = count;
+            counts[f - from] = nTouched;
         }
-        return new CrossSums(rowStart, columns[..count], values[..count]);
+        return (counts, columns, values, count);
     }
 
     public CrossSums Add(CrossSums other)
