@@ -117,8 +117,9 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
     /// <summary>Rows [from, to) of AᵀB: per feature, its co-active B columns in order, with their sums.</summary>
     private static (int[] Counts, int[] Columns, double[] Values, int Count) ProductRows(int from, int to, int[] featureStart, int[] tokenOf, float[] valueOf, SparseRows b)
     {
+        // Codes are validated non-negative and zeros are skipped, so every product is > 0 (float32 x float32 cannot
+        // underflow in float64): accumulator[j] != 0 exactly when j was touched, and no separate flags are needed.
         var accumulator = new double[b.Width];
-        var touched = new bool[b.Width];
         var touchedList = new int[b.Width];
         var counts = new int[to - from];
         var columns = new int[Math.Max(16, featureStart[to] - featureStart[from])];
@@ -138,7 +139,7 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
                     int j = bIndices[q];
                     float vb = bValues[q];
                     if (vb == 0) continue;
-                    if (!touched[j]) { touched[j] = true; touchedList[nTouched++] = j; }
+                    if (accumulator[j] == 0) touchedList[nTouched++] = j;
                     accumulator[j] += va * vb; // float32 x float32 is exact in float64
                 }
             }
@@ -152,7 +153,7 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
             if (nTouched > b.Width / 16)
             {
                 for (int j = 0; j < b.Width; j++)
-                    if (touched[j]) { columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; touched[j] = false; }
+                    if (accumulator[j] != 0) { columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; }
             }
             else
             {
@@ -160,7 +161,7 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
                 for (int k = 0; k < nTouched; k++)
                 {
                     int j = touchedList[k];
-                    columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0; touched[j] = false;
+                    columns[count] = j; values[count++] = accumulator[j]; accumulator[j] = 0;
                 }
             }
             counts[f - from] = nTouched;
