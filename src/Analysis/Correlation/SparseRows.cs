@@ -169,25 +169,33 @@ internal sealed class CrossSums(int[] rowStart, int[] columns, double[] values)
         return (counts, columns, values, count);
     }
 
+    /// <summary>Row-wise sorted merge, summing shared columns. Rows are independent: counted, then filled, in parallel.</summary>
     public CrossSums Add(CrossSums other)
     {
         int width = RowStart.Length - 1;
         var rowStart = new int[width + 1];
-        var columns = new int[Count + other.Count];
-        var values = new double[Count + other.Count];
-        int n = 0;
-        for (int i = 0; i < width; i++)
+        Parallel.For(0, width, i => rowStart[i + 1] = MergeRow(other, i, null, null, 0));
+        for (int i = 0; i < width; i++) rowStart[i + 1] += rowStart[i];
+        var columns = new int[rowStart[width]];
+        var values = new double[rowStart[width]];
+        Parallel.For(0, width, i => MergeRow(other, i, columns, values, rowStart[i]));
+        return new CrossSums(rowStart, columns, values);
+    }
+
+    /// <summary>Merges row i of both into columns/values from <paramref name="at"/> (only counts when they are null); returns the row's length.</summary>
+    private int MergeRow(CrossSums other, int i, int[]? columns, double[]? values, int at)
+    {
+        int p = RowStart[i], pe = RowStart[i + 1], q = other.RowStart[i], qe = other.RowStart[i + 1], n = at;
+        while (p < pe || q < qe)
         {
-            int p = RowStart[i], pe = RowStart[i + 1], q = other.RowStart[i], qe = other.RowStart[i + 1];
-            while (p < pe || q < qe)
-            {
-                if (q == qe || (p < pe && Columns[p] < other.Columns[q])) { columns[n] = Columns[p]; values[n++] = Values[p++]; }
-                else if (p == pe || other.Columns[q] < Columns[p]) { columns[n] = other.Columns[q]; values[n++] = other.Values[q++]; }
-                else { columns[n] = Columns[p]; values[n++] = Values[p++] + other.Values[q++]; }
-            }
-            rowStart[i + 1] = n;
+            int column; double value;
+            if (q == qe || (p < pe && Columns[p] < other.Columns[q])) { column = Columns[p]; value = Values[p++]; }
+            else if (p == pe || other.Columns[q] < Columns[p]) { column = other.Columns[q]; value = other.Values[q++]; }
+            else { column = Columns[p]; value = Values[p++] + other.Values[q++]; }
+            if (columns is not null) { columns[n] = column; values![n] = value; }
+            n++;
         }
-        return new CrossSums(rowStart, columns[..n], values[..n]);
+        return n - at;
     }
 
     /// <summary>The same sums grouped by B feature (CSR of the transpose), A ascending within each B.</summary>
