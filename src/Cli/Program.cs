@@ -7,4 +7,5 @@ root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DatabaseCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -28,8 +28,13 @@ public sealed class JobWorkspace : IDisposable
             sites: [blocks.2.hook_resid_post]
         """;
 
+    public const string DefaultAnalyses = """
+          - name: layer-cka
+            kind: cka
+        """;
+
     public void WriteJob(string captures = DefaultSites, int workers = 1, string store = "store", int sequencesPerShard = 8,
-        string corpus = "corpus.txt") =>
+        string corpus = "corpus.txt", string analyses = DefaultAnalyses) =>
         File.WriteAllText(JobPath, $"""
             version: 1
             name: integration
@@ -45,8 +50,7 @@ public sealed class JobWorkspace : IDisposable
             captures:
             {captures}
             analyses:
-              - name: layer-cka
-                kind: cka
+            {analyses}
             execution:
               device: cpu
               batch_size: 4

@@ -1,15 +1,18 @@
 using System.Text.Json;
+using Sweep.Analysis;
+using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Similarity;
-using Sweep.Analysis.Statistics;
 using Sweep.Jobs.Planning;
+using Sweep.Jobs.Spec;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
 namespace Sweep.Actors.Execution;
 
 /// <summary>
-/// Compares two captured sites over the whole corpus: maps every corpus shard to mergeable float64
-/// statistics, merges them in a tree, finalizes the measure and returns its metric row.
+/// Compares two captured sites over the whole corpus with the analysis' measure: every corpus shard is one
+/// block of aligned rows, folded into mergeable statistics (or a seeded item sample, or correlation tiles)
+/// by <see cref="PairMeasures"/>; the result becomes metric rows, and for <c>correlation</c> feature-match rows.
 /// </summary>
 public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
 {
@@ -18,22 +21,68 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
     public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
     {
         var analysis = (AnalysisUnit)unit.Payload;
-        if (analysis.Kind != "cka") throw new PermanentUnitFailure($"analysis kind '{analysis.Kind}' has no executor");
+        var spec = run.Spec.Analyses.FirstOrDefault(a => a.Name == analysis.Analysis)
+            ?? throw new PermanentUnitFailure($"analysis '{analysis.Analysis}' is not in the job");
+        var kind = PairMeasures.Parse(analysis.Kind) ?? throw new PermanentUnitFailure($"analysis kind '{analysis.Kind}' has no executor");
+        int widthA = run.Spec.Model(analysis.A.Model).Descriptor.HiddenSize;
+        int widthB = run.Spec.Model(analysis.B.Model).Descriptor.HiddenSize;
 
-        var partials = new List<DensePairStatistics>(run.Corpus.Shards.Count);
+        var result = PairMeasures.Compute(kind, Settings(spec.Parameters), widthA, widthB, () => Blocks(analysis, cancellationToken));
+        var metrics = result.Values.Select(v => new MetricRow(analysis.Analysis, v.Measure, analysis.A.Model, analysis.A.Site,
+            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
+        var matches = result.Matches is { } m ? MatchRows(analysis, m) : null;
+        return Task.FromResult(new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: matches), Reused: false));
+    }
+
+    public static MeasureSettings Settings(AnalysisParameters p) => new()
+    {
+        KeepVariance = p.KeepVariance,
+        Inner = p.Inner switch { RsaInner.Cosine => InnerDissimilarity.Cosine, RsaInner.Euclidean => InnerDissimilarity.Euclidean, _ => InnerDissimilarity.Correlation },
+        Outer = p.Outer switch { RsaOuter.Pearson => OuterCorrelation.Pearson, RsaOuter.Kendall => OuterCorrelation.Kendall, _ => OuterCorrelation.Spearman },
+        K = p.K,
+        Metric = p.Metric == KnnMetric.Euclidean ? NeighbourMetric.Euclidean : NeighbourMetric.Cosine,
+        MaxItems = p.MaxItems,
+        Seed = p.Seed,
+        TopK = p.TopK,
+        MemoryBudgetBytes = (long)p.MemoryMb << 20,
+        Precision = p.Precision == CorrelationPrecision.Float32 ? GemmPrecision.Float32 : GemmPrecision.Float64,
+    };
+
+    private IEnumerable<ItemBlock> Blocks(AnalysisUnit analysis, CancellationToken cancellationToken)
+    {
         for (int shard = 0; shard < run.Corpus.Shards.Count; shard++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var a = ReadShard(analysis.A, shard);
             var b = ReadShard(analysis.B, shard);
             EnsureAligned(a, b);
-            partials.Add(DensePairStatistics.FromRows(a.Act, b.Act, a.Rows, a.Metadata.Width, b.Metadata.Width));
+            // A token's id is its corpus-wide (sequence, position): the item sample keeps the same tokens however the corpus is sharded.
+            var ids = new long[a.Rows];
+            for (int r = 0; r < a.Rows; r++) ids[r] = ((long)a.Seq[r] << 32) | (uint)a.Pos[r];
+            yield return new ItemBlock(a.Act, b.Act, a.Rows, ids);
         }
-        var stats = DensePairStatistics.MergeAll(partials);
-        var parameters = JsonSerializer.Serialize(new { estimator = "linear", centred = true, shards = partials.Count });
-        var metric = new MetricRow(analysis.Analysis, LinearCkaMeasure, analysis.A.Model, analysis.A.Site,
-            analysis.B.Model, analysis.B.Site, LinearCka.Compute(stats), stats.Count, parameters);
-        return Task.FromResult(new UnitResult(new UnitOutput(Metrics: [metric]), Reused: false));
+    }
+
+    /// <summary>Rank-1 rows for every feature in both directions, plus ranks 2..k of A → B when top_k asks for them.</summary>
+    private static List<FeatureMatchRow> MatchRows(AnalysisUnit u, BestMatches m)
+    {
+        var rows = new List<FeatureMatchRow>(m.WidthA + m.WidthB);
+        FeatureMatchRow Row(string direction, int feature, int rank, Match match, bool mutual, bool dead) =>
+            new(u.Analysis, u.A.Model, u.A.Site, u.B.Model, u.B.Site, direction, feature, rank,
+                match.Index >= 0 ? match.Index : null, match.Correlation, mutual, dead);
+        for (int a = 0; a < m.WidthA; a++)
+        {
+            var best = m.AToB[a];
+            rows.Add(Row(SweepDatabase.AToB, a, 1, best, best.Index >= 0 && m.BToA[best.Index].Index == a, m.DeadA[a]));
+            if (m.TopKAToB.Length > 0)
+                for (int r = 1; r < m.TopKAToB[a].Length; r++) rows.Add(Row(SweepDatabase.AToB, a, r + 1, m.TopKAToB[a][r], false, false));
+        }
+        for (int b = 0; b < m.WidthB; b++)
+        {
+            var best = m.BToA[b];
+            rows.Add(Row(SweepDatabase.BToA, b, 1, best, best.Index >= 0 && m.AToB[best.Index].Index == b, m.DeadB[b]));
+        }
+        return rows;
     }
 
     private DenseShard ReadShard(SiteRef site, int shardIndex)

@@ -45,6 +45,18 @@ public sealed class DensePairStatistics
         return result;
     }
 
+    /// <summary>Statistics of two float64 matrices with the same rows (items), e.g. activations or weight rows.</summary>
+    public static DensePairStatistics FromMatrices(Linear.DenseMatrix x, Linear.DenseMatrix y)
+    {
+        if (x.Rows != y.Rows) throw new ArgumentException($"the matrices have {x.Rows} and {y.Rows} rows, expected the same items in both");
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.Data, new long[] { x.Rows, x.Cols }, float64);
+        var ty = tensor(y.Data, new long[] { y.Rows, y.Cols }, float64);
+        return new DensePairStatistics(x.Cols, y.Cols, x.Rows,
+            ToArray(tx.sum(0L)), ToArray(ty.sum(0L)),
+            ToArray(tx.t().mm(tx)), ToArray(ty.t().mm(ty)), ToArray(tx.t().mm(ty)));
+    }
+
     /// <summary>The statistics of the union of both row sets. Neither input changes.</summary>
     public DensePairStatistics Merge(DensePairStatistics other)
     {

@@ -35,7 +35,8 @@ public static class JobPlanner
             foreach (var (a, b) in SitePairing.Pairs(spec.Captures, analysis.Pairs))
             {
                 var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
-                analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs), analysis.Name, kind, a, b));
+                var parameters = string.Join(",", analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}"));
+                analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs, parameters), analysis.Name, kind, a, b));
             }
         }
         return new JobPlan(captures, analyses);
@@ -53,11 +54,15 @@ public static class JobPlanner
 
     /// <summary>
     /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job
-    /// never share a unit (each records its own rows).
+    /// never share a unit (each records its own rows). Parameters ("key=value,...") join the key only when
+    /// the kind has any, so parameterless kinds keep the keys they had.
     /// </summary>
-    public static string AnalysisKey(string analysis, string kind, SiteRef a, SiteRef b, IEnumerable<string> captureKeys) =>
-        Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
-            $"inputs={string.Join(",", captureKeys)}");
+    public static string AnalysisKey(string analysis, string kind, SiteRef a, SiteRef b, IEnumerable<string> captureKeys, string parameters = "") =>
+        parameters.Length == 0
+            ? Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
+                $"inputs={string.Join(",", captureKeys)}")
+            : Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
+                $"inputs={string.Join(",", captureKeys)}", $"params={parameters}");
 
     private static string Hash(params string[] fields) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));

@@ -1,5 +1,4 @@
-using System.Text.RegularExpressions;
-using Sweep.Models;
+using System.Globalization;
 using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Jobs.Spec;
@@ -7,9 +6,15 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>analyses</c> section: what to compare, and how.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] AnalysisKeys = ["name", "kind", "pairs"];
-    private static readonly Dictionary<string, AnalysisKind> Kinds = new() { ["cka"] = AnalysisKind.Cka };
+    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs"];
+    private static readonly string[] AnalysisKeys =
+        [.. AnalysisCommonKeys, "keep_variance", "inner", "outer", "k", "metric", "max_items", "seed", "top_k", "memory_mb", "precision"];
+    private static readonly Dictionary<string, AnalysisKind> Kinds = Enum.GetValues<AnalysisKind>().ToDictionary(SpecNames.Of);
     private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
+    private static readonly Dictionary<string, RsaInner> InnerChoices = LowerNames<RsaInner>();
+    private static readonly Dictionary<string, RsaOuter> OuterChoices = LowerNames<RsaOuter>();
+    private static readonly Dictionary<string, KnnMetric> MetricChoices = LowerNames<KnnMetric>();
+    private static readonly Dictionary<string, CorrelationPrecision> PrecisionChoices = LowerNames<CorrelationPrecision>();
 
     private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, ErrorSink errors)
     {
@@ -33,8 +38,9 @@ public static partial class JobLoader
             var pairs = a.Choice("pairs", PairChoices);
             if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
             if (name is null || kind is null) { ok = false; continue; }
+            if (ReadParameters(a, kind.Value, errors) is not { } parameters) { ok = false; continue; }
 
-            var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All };
+            var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All, Parameters = parameters };
             if (captures is not null && Planning.SitePairing.Pairs(captures, analysis.Pairs).Count == 0)
             {
                 errors.At(a["pairs"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two captured sites to compare, expected {PairsNeed(analysis.Pairs)}");
@@ -45,6 +51,47 @@ public static partial class JobLoader
         }
         return ok ? analyses : null;
     }
+
+    /// <summary>The kind's parameters; a parameter of another kind is an error at its key.</summary>
+    private static AnalysisParameters? ReadParameters(YamlSection a, AnalysisKind kind, ErrorSink errors)
+    {
+        var allowed = AnalysisParameters.KeysOf(kind);
+        int before = errors.Errors.Count;
+        foreach (var (keyNode, _) in a.Node.Children)
+            if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key))
+                errors.At(keyNode, $"{a.KeyPath(key)} is not a parameter of kind '{SpecNames.Of(kind)}', expected "
+                    + (allowed.Count == 0 ? "none besides name, kind, pairs" : $"one of: {string.Join(", ", allowed)}"));
+        var p = new AnalysisParameters();
+        p = p with
+        {
+            KeepVariance = Fraction(a, "keep_variance", errors) ?? p.KeepVariance,
+            Inner = a.Choice("inner", InnerChoices) ?? p.Inner,
+            Outer = a.Choice("outer", OuterChoices) ?? p.Outer,
+            K = a.Int("k", 1, "an integer of at least 1") ?? p.K,
+            Metric = a.Choice("metric", MetricChoices) ?? p.Metric,
+            MaxItems = a.Int("max_items", 3, "an integer of at least 3") ?? p.MaxItems,
+            Seed = a.Int("seed", 0, "an integer of at least 0") ?? p.Seed,
+            TopK = a.Int("top_k", 1, "an integer of at least 1") ?? p.TopK,
+            MemoryMb = a.Int("memory_mb", 1, "an integer of at least 1 (MiB)") ?? p.MemoryMb,
+            Precision = a.Choice("precision", PrecisionChoices) ?? p.Precision,
+        };
+        if (kind == AnalysisKind.Knn && p.K >= p.MaxItems)
+            errors.At(a["k"] ?? a["max_items"] ?? a.Node, $"{a.KeyPath("k")} is {p.K}, expected fewer than max_items ({p.MaxItems})");
+        return errors.Errors.Count == before ? p : null;
+    }
+
+    /// <summary>A number in (0, 1]; absent gives null.</summary>
+    private static double? Fraction(YamlSection a, string key, ErrorSink errors)
+    {
+        if (a[key] is not { } node) return null;
+        if (node is YamlScalarNode { Value: { } text } && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= 1)
+            return v;
+        errors.At(node, $"{a.KeyPath(key)} is {ErrorSink.Describe(node)}, expected a number in (0, 1]");
+        return null;
+    }
+
+    private static Dictionary<string, T> LowerNames<T>() where T : struct, Enum =>
+        Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant());
 
     private static string PairsNeed(SitePairs pairs) => pairs switch
     {

@@ -355,6 +355,7 @@ public static partial class JobLoader
             Line($"analyses[{i}].name", analyses[i].Name);
             Line($"analyses[{i}].kind", SpecNames.Of(analyses[i].Kind));
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
+            foreach (var (key, value) in analyses[i].Parameters.Canonical(analyses[i].Kind)) Line($"analyses[{i}].{key}", value);
         }
         Line("execution.device", execution.Device);
         Line("execution.dtype", SpecNames.Of(execution.Dtype));

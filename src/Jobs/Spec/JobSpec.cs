@@ -87,7 +87,7 @@ public sealed record CaptureSpec
     public required IReadOnlyList<string> Sites { get; init; }
 }
 
-public enum AnalysisKind { Cka }
+public enum AnalysisKind { Cka, CkaUnbiased, Svcca, Pwcca, Rsa, Knn, Procrustes, Correlation }
 
 /// <summary>Which pairs of captured sites a pairwise analysis compares.</summary>
 public enum SitePairs
@@ -105,6 +105,7 @@ public sealed record AnalysisSpec
     public required string Name { get; init; }
     public required AnalysisKind Kind { get; init; }
     public SitePairs Pairs { get; init; } = SitePairs.All;
+    public AnalysisParameters Parameters { get; init; } = new();
 }
 
 public enum ActivationDtype { Float32, BFloat16, Float16 }
@@ -133,7 +134,11 @@ public sealed record OutputSpec
 public static class SpecNames
 {
     public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
-    public static string Of(AnalysisKind k) => k switch { _ => "cka" };
+    public static string Of(AnalysisKind k) => k switch
+    {
+        AnalysisKind.CkaUnbiased => "cka_unbiased", AnalysisKind.Svcca => "svcca", AnalysisKind.Pwcca => "pwcca", AnalysisKind.Rsa => "rsa",
+        AnalysisKind.Knn => "knn", AnalysisKind.Procrustes => "procrustes", AnalysisKind.Correlation => "correlation", _ => "cka",
+    };
     public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
     public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };
 }

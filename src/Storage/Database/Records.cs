@@ -44,7 +44,8 @@ public sealed record StoredMetric(long MetricId, long RunId, string UnitKey, Met
 /// <summary>Everything a completed unit commits, in one transaction.</summary>
 public sealed record UnitOutput(
     string? OutputUri = null, string? Checksum = null,
-    IReadOnlyList<ShardRow>? Shards = null, IReadOnlyList<MetricRow>? Metrics = null);
+    IReadOnlyList<ShardRow>? Shards = null, IReadOnlyList<MetricRow>? Metrics = null,
+    IReadOnlyList<FeatureMatchRow>? FeatureMatches = null);
 
 internal static class StatusText
 {

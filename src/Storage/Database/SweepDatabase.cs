@@ -189,6 +189,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
             await using (var delete = new NpgsqlCommand("""
                 DELETE FROM shards WHERE run_id = @run_id AND unit_key = @unit_key;
                 DELETE FROM metrics WHERE run_id = @run_id AND unit_key = @unit_key;
+                DELETE FROM feature_matches WHERE run_id = @run_id AND unit_key = @unit_key;
                 """, connection, tx))
             {
                 delete.Parameters.AddWithValue("run_id", runId);
@@ -198,6 +199,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
 
             if (output.Shards is { Count: > 0 } shards) await InsertShardsAsync(connection, tx, runId, unitKey, shards, c);
             if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
+            if (output.FeatureMatches is { Count: > 0 } matches) await CopyFeatureMatchesAsync(connection, runId, unitKey, matches, c);
 
             await tx.CommitAsync(c);
         }, ct);

@@ -1,0 +1,66 @@
+using Sweep.Analysis.Linear;
+using Sweep.Analysis.Similarity;
+
+namespace Sweep.Analysis.Matching;
+
+/// <summary>An observed similarity against a random baseline: mean and (population) std of the N baseline
+/// values, and p = fraction of baseline values ≥ the observed one.</summary>
+public sealed record BaselineResult(double Observed, double Mean, double Std, double PValue, int Permutations, int Seed);
+
+/// <summary>The space-similarity measures compared on paired decoder rows.</summary>
+public enum PairedMeasure { Svcca, Rsa }
+
+/// <summary>
+/// Lan et al.'s space similarity of paired features: rows of the decoder matrices (one row per feature,
+/// columns the model's residual dimensions; the rows are the items) are taken for the matched pairs — row
+/// A[aₖ] beside row B[bₖ] — and compared with SVCCA or RSA. Baselines, seeded:
+/// <list type="bullet">
+/// <item><b>shuffled pairings</b>: the same A rows against a random permutation of the same B rows;</item>
+/// <item><b>random subsets</b>: as many A and B features drawn uniformly without replacement from all features.</item>
+/// </list>
+/// </summary>
+public static class PairedSimilarity
+{
+    public static double Measure(DenseMatrix x, DenseMatrix y, PairedMeasure measure, double keepVariance = Svcca.DefaultKeepVariance,
+        InnerDissimilarity inner = InnerDissimilarity.Correlation, OuterCorrelation outer = OuterCorrelation.Spearman) => measure switch
+    {
+        PairedMeasure.Svcca => Svcca.Compute(x, y, keepVariance),
+        _ => Rsa.Compute(x, y, inner, outer),
+    };
+
+    public static (BaselineResult Shuffled, BaselineResult Subsets) Compare(DenseMatrix decoderA, DenseMatrix decoderB,
+        IReadOnlyList<FeaturePair> pairs, Func<DenseMatrix, DenseMatrix, double> measure, int permutations = 100, int seed = 0)
+    {
+        var a = decoderA.SelectRows(pairs.Select(p => p.A).ToList());
+        var bRows = pairs.Select(p => p.B).ToList();
+        double observed = measure(a, decoderB.SelectRows(bRows));
+
+        var rng = new Random(seed);
+        var shuffled = new double[permutations];
+        for (int k = 0; k < permutations; k++)
+        {
+            var permuted = bRows.ToArray();
+            rng.Shuffle(permuted);
+            shuffled[k] = measure(a, decoderB.SelectRows(permuted));
+        }
+        var subsets = new double[permutations];
+        for (int k = 0; k < permutations; k++)
+            subsets[k] = measure(decoderA.SelectRows(Draw(rng, decoderA.Rows, pairs.Count)), decoderB.SelectRows(Draw(rng, decoderB.Rows, pairs.Count)));
+        return (Summarise(observed, shuffled, seed), Summarise(observed, subsets, seed));
+    }
+
+    public static BaselineResult Summarise(double observed, double[] baseline, int seed)
+    {
+        double mean = baseline.Average();
+        double std = Math.Sqrt(baseline.Sum(v => (v - mean) * (v - mean)) / baseline.Length);
+        double p = (double)baseline.Count(v => v >= observed) / baseline.Length;
+        return new BaselineResult(observed, mean, std, p, baseline.Length, seed);
+    }
+
+    private static int[] Draw(Random rng, int population, int count)
+    {
+        var all = Enumerable.Range(0, population).ToArray();
+        rng.Shuffle(all);
+        return all[..count];
+    }
+}

@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.RegularExpressions;
+using Sweep.Storage.Shards;
+
+namespace Sweep.Cli.Commands;
+
+/// <summary>A 2-D matrix read for <c>sweep compare</c>: rows are items, row-major float32, with one id per row.</summary>
+internal sealed record MatrixInput(string Path, int Rows, int Cols, float[] Values, long[] Ids)
+{
+    /// <summary>Reads a .npy file (float32 or float64, C order, 2-D) or a Sweep dense Arrow shard (.arrow).</summary>
+    public static MatrixInput Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        return System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".npy" => Npy.Read(path),
+            ".arrow" => FromShard(path, DenseShardFile.Read(path)),
+            _ => throw new InvalidDataException($"{path}: unknown matrix format, expected a .npy file or a Sweep .arrow shard"),
+        };
+    }
+
+    private static MatrixInput FromShard(string path, DenseShard shard)
+    {
+        var ids = new long[shard.Rows];
+        for (int r = 0; r < shard.Rows; r++) ids[r] = ((long)shard.Seq[r] << 32) | (uint)shard.Pos[r];
+        return new MatrixInput(path, shard.Rows, shard.Metadata.Width, shard.Act, ids);
+    }
+}
+
+/// <summary>
+/// The NumPy .npy format, versions 1–3: magic "\x93NUMPY", version, header length, a Python-literal
+/// header dict {'descr', 'fortran_order', 'shape'}, then the raw array. Only what compare needs:
+/// little-endian float32/float64, C order, two dimensions.
+/// </summary>
+internal static partial class Npy
+{
+    public static MatrixInput Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        var magic = reader.ReadBytes(6);
+        if (magic.Length < 6 || magic[0] != 0x93 || Encoding.ASCII.GetString(magic, 1, 5) != "NUMPY")
+            throw new InvalidDataException($"{path}: not a .npy file (bad magic)");
+        int major = reader.ReadByte();
+        reader.ReadByte();
+        int headerLength = major == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
+        var header = Encoding.Latin1.GetString(reader.ReadBytes(headerLength));
+
+        var descr = DescrPattern().Match(header);
+        var fortran = FortranPattern().Match(header);
+        var shape = ShapePattern().Match(header);
+        if (!descr.Success || !fortran.Success || !shape.Success) throw new InvalidDataException($"{path}: unreadable .npy header {header.Trim()}");
+        if (fortran.Groups[1].Value == "True") throw new InvalidDataException($"{path}: array is in Fortran order, expected C order (np.ascontiguousarray)");
+        var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
+        if (dims.Length != 2) throw new InvalidDataException($"{path}: array has shape ({shape.Groups[1].Value}), expected 2 dimensions (items x units)");
+        if (dims[0] * dims[1] > int.MaxValue) throw new InvalidDataException($"{path}: {dims[0]} x {dims[1]} values are too many for one matrix");
+        int rows = (int)dims[0], cols = (int)dims[1];
+        var values = new float[rows * cols];
+        switch (descr.Groups[1].Value)
+        {
+            case "<f4":
+                var bytes4 = ReadExactly(reader, values.Length * 4L, path);
+                for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes4.AsSpan(i * 4));
+                break;
+            case "<f8":
+                var bytes8 = ReadExactly(reader, values.Length * 8L, path);
+                for (int i = 0; i < values.Length; i++) values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes8.AsSpan(i * 8));
+                break;
+            default:
+                throw new InvalidDataException($"{path}: dtype '{descr.Groups[1].Value}', expected little-endian float32 ('<f4') or float64 ('<f8')");
+        }
+        return new MatrixInput(path, rows, cols, values, Enumerable.Range(0, rows).Select(i => (long)i).ToArray());
+    }
+
+    private static byte[] ReadExactly(BinaryReader reader, long count, string path)
+    {
+        var bytes = reader.ReadBytes((int)count);
+        if (bytes.Length != count) throw new InvalidDataException($"{path}: file ends after {bytes.Length} of {count} data bytes");
+        return bytes;
+    }
+
+    [GeneratedRegex(@"'descr'\s*:\s*'([^']+)'")]
+    private static partial Regex DescrPattern();
+
+    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")]
+    private static partial Regex FortranPattern();
+
+    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
+    private static partial Regex ShapePattern();
+}

@@ -1,0 +1,87 @@
+using Sweep.Jobs.Corpus;
+using Sweep.Jobs.Planning;
+using Sweep.Jobs.Spec;
+using Xunit;
+
+namespace Sweep.Jobs.Tests.Spec;
+
+/// <summary>The analysis kinds beyond cka and their per-kind parameters.</summary>
+public sealed class AnalysisParameterTests : IDisposable
+{
+    private readonly JobDirectory _dir = JobDirectory.Standard();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static string WithAnalysis(string body) =>
+        JobDirectory.ValidJob.Replace("  - name: layer-cka\n    kind: cka", body);
+
+    [Fact]
+    public void Every_kind_loads_with_its_parameters_and_defaults()
+    {
+        var spec = _dir.Parse(WithAnalysis("""
+              - name: s
+                kind: svcca
+                keep_variance: 0.95
+              - name: r
+                kind: rsa
+                inner: euclidean
+                outer: kendall
+                max_items: 200
+                seed: 7
+              - name: n
+                kind: knn
+                k: 5
+                metric: euclidean
+              - name: c
+                kind: correlation
+                top_k: 3
+                memory_mb: 64
+                precision: float32
+              - name: u
+                kind: cka_unbiased
+              - name: p
+                kind: procrustes
+              - name: w
+                kind: pwcca
+            """));
+        var byName = spec.Analyses.ToDictionary(a => a.Name);
+        Assert.Equal(0.95, byName["s"].Parameters.KeepVariance);
+        Assert.Equal((RsaInner.Euclidean, RsaOuter.Kendall, 200, 7), (byName["r"].Parameters.Inner, byName["r"].Parameters.Outer, byName["r"].Parameters.MaxItems, byName["r"].Parameters.Seed));
+        Assert.Equal((5, KnnMetric.Euclidean, AnalysisParameters.DefaultMaxItems), (byName["n"].Parameters.K, byName["n"].Parameters.Metric, byName["n"].Parameters.MaxItems));
+        Assert.Equal((3, 64, CorrelationPrecision.Float32), (byName["c"].Parameters.TopK, byName["c"].Parameters.MemoryMb, byName["c"].Parameters.Precision));
+        Assert.Equal([AnalysisKind.Svcca, AnalysisKind.Rsa, AnalysisKind.Knn, AnalysisKind.Correlation, AnalysisKind.CkaUnbiased, AnalysisKind.Procrustes, AnalysisKind.Pwcca],
+            spec.Analyses.Select(a => a.Kind));
+        Assert.Contains("analyses[1].outer: kendall\n", spec.CanonicalText);
+        Assert.Contains("analyses[0].keep_variance: 0.95\n", spec.CanonicalText);
+    }
+
+    [Fact]
+    public void A_parameter_of_another_kind_is_an_error_at_its_key()
+    {
+        var errors = _dir.Errors(WithAnalysis("  - name: s\n    kind: svcca\n    k: 5"));
+        Assert.Equal(["jobs.yaml:20:5: analyses[0].k is not a parameter of kind 'svcca', expected one of: keep_variance"], errors);
+        errors = _dir.Errors(WithAnalysis("  - name: s\n    kind: cka\n    seed: 1"));
+        Assert.Equal(["jobs.yaml:20:5: analyses[0].seed is not a parameter of kind 'cka', expected none besides name, kind, pairs"], errors);
+    }
+
+    [Fact]
+    public void Out_of_range_parameters_name_the_key_and_the_expectation()
+    {
+        Assert.Equal(["jobs.yaml:20:20: analyses[0].keep_variance is '1.5', expected a number in (0, 1]"],
+            _dir.Errors(WithAnalysis("  - name: s\n    kind: svcca\n    keep_variance: 1.5")));
+        Assert.Equal(["jobs.yaml:20:12: analyses[0].inner is 'manhattan', expected one of: correlation, cosine, euclidean"],
+            _dir.Errors(WithAnalysis("  - name: r\n    kind: rsa\n    inner: manhattan")));
+        Assert.Equal(["jobs.yaml:20:8: analyses[0].k is 50, expected fewer than max_items (20)"],
+            _dir.Errors(WithAnalysis("  - name: n\n    kind: knn\n    k: 50\n    max_items: 20")));
+    }
+
+    [Fact]
+    public void Parameters_are_part_of_the_analysis_unit_keys()
+    {
+        var corpus = new TokenizedCorpus([new CorpusShard(0, [[1, 2, 3]], "d0")], "c", "tok", 1, 3);
+        var digests = new Dictionary<string, string> { ["tiny-a"] = "wa", ["tiny-b"] = "wb" };
+        string FirstKey(string body) => JobPlanner.Plan(_dir.Parse(WithAnalysis(body)), corpus, digests).Analyses[0].Key;
+        Assert.NotEqual(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.9"));
+        Assert.Equal(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.99"));
+    }
+}
