@@ -89,9 +89,10 @@ public static partial class Migrator
             migrations.Add(new Migration(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), match.Groups[2].Value, reader.ReadToEnd()));
         }
         migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
-        for (var i = 0; i < migrations.Count; i++)
-            if (migrations[i].Version != i + 1)
-                throw new InvalidOperationException($"migrations must be numbered 1, 2, 3, ... without gaps; found version {migrations[i].Version} at position {i + 1}");
+        // Versions only need to be unique and ordered: parallel branches reserve numbers ahead of merging.
+        for (var i = 1; i < migrations.Count; i++)
+            if (migrations[i].Version == migrations[i - 1].Version)
+                throw new InvalidOperationException($"two migrations are numbered {migrations[i].Version}");
         if (migrations.Count == 0) throw new InvalidOperationException("no embedded migrations found in Sweep.Storage");
         return migrations;
     }
