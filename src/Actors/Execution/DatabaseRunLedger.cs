@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Npgsql;
 using Polly;
 using Polly.Retry;
 using Sweep.Storage.Database;
@@ -30,7 +31,7 @@ public sealed class DatabaseRunLedger : IRunLedger
             .AddTimeout(databaseWait ?? DefaultDatabaseWait)
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<DatabaseUnavailableException>(),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsServerGone),
                 MaxRetryAttempts = int.MaxValue,
                 Delay = TimeSpan.FromMilliseconds(250),
                 MaxDelay = TimeSpan.FromSeconds(5),
@@ -55,6 +56,15 @@ public sealed class DatabaseRunLedger : IRunLedger
 
     public Task MarkFailedAsync(WorkUnit unit, int lease, string error) =>
         Enqueue(async () => { await _database.FailAttemptAsync(_runId, unit.Key, await AttemptOf(unit, lease), error); return true; });
+
+    // The server is down or restarting: unreachable, connections cut (class 08), or shutting down / starting up (class 57).
+    private static bool IsServerGone(Exception e) => e switch
+    {
+        DatabaseUnavailableException => true,
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
+        NpgsqlException npgsql => npgsql.IsTransient,
+        _ => false,
+    };
 
     // The ledger's attempt number for one of the coordinator's leases (0, matching no row, if its start was never recorded).
     private async Task<int> AttemptOf(WorkUnit unit, int lease)

@@ -104,6 +104,8 @@ public sealed record ClusterOptions
                 acceptable-heartbeat-pause = 4s
               }
               log-info = off
+              # the node agent greets the coordinator until it answers; the proxy's own warning says nothing more
+              singleton-proxy.log-singleton-identification-failure = off
               run-coordinated-shutdown-when-down = on
             }
             """;
