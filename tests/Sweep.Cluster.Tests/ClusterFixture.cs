@@ -46,6 +46,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         await Server.StopAsync();
         Server = await EmbeddedPostgres.StartAsync(_pgRoot);
+        NpgsqlConnection.ClearAllPools(); // this test process's own pooled connections died with the old server
     }
 
     private readonly SemaphoreSlim _referenceGate = new(1, 1);
