@@ -81,7 +81,13 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
             Task.Run(() => Prepare(run)).PipeTo(self);
         });
         Receive<Prepared>(StartWorkers);
-        Receive<PreparationFailed>(f => _log.Error("run {0}: this node cannot run the job: {1}", f.Run.RunId, f.Error));
+        Receive<PreparationFailed>(f =>
+        {
+            // A node that cannot read the job would silently idle; its workers fail the units they are given
+            // instead, so the run ends with a message naming this node rather than waiting forever.
+            _log.Error("run {0}: this node cannot run the job: {1}", f.Run.RunId, f.Error);
+            StartWorkers(f.Run, _ => new FailingExecutor(), null, $"node {_options.NodeName} cannot prepare the job: {f.Error}");
+        });
         Receive<RunEnded>(ended =>
         {
             if (_workers.Remove(ended.RunId, out var workers)) foreach (var w in workers) Context.Stop(w);
@@ -118,24 +124,37 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
         catch (Exception e) { return new PreparationFailed(run, e.Message); }
     }
 
-    private void StartWorkers(Prepared prepared)
+    private void StartWorkers(Prepared prepared) =>
+        StartWorkers(prepared.Run, device => new CaptureExecutor(prepared.Plan.ContextOn(device)), prepared.Plan, null);
+
+    // Without a plan (the job could not be prepared here) the workers answer every unit with the reason.
+    private void StartWorkers(RunStarted run, Func<string, IUnitExecutor> captureOn, PreparedRun? plan, string? unavailable)
     {
-        var run = prepared.Run;
-        var lease = LeaseSettings.From(prepared.Plan.Context.Spec.Execution);
-        var settings = new WorkerSettings(_options.NodeName, lease.Heartbeat);
+        var heartbeat = plan is null ? TimeSpan.FromSeconds(1) : LeaseSettings.From(plan.Context.Spec.Execution).Heartbeat;
+        var settings = new WorkerSettings(_options.NodeName, heartbeat, unavailable);
+        var units = plan?.UnitsByKey ?? new Dictionary<string, WorkUnit>();
         var workers = new List<IActorRef>();
         if (_options.Roles.Contains(NodeRoles.Worker))
             for (int i = 0; i < _options.Devices.Count; i++)
             {
                 var device = _options.Devices[i];
-                var executor = DelayedExecutor.Wrap(new CaptureExecutor(prepared.Plan.ContextOn(device)));
-                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Capture, run.Coordinator, executor, prepared.Plan.UnitsByKey, settings),
+                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Capture, run.Coordinator, DelayedExecutor.Wrap(captureOn(device)), units, settings),
                     $"{device.Replace(':', '-')}-{i}-run{run.RunId}"));
             }
         if (_options.Roles.Contains(NodeRoles.Reducer))
-            workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Analysis, run.Coordinator,
-                DelayedExecutor.Wrap(new PairAnalysisExecutor(prepared.Plan.Context)), prepared.Plan.UnitsByKey, settings), $"reducer-run{run.RunId}"));
+        {
+            IUnitExecutor analysis = plan is null ? captureOn("none") : new PairAnalysisExecutor(plan.Context);
+            workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Analysis, run.Coordinator, DelayedExecutor.Wrap(analysis), units, settings),
+                $"reducer-run{run.RunId}"));
+        }
         _workers[run.RunId] = workers;
+    }
+
+    private sealed class FailingExecutor : IUnitExecutor
+    {
+        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
+            throw new PermanentUnitFailure("this node could not prepare the job");
+        public void Dispose() { }
     }
 
     public static Props Props(ClusterOptions options, IActorRef coordinatorProxy, NodeSignals signals) =>

@@ -4,8 +4,11 @@ using Sweep.Actors.Execution;
 
 namespace Sweep.Actors.Workers;
 
-/// <summary>Who a worker is in the ledger: its node (host:port, or "local") and how often it renews a lease.</summary>
-public sealed record WorkerSettings(string Node, TimeSpan Heartbeat)
+/// <summary>
+/// Who a worker is in the ledger: its node (host:port, or "local") and how often it renews a lease.
+/// <paramref name="Unavailable"/>: why this node cannot run the job at all; every unit it is given fails with it.
+/// </summary>
+public sealed record WorkerSettings(string Node, TimeSpan Heartbeat, string? Unavailable = null)
 {
     public static WorkerSettings Local(LeaseSettings lease) => new("local", lease.Heartbeat);
 }
@@ -56,8 +59,8 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
         {
             if (!_units.TryGetValue(assigned.UnitKey, out var unit))
             {
-                _coordinator.Tell(new WorkFailed(assigned.UnitKey, assigned.Lease,
-                    $"node {_settings.Node} planned this job without unit {assigned.UnitKey}: its job files differ from the coordinator's", Permanent: true));
+                _coordinator.Tell(new WorkFailed(assigned.UnitKey, assigned.Lease, _settings.Unavailable
+                    ?? $"node {_settings.Node} planned this job without unit {assigned.UnitKey}: its job files differ from the coordinator's", Permanent: true));
                 AskForWork();
                 return;
             }

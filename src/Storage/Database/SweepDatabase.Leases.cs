@@ -231,7 +231,7 @@ public sealed partial class SweepDatabase
                        count(*) FILTER (WHERE status = 'done')::int,
                        count(*) FILTER (WHERE status = 'failed')::int,
                        coalesce(sum(greatest(attempts - 1, 0)), 0)::int
-                FROM units WHERE run_id = @run_id GROUP BY stage ORDER BY min(unit_key) IS NULL, stage
+                FROM units WHERE run_id = @run_id GROUP BY stage ORDER BY stage
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             await using var reader = await command.ExecuteReaderAsync(c);
