@@ -18,7 +18,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await EmbeddedPostgres.StartAsync(_pgRoot);
-        var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(48).ToList();
+        var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(32).ToList();
         File.WriteAllLines(Path.Combine(Workspace, "corpus.txt"), corpus);
         DemoModels.Write(Path.Combine(Workspace, "models"), string.Join("\n", corpus));
     }

@@ -9,7 +9,7 @@ namespace Sweep.Cluster.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterRunTests(ClusterFixture fixture) : IAsyncLifetime
 {
-    private static readonly Dictionary<string, string> Slow = new() { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "400" };
+    private static readonly Dictionary<string, string> Slow = new() { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "300" };
     private readonly List<SweepProcess> _processes = new();
 
     public Task InitializeAsync() => Task.CompletedTask;

@@ -98,7 +98,9 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
 
     private bool TryAssign(WorkStage stage, IActorRef worker, string workerName, string node)
     {
-        if (!_ready[stage].TryDequeue(out var unit)) return false;
+        WorkUnit? unit;
+        // Skip a re-queued unit whose late result is being committed (or already was).
+        do { if (!_ready[stage].TryDequeue(out unit)) return false; } while (_committing.Contains(unit.Key) || _done.Contains(unit.Key));
         int lease = _attempts[unit.Key] = _attempts.GetValueOrDefault(unit.Key) + 1;
         _leases[unit.Key] = new Lease(worker, workerName, lease, DateTime.UtcNow + _settings.Lease);
         _ledger.MarkStartedAsync(unit, lease, workerName, node)

@@ -119,6 +119,8 @@ public sealed record ClusterOptions
               actor.provider = {{(clusterMember ? "cluster" : "remote")}}
               remote {
                 log-remote-lifecycle-events = off
+                # a submitter learns within seconds that the coordinator's process is gone
+                watch-failure-detector.acceptable-heartbeat-pause = 4s
                 dot-netty.tcp {
                   hostname = {{Quote(Host)}}
                   {{(PublicHost is null ? "" : "public-hostname = " + Quote(PublicHost))}}
