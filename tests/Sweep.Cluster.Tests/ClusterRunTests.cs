@@ -143,6 +143,38 @@ public sealed class ClusterRunTests(ClusterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replacement_coordinator_joins_the_surviving_workers_and_resumes_the_run_through_the_cluster()
+    {
+        var ledger = new Ledger(await fixture.CreateDatabaseAsync());
+        var (port, coordinator, workers) = await StartClusterAsync(ledger.ConnectionString, workers: 2, Slow);
+        var submit = Start("submit", null, "run", "--cluster", $"127.0.0.1:{port}", fixture.WriteJob("coordinator-replaced"));
+        await Ledger.WaitUntilAsync(async () => await ledger.ScalarAsync<long>("SELECT count(*) FROM units WHERE status = 'done'") >= 3, "3 units are done");
+        coordinator.Kill();
+        Assert.Equal(1, await submit.WaitForExitAsync());
+        long run = await ledger.LatestRunAsync();
+        var finished = (await ledger.RowsAsync("SELECT unit_key, attempts::text FROM units WHERE run_id = @r AND status = 'done'", ("r", run)))
+            .ToDictionary(r => r.A, r => r.B);
+
+        // The operator starts a new coordinator that seeds from a surviving worker; the workers greet it once the old one is gone.
+        int replacement = SweepProcess.FreePort();
+        var successor = Start("successor", Slow, "node", "--roles", "coordinator,reducer", "--port", $"{replacement}",
+            "--seed", workers[0].Node, "--db", ledger.ConnectionString);
+        await successor.WaitForLineAsync("admitted by the coordinator");
+        var resume = Start("resume", null, "run", "--cluster", $"127.0.0.1:{replacement}", "--resume", $"{run}");
+        Assert.True(await resume.WaitForExitAsync() == 0, resume.Output + "\n--- successor:\n" + successor.Output);
+
+        await AssertIdenticalToSingleProcessAsync(ledger, run);
+        await AssertEveryUnitCommittedOnceAsync(ledger, run);
+        var after = (await ledger.RowsAsync("SELECT unit_key, attempts::text FROM units WHERE run_id = @r", ("r", run))).ToDictionary(r => r.A, r => r.B);
+        foreach (var (unit, attempts) in finished) Assert.True(after[unit] == attempts, $"finished unit {unit} ran again");
+        var captureNodes = (await ledger.RowsAsync(
+            "SELECT DISTINCT a.node FROM unit_attempts a JOIN units u USING (run_id, unit_key) WHERE a.run_id = @r AND u.stage = 'capture' AND a.started_at > (SELECT max(started_at) FROM unit_attempts WHERE run_id = @r AND outcome = 'abandoned')",
+            ("r", run))).Select(r => r.A).ToList();
+        Assert.NotEmpty(captureNodes);
+        Assert.All(captureNodes, n => Assert.Contains(n, workers.Select(w => w.Node)));
+    }
+
+    [Fact]
     public async Task A_database_restart_mid_run_pauses_the_run_which_then_completes()
     {
         var ledger = new Ledger(await fixture.CreateDatabaseAsync());
