@@ -72,8 +72,12 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Writes a job over the shared models and corpus; each test names its own store so no shard is shared.</summary>
-    public string WriteJob(string name, int leaseSeconds = 2, int maxAttempts = 3)
+    /// <summary>
+    /// Writes a job over the shared models and corpus; each test names its own store so no shard is shared.
+    /// Short leases make lost units come back within seconds; the spare attempts keep a busy 2-core machine
+    /// (a heartbeat starved past its lease) from failing a run that only needed patience.
+    /// </summary>
+    public string WriteJob(string name, int leaseSeconds = 3, int maxAttempts = 5)
     {
         var path = Path.Combine(Workspace, $"{name}.yaml");
         File.WriteAllText(path, $"""
