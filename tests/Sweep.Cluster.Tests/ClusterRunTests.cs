@@ -181,9 +181,12 @@ public sealed class ClusterRunTests(ClusterFixture fixture) : IAsyncLifetime
         var run = Start("run", Slow, "run", fixture.WriteJob("database-restart"), "--db", ledger.ConnectionString);
 
         await Ledger.WaitUntilAsync(async () => await ledger.ScalarAsync<long>("SELECT count(*) FROM units WHERE status = 'done'") >= 2, "2 units are done");
+        long total = await ledger.ScalarAsync<long>("SELECT count(*) FROM units");
+        long doneBeforeRestart = await ledger.ScalarAsync<long>("SELECT count(*) FROM units WHERE status = 'done'");
         await fixture.RestartServerAsync();
 
         Assert.True(await run.WaitForExitAsync() == 0, run.Output);
+        Assert.True(doneBeforeRestart < total, "the restart should fall in the middle of the run");
         long id = await ledger.LatestRunAsync();
         await AssertIdenticalToSingleProcessAsync(ledger, id);
         await AssertEveryUnitCommittedOnceAsync(ledger, id);
