@@ -8,4 +8,6 @@ root.Subcommands.Add(DatabaseCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(NodeCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -17,9 +17,10 @@ public sealed class RunCoordinatorTests : TestKit
     private sealed class RecordingLedger : IRunLedger
     {
         public ConcurrentQueue<string> Events { get; } = new();
-        public Task MarkStartedAsync(WorkUnit unit, string worker) { Events.Enqueue($"start {unit.Key}"); return Task.CompletedTask; }
-        public Task MarkCompletedAsync(WorkUnit unit, UnitResult result) { Events.Enqueue($"done {unit.Key}"); return Task.CompletedTask; }
-        public Task MarkFailedAsync(WorkUnit unit, string error) { Events.Enqueue($"failed {unit.Key}: {error}"); return Task.CompletedTask; }
+        public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node) { Events.Enqueue($"start {unit.Key}"); return Task.CompletedTask; }
+        public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) { Events.Enqueue($"done {unit.Key}"); return Task.FromResult(true); }
+        public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) { Events.Enqueue($"retried {unit.Key}: {error}"); return Task.CompletedTask; }
+        public Task MarkFailedAsync(WorkUnit unit, int lease, string error) { Events.Enqueue($"failed {unit.Key}: {error}"); return Task.CompletedTask; }
     }
 
     private sealed class CountingProgress : IRunProgress
@@ -47,12 +48,21 @@ public sealed class RunCoordinatorTests : TestKit
     private static WorkUnit Capture(string key) => new(key, WorkStage.Capture, key, [], key);
     private static WorkUnit Analysis(string key, params string[] deps) => new(key, WorkStage.Analysis, key, deps, key);
 
-    private (Task<RunOutcome> Outcome, IActorRef Coordinator) Start(IReadOnlyList<WorkUnit> units, IRunLedger ledger, IRunProgress progress, int maxAttempts = 3)
+    private IReadOnlyDictionary<string, WorkUnit> _units = new Dictionary<string, WorkUnit>();
+    private LeaseSettings _lease = new(3, TimeSpan.FromSeconds(30));
+
+    private (Task<RunOutcome> Outcome, IActorRef Coordinator) Start(IReadOnlyList<WorkUnit> units, IRunLedger ledger, IRunProgress progress,
+        int maxAttempts = 3, TimeSpan? lease = null)
     {
+        _units = units.ToDictionary(u => u.Key);
+        _lease = new LeaseSettings(maxAttempts, lease ?? TimeSpan.FromSeconds(30));
         var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var coordinator = Sys.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, maxAttempts));
+        var coordinator = Sys.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, _lease));
         return (outcome.Task, coordinator);
     }
+
+    private Props Worker(WorkStage stage, IActorRef coordinator, IUnitExecutor executor) =>
+        UnitWorker.Props(stage, coordinator, executor, _units, new WorkerSettings("test", _lease.Heartbeat));
 
     [Fact]
     public async Task Analyses_run_only_after_every_capture_they_depend_on_is_committed()
@@ -62,9 +72,9 @@ public sealed class RunCoordinatorTests : TestKit
         var units = new[] { Capture("c1"), Capture("c2"), Capture("c3"), Analysis("a1", "c1", "c2"), Analysis("a2", "c3") };
         var (outcome, coordinator) = Start(units, ledger, new CountingProgress());
         var quick = new ScriptedExecutor((_, _) => Task.Delay(5), ran);
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, quick));
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.Delay(5), ran)));
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Analysis, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, quick));
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.Delay(5), ran)));
+        Sys.ActorOf(Worker(WorkStage.Analysis, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -82,7 +92,7 @@ public sealed class RunCoordinatorTests : TestKit
         var ran = new ConcurrentQueue<string>();
         var (outcome, coordinator) = Start([Capture("c1"), Capture("c2")], new RecordingLedger(), progress);
         var flaky = new ScriptedExecutor((unit, call) => unit.Key == "c2" && call == 1 ? throw new IOException("disk hiccup") : Task.CompletedTask, ran);
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, flaky));
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, flaky));
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
 
@@ -98,7 +108,7 @@ public sealed class RunCoordinatorTests : TestKit
         var ledger = new RecordingLedger();
         var ran = new ConcurrentQueue<string>();
         var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), maxAttempts: 2);
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator,
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator,
             new ScriptedExecutor((_, call) => throw new IOException($"broken pipe #{call}"), ran)));
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
@@ -114,7 +124,7 @@ public sealed class RunCoordinatorTests : TestKit
     {
         var ran = new ConcurrentQueue<string>();
         var (outcome, coordinator) = Start([Capture("c1"), Capture("c2")], new RecordingLedger(), new CountingProgress());
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator,
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator,
             new ScriptedExecutor((_, _) => throw new PermanentUnitFailure("model 'x': config.json: file not found"), ran)));
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
@@ -131,16 +141,91 @@ public sealed class RunCoordinatorTests : TestKit
         var ran = new ConcurrentQueue<string>();
         var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress());
         var hang = new TaskCompletionSource();
-        var stuck = Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => hang.Task, ran)));
+        var stuck = Sys.ActorOf(Worker(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => hang.Task, ran)));
         await AwaitConditionAsync(() => Task.FromResult(ledger.Events.Contains("start c1")));
 
         Sys.Stop(stuck);
-        Sys.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(result.Succeeded);
         Assert.Equal(["c1"], ran.ToArray());
         Assert.Equal(2, ledger.Events.Count(e => e == "start c1"));
         hang.SetResult();
+    }
+
+    [Fact]
+    public async Task A_unit_whose_worker_sends_no_heartbeat_is_re_leased_after_its_lease_expires()
+    {
+        var ledger = new RecordingLedger();
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), lease: TimeSpan.FromMilliseconds(400));
+        var silent = CreateTestProbe();
+        coordinator.Tell(new RequestWork(WorkStage.Capture, "silent", "test"), silent.Ref);
+        var assigned = silent.ExpectMsg<WorkAssigned>();
+        Assert.Equal("c1", assigned.UnitKey);
+
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.CompletedTask, ran)));
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(1, result.Retries);
+        Assert.Contains(ledger.Events, e => e.StartsWith("retried c1: no heartbeat from silent"));
+        Assert.Equal(2, ledger.Events.Count(e => e == "start c1"));
+    }
+
+    [Fact]
+    public async Task Heartbeats_keep_a_unit_that_outlasts_its_lease_with_its_worker()
+    {
+        var ledger = new RecordingLedger();
+        var ran = new ConcurrentQueue<string>();
+        var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), lease: TimeSpan.FromMilliseconds(400));
+        Sys.ActorOf(Worker(WorkStage.Capture, coordinator, new ScriptedExecutor((_, _) => Task.Delay(1500), ran)));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(0, result.Retries);
+        Assert.Equal(["start c1", "done c1"], ledger.Events.ToArray());
+    }
+
+    [Fact]
+    public async Task A_late_result_after_the_lease_expired_is_committed_once_and_the_second_result_is_dropped()
+    {
+        var ledger = new RecordingLedger();
+        var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), lease: TimeSpan.FromMilliseconds(300));
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        coordinator.Tell(new RequestWork(WorkStage.Capture, "first", "test"), first.Ref);
+        var lease1 = first.ExpectMsg<WorkAssigned>();
+        coordinator.Tell(new RequestWork(WorkStage.Capture, "second", "test"), second.Ref);
+        var lease2 = second.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(10)); // after the first lease expired
+        Assert.NotEqual(lease1.Lease, lease2.Lease);
+
+        var output = new UnitResult(new UnitOutput(), Reused: false);
+        coordinator.Tell(new WorkSucceeded("c1", lease1.Lease, output), first.Ref);
+        coordinator.Tell(new WorkSucceeded("c1", lease2.Lease, output), second.Ref);
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(result.Succeeded);
+        Assert.Equal(1, result.UnitsRun);
+        Assert.Equal(1, ledger.Events.Count(e => e == "done c1"));
+    }
+
+    [Fact]
+    public async Task A_unit_whose_leases_keep_expiring_fails_the_run_naming_the_unit_and_the_lost_heartbeats()
+    {
+        var (outcome, coordinator) = Start([Capture("c1")], new RecordingLedger(), new CountingProgress(), maxAttempts: 2, lease: TimeSpan.FromMilliseconds(200));
+        var silent = CreateTestProbe();
+        coordinator.Tell(new RequestWork(WorkStage.Capture, "silent-1", "test"), silent.Ref);
+        silent.ExpectMsg<WorkAssigned>();
+        coordinator.Tell(new RequestWork(WorkStage.Capture, "silent-2", "test"), silent.Ref);
+        silent.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(10));
+
+        var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("c1 failed 2 times", result.Error);
+        Assert.Contains("no heartbeat from silent-2", result.Error);
     }
 }

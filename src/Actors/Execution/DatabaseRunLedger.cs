@@ -1,27 +1,84 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using Polly;
+using Polly.Retry;
 using Sweep.Storage.Database;
 
 namespace Sweep.Actors.Execution;
 
 /// <summary>
 /// The run's ledger in PostgreSQL. Writes are applied one after another in the order they were
-/// asked for, so a unit's "started" can never land after its "completed".
+/// asked for, so a unit's "started" can never land after its "completed". While the server is
+/// unreachable (restarting, a network blip) every write waits and retries with capped exponential
+/// backoff for up to <c>databaseWait</c>: the run pauses instead of failing units.
 /// </summary>
-public sealed class DatabaseRunLedger(SweepDatabase database, long runId) : IRunLedger
+public sealed class DatabaseRunLedger : IRunLedger
 {
+    public static readonly TimeSpan DefaultDatabaseWait = TimeSpan.FromMinutes(10);
+
+    private readonly SweepDatabase _database;
+    private readonly long _runId;
+    private readonly ResiliencePipeline _waitForDatabase;
     private readonly object _gate = new();
+    private readonly ConcurrentDictionary<(string Unit, int Lease), Task<int>> _attempts = new();
     private Task _tail = Task.CompletedTask;
 
-    public Task MarkStartedAsync(WorkUnit unit, string worker) => Enqueue(() => database.StartUnitAsync(runId, unit.Key, worker));
+    public DatabaseRunLedger(SweepDatabase database, long runId, TimeSpan? databaseWait = null)
+    {
+        _database = database; _runId = runId;
+        // Timeout outside the retry: it bounds the whole wait, not one try.
+        _waitForDatabase = new ResiliencePipelineBuilder()
+            .AddTimeout(databaseWait ?? DefaultDatabaseWait)
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsServerGone),
+                MaxRetryAttempts = int.MaxValue,
+                Delay = TimeSpan.FromMilliseconds(250),
+                MaxDelay = TimeSpan.FromSeconds(5),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            })
+            .Build();
+    }
 
-    public Task MarkCompletedAsync(WorkUnit unit, UnitResult result) => Enqueue(() => database.CompleteUnitAsync(runId, unit.Key, result.Output));
+    public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node)
+    {
+        var attempt = Enqueue(() => _database.StartAttemptAsync(_runId, unit.Key, worker, node));
+        _attempts[(unit.Key, lease)] = attempt;
+        return attempt;
+    }
 
-    public Task MarkFailedAsync(WorkUnit unit, string error) => Enqueue(() => database.FailUnitAsync(runId, unit.Key, error));
+    public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) =>
+        Enqueue(async () => await _database.CommitUnitOnceAsync(_runId, unit.Key, await AttemptOf(unit, lease), result.Output));
 
-    private Task Enqueue(Func<Task> write)
+    public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) =>
+        Enqueue(async () => { await _database.RetryAttemptAsync(_runId, unit.Key, await AttemptOf(unit, lease), error); return true; });
+
+    public Task MarkFailedAsync(WorkUnit unit, int lease, string error) =>
+        Enqueue(async () => { await _database.FailAttemptAsync(_runId, unit.Key, await AttemptOf(unit, lease), error); return true; });
+
+    // The server is down or restarting: unreachable, connections cut (class 08), or shutting down / starting up (class 57).
+    private static bool IsServerGone(Exception e) => e switch
+    {
+        DatabaseUnavailableException => true,
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
+        NpgsqlException npgsql => npgsql.IsTransient,
+        _ => false,
+    };
+
+    // The ledger's attempt number for one of the coordinator's leases (0, matching no row, if its start was never recorded).
+    private async Task<int> AttemptOf(WorkUnit unit, int lease)
+    {
+        if (!_attempts.TryGetValue((unit.Key, lease), out var started)) return 0;
+        try { return await started; }
+        catch (Exception) { return 0; }
+    }
+
+    private Task<T> Enqueue<T>(Func<Task<T>> write)
     {
         lock (_gate)
         {
-            var next = _tail.ContinueWith(_ => write(), TaskScheduler.Default).Unwrap();
+            var next = _tail.ContinueWith(_ => _waitForDatabase.ExecuteAsync(async _ => await write()).AsTask(), TaskScheduler.Default).Unwrap();
             _tail = next;
             return next;
         }

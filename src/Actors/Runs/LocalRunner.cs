@@ -3,8 +3,6 @@ using Sweep.Actors.Coordination;
 using Sweep.Actors.Execution;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Workers;
-using Sweep.Jobs.Corpus;
-using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Storage.Database;
 
@@ -17,29 +15,40 @@ namespace Sweep.Actors.Runs;
 /// </summary>
 public static class LocalRunner
 {
-    public const int MaxAttempts = 3;
-
     public static async Task<RunReport> RunAsync(JobSpec spec, SweepDatabase database, IRunProgress progress, CancellationToken ct)
     {
-        var store = Path.GetFullPath(spec.Output.Store);
-        long runId = await database.CreateRunAsync(spec.Name, spec.SourceText, spec.Digest, store, ct);
+        long runId = await StartRunAsync(spec, database, ct);
+        return await ExecuteAsync(runId, spec, database, progress, _ => Task.FromResult<IReadOnlySet<string>>(new HashSet<string>()), ct);
+    }
+
+    /// <summary>Creates the run row (pending) and remembers the job file's path for a later <c>--resume</c>.</summary>
+    public static async Task<long> StartRunAsync(JobSpec spec, SweepDatabase database, CancellationToken ct)
+    {
+        long runId = await database.CreateRunAsync(spec.Name, spec.SourceText, spec.Digest, Path.GetFullPath(spec.Output.Store), ct);
+        await database.SetRunJobPathAsync(runId, Path.GetFullPath(spec.File), ct);
+        return runId;
+    }
+
+    /// <summary>
+    /// Executes run <paramref name="runId"/> to the end in this process. <paramref name="finishedUnits"/> says which
+    /// planned units the ledger already holds (none for a new run; the verified ones for a resumed run).
+    /// </summary>
+    public static async Task<RunReport> ExecuteAsync(long runId, JobSpec spec, SweepDatabase database, IRunProgress progress,
+        Func<PreparedRun, Task<IReadOnlySet<string>>> finishedUnits, CancellationToken ct)
+    {
         await database.SetRunStatusAsync(runId, RunStatus.Running, ct: ct);
         try
         {
-            EnsureWritable(store);
-            var corpus = LoadCorpus(spec);
-            var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
-            var plan = JobPlanner.Plan(spec, corpus, weights);
-            var units = WorkUnits.From(plan).Concat(SaeUnits.From(spec, plan)).ToList();
-            await database.UpsertUnitsAsync(runId, units.Select(u => new UnitRecord(u.Key, WorkUnits.StageName(u.Stage), u.Description)), ct);
+            EnsureWritable(Path.GetFullPath(spec.Output.Store));
+            var prepared = PreparedRun.Prepare(spec, runId);
+            await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, WorkUnits.StageName(u.Stage), u.Description)), ct);
+            var done = await finishedUnits(prepared);
 
-            var context = new RunContext(runId, spec, corpus, weights, store);
-            var outcome = await ExecuteAsync(context, units, new DatabaseRunLedger(database, runId), progress, ct);
+            var outcome = await RunActorsAsync(prepared, done, new DatabaseRunLedger(database, runId), progress, ct);
             if (!outcome.Succeeded) throw new RunFailedException(runId, outcome.Error ?? "the run failed");
 
             await database.SetRunStatusAsync(runId, RunStatus.Succeeded, ct: CancellationToken.None);
-            return new RunReport(runId, outcome, store, plan.Captures.Count, plan.Analyses.Count, corpus.TokenCount,
-                await database.GetMetricsAsync(runId, CancellationToken.None));
+            return await ReportAsync(runId, outcome, prepared, database);
         }
         catch (Exception e)
         {
@@ -49,21 +58,28 @@ public static class LocalRunner
         }
     }
 
-    private static async Task<RunOutcome> ExecuteAsync(RunContext context, IReadOnlyList<WorkUnit> units, IRunLedger ledger,
+    public static async Task<RunReport> ReportAsync(long runId, RunOutcome outcome, PreparedRun prepared, SweepDatabase database) =>
+        new(runId, outcome, prepared.Context.StoreDirectory, prepared.Plan.Captures.Count, prepared.Plan.Analyses.Count,
+            prepared.Context.Corpus.TokenCount, await database.GetMetricsAsync(runId, CancellationToken.None));
+
+    private static async Task<RunOutcome> RunActorsAsync(PreparedRun prepared, IReadOnlySet<string> done, IRunLedger ledger,
         IRunProgress progress, CancellationToken ct)
     {
         var system = LocalActorSystem.Create();
         try
         {
+            var spec = prepared.Context.Spec;
+            var lease = LeaseSettings.From(spec.Execution);
+            var worker = WorkerSettings.Local(lease);
             var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             await using var cancel = ct.Register(() => outcome.TrySetCanceled(ct));
-            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, MaxAttempts), "coordinator");
-            var saes = new SaeRun(context);
-            for (int i = 1; i <= context.Spec.Execution.Workers; i++)
-                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new CaptureExecutor(context, saes)), $"worker-{i}");
-            system.ActorOf(UnitWorker.Props(WorkStage.TrainSae, coordinator, new TrainSaeExecutor(saes)), "sae-trainer-1");
-            system.ActorOf(UnitWorker.Props(WorkStage.SaeStats, coordinator, new SaeStatsExecutor(saes)), "sae-stats-1");
-            system.ActorOf(UnitWorker.Props(WorkStage.Analysis, coordinator, new PairAnalysisExecutor(context)), "reducer-1");
+            var coordinator = system.ActorOf(RunCoordinator.Props(prepared.Units, done, ledger, progress, outcome, lease), "coordinator");
+            IActorRef Start(WorkStage stage, string name) => system.ActorOf(UnitWorker.Props(stage, coordinator,
+                DelayedExecutor.Wrap(prepared.CreateExecutor(stage, spec.Execution.Device)), prepared.UnitsByKey, worker), name);
+            for (int i = 1; i <= spec.Execution.Workers; i++) Start(WorkStage.Capture, $"worker-{i}");
+            Start(WorkStage.TrainSae, "sae-trainer-1");
+            Start(WorkStage.SaeStats, "sae-stats-1");
+            Start(WorkStage.Analysis, "reducer-1");
             return await outcome.Task;
         }
         finally
@@ -72,13 +88,7 @@ public static class LocalRunner
         }
     }
 
-    private static TokenizedCorpus LoadCorpus(JobSpec spec)
-    {
-        try { return CorpusLoader.Load(spec); }
-        catch (JobValidationException e) { throw new InvalidDataException(string.Join("; ", e.Errors), e); }
-    }
-
-    private static void EnsureWritable(string store)
+    internal static void EnsureWritable(string store)
     {
         try
         {

@@ -5,28 +5,47 @@ using Sweep.Actors.Execution;
 namespace Sweep.Actors.Workers;
 
 /// <summary>
-/// Pulls units of one stage from the coordinator and runs them with its executor, one at a time.
-/// Idle: asks for work and waits. Busy: the executor runs off the actor's thread; its result goes
-/// back to the coordinator, then the worker asks again. It never holds more than one unit, so a
-/// slow worker never drowns (work-pulling).
+/// Who a worker is in the ledger: its node (host:port, or "local") and how often it renews a lease.
+/// <paramref name="Unavailable"/>: why this node cannot run the job at all; every unit it is given fails with it.
 /// </summary>
-public sealed class UnitWorker : ReceiveActor
+public sealed record WorkerSettings(string Node, TimeSpan Heartbeat, string? Unavailable = null)
 {
-    private sealed record Executed(WorkUnit Unit, UnitResult Result);
-    private sealed record ExecutionFailed(WorkUnit Unit, Exception Error);
+    public static WorkerSettings Local(LeaseSettings lease) => new("local", lease.Heartbeat);
+}
+
+/// <summary>
+/// Pulls units of one stage from the coordinator and runs them with its executor, one at a time.
+/// Idle: asks for work and waits. Busy: the executor runs off the actor's thread while the worker
+/// renews the unit's lease with heartbeats; the result goes back to the coordinator, then the worker
+/// asks again. It never holds more than one unit, so a slow worker never drowns (work-pulling).
+/// Units arrive as keys and are looked up in this node's own plan of the run.
+/// </summary>
+public sealed class UnitWorker : ReceiveActor, IWithTimers
+{
+    private sealed record Executed(string Key, int Lease, UnitResult Result);
+    private sealed record ExecutionFailed(string Key, int Lease, Exception Error);
+    private sealed record Beat(string Key, int Lease);
 
     private readonly WorkStage _stage;
     private readonly IActorRef _coordinator;
     private readonly IUnitExecutor _executor;
+    private readonly IReadOnlyDictionary<string, WorkUnit> _units;
+    private readonly WorkerSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
 
-    public UnitWorker(WorkStage stage, IActorRef coordinator, IUnitExecutor executor)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public UnitWorker(WorkStage stage, IActorRef coordinator, IUnitExecutor executor, IReadOnlyDictionary<string, WorkUnit> units, WorkerSettings settings)
     {
-        _stage = stage; _coordinator = coordinator; _executor = executor;
+        _stage = stage; _coordinator = coordinator; _executor = executor; _units = units; _settings = settings;
         Idle();
     }
 
-    protected override void PreStart() => AskForWork();
+    protected override void PreStart()
+    {
+        Context.Watch(_coordinator);
+        AskForWork();
+    }
 
     protected override void PostStop()
     {
@@ -38,38 +57,53 @@ public sealed class UnitWorker : ReceiveActor
     {
         Receive<WorkAssigned>(assigned =>
         {
-            var unit = assigned.Unit;
+            if (!_units.TryGetValue(assigned.UnitKey, out var unit))
+            {
+                _coordinator.Tell(new WorkFailed(assigned.UnitKey, assigned.Lease, _settings.Unavailable
+                    ?? $"node {_settings.Node} planned this job without unit {assigned.UnitKey}: its job files differ from the coordinator's", Permanent: true));
+                AskForWork();
+                return;
+            }
             var self = Self;
             Task.Run(() => _executor.ExecuteAsync(unit, _stopping.Token)).ContinueWith(t => t.IsCompletedSuccessfully
-                ? (object)new Executed(unit, t.Result)
-                : new ExecutionFailed(unit, t.Exception?.GetBaseException() ?? new OperationCanceledException()))
+                ? (object)new Executed(unit.Key, assigned.Lease, t.Result)
+                : new ExecutionFailed(unit.Key, assigned.Lease, t.Exception?.GetBaseException() ?? new OperationCanceledException()))
                 .PipeTo(self);
+            Timers.StartPeriodicTimer("heartbeat", new Beat(unit.Key, assigned.Lease), _settings.Heartbeat);
             Become(Busy);
         });
+        CoordinatorGone();
     }
 
     private void Busy()
     {
+        Receive<Beat>(beat => _coordinator.Tell(new WorkProgress(beat.Key, beat.Lease)));
         Receive<Executed>(done =>
         {
-            _coordinator.Tell(new WorkSucceeded(done.Unit, done.Result, Self.Path.Name));
+            _coordinator.Tell(new WorkSucceeded(done.Key, done.Lease, done.Result));
             BecomeIdleAndAsk();
         });
         Receive<ExecutionFailed>(failed =>
         {
-            _coordinator.Tell(new WorkFailed(failed.Unit, failed.Error.Message, failed.Error is PermanentUnitFailure, Self.Path.Name));
+            _coordinator.Tell(new WorkFailed(failed.Key, failed.Lease, failed.Error.Message, failed.Error is PermanentUnitFailure));
             BecomeIdleAndAsk();
         });
+        CoordinatorGone();
     }
+
+    // The run ended (or its coordinator died): nothing is left to pull.
+    private void CoordinatorGone() => Receive<Terminated>(t => t.ActorRef.Equals(_coordinator), _ => Context.Stop(Self));
 
     private void BecomeIdleAndAsk()
     {
+        Timers.Cancel("heartbeat");
         Become(Idle);
         AskForWork();
     }
 
-    private void AskForWork() => _coordinator.Tell(new RequestWork(_stage, Self.Path.Name));
+    private void AskForWork() => _coordinator.Tell(new RequestWork(_stage, Self.Path.Name, _settings.Node));
 
-    public static Props Props(WorkStage stage, IActorRef coordinator, IUnitExecutor executor) =>
-        Akka.Actor.Props.Create(() => new UnitWorker(stage, coordinator, executor));
+    public static Props Props(WorkStage stage, IActorRef coordinator, IUnitExecutor executor,
+        IReadOnlyDictionary<string, WorkUnit> units, WorkerSettings settings) =>
+        Akka.Actor.Props.Create(() => new UnitWorker(stage, coordinator, executor, units, settings));
 }

@@ -4,10 +4,10 @@ using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Jobs.Spec;
 
-/// <summary>The <c>execution</c> section: device, precision, batch size, workers.</summary>
+/// <summary>The <c>execution</c> section: device, precision, batch size, workers, retries and leases.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] ExecutionKeys = ["device", "dtype", "batch_size", "workers"];
+    private static readonly string[] ExecutionKeys = ["device", "dtype", "batch_size", "workers", "max_attempts", "lease_seconds"];
     private static readonly Dictionary<string, ActivationDtype> Dtypes = new()
     {
         ["float32"] = ActivationDtype.Float32, ["bfloat16"] = ActivationDtype.BFloat16, ["float16"] = ActivationDtype.Float16,
@@ -28,6 +28,8 @@ public static partial class JobLoader
             errors.At(e["dtype"]!, $"execution.dtype is '{SpecNames.Of(dtype.Value)}' but execution.device is cpu, expected float32 on cpu (reduced precision runs on CUDA only: use device cuda:N or auto)");
         var batch = e.Int("batch_size", 1, "a positive integer (sequences per forward pass)");
         var workers = e.Int("workers", 1, "a positive integer (capture workers)");
+        var maxAttempts = e.Int("max_attempts", 1, "a positive integer (tries per unit before the run fails)");
+        var leaseSeconds = e.Int("lease_seconds", 1, "a positive integer (seconds a unit may go without a worker's heartbeat)");
         if (errors.Errors.Count > before) return null;
         return new ExecutionSpec
         {
@@ -35,6 +37,8 @@ public static partial class JobLoader
             Dtype = dtype ?? ActivationDtype.Float32,
             BatchSize = batch ?? 8,
             Workers = workers ?? 1,
+            MaxAttempts = maxAttempts ?? ExecutionSpec.DefaultMaxAttempts,
+            LeaseSeconds = leaseSeconds ?? ExecutionSpec.DefaultLeaseSeconds,
         };
     }
 }

@@ -117,6 +117,15 @@ public sealed record ExecutionSpec
     public ActivationDtype Dtype { get; init; } = ActivationDtype.Float32;
     public int BatchSize { get; init; } = 8;
     public int Workers { get; init; } = 1;
+
+    public const int DefaultMaxAttempts = 3;
+    public const int DefaultLeaseSeconds = 60;
+
+    /// <summary>Tries per unit (first run plus retries) before the run fails with the unit's last error. Not part of the digest.</summary>
+    public int MaxAttempts { get; init; } = DefaultMaxAttempts;
+
+    /// <summary>Seconds a leased unit may go without a heartbeat from its worker before it is re-queued. Not part of the digest.</summary>
+    public int LeaseSeconds { get; init; } = DefaultLeaseSeconds;
 }
 
 public sealed record OutputSpec

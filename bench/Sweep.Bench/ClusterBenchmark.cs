@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Sweep.Actors.Coordination;
+using Sweep.Actors.Execution;
+using Sweep.Actors.Hosting;
+using Sweep.Actors.Runs;
+using Sweep.Actors.Workers;
+using Sweep.Jobs.Spec;
+using Sweep.Models.Demo;
+using Sweep.Storage.Database;
+
+namespace Sweep.Bench;
+
+/// <summary>
+/// The price of the cluster path: the same small job run by LocalRunner and by a loopback cluster
+/// (a coordinator node and a worker node, each its own actor system with remoting, in this process),
+/// and the coordinator's scheduling cost per unit with no-op units (in-memory ledger and PostgreSQL ledger).
+/// </summary>
+public sealed class ClusterBenchmark : IBenchmark
+{
+    public string Name => "cluster";
+    public string Description => "cluster path vs single process on one job; coordinator cost per unit";
+
+    private const int Trials = 3;
+    private const int NoOpUnits = 3000;
+
+    public void Run(BenchmarkOutput output) => RunAsync(output).GetAwaiter().GetResult();
+
+    private static async Task RunAsync(BenchmarkOutput output)
+    {
+        var work = Directory.CreateTempSubdirectory("sweep-bench-cluster-").FullName;
+        var server = await EmbeddedPostgres.StartAsync(Path.Combine(work, "pg"));
+        try
+        {
+            await using var database = await SweepDatabase.OpenAsync(server.ConnectionString);
+            var corpus = File.ReadLines(FindRepoFile("demo/corpus.txt")).Take(64).ToList();
+            File.WriteAllLines(Path.Combine(work, "corpus.txt"), corpus);
+            DemoModels.Write(Path.Combine(work, "models"), string.Join("\n", corpus));
+
+            var local = new List<double>();
+            var cluster = new List<double>();
+            int units = 0;
+            for (int trial = 0; trial < Trials; trial++)
+            {
+                // Alternate the order so warm-up and caches favour neither path; each run gets a fresh store.
+                var (l, n) = await TimeLocalAsync(work, database, $"local-{trial}");
+                var c = await TimeClusterAsync(work, database, $"cluster-{trial}");
+                local.Add(l); cluster.Add(c); units = n;
+            }
+            double localMedian = Median(local), clusterMedian = Median(cluster);
+            output.Line($"job ({units} units), single process (median of {Trials})", $"{localMedian:F2} s");
+            output.Line("same job, loopback cluster (coordinator + worker node)", $"{clusterMedian:F2} s");
+            output.Line("cluster / single process", $"{clusterMedian / localMedian:F2}x");
+
+            var memory = await SchedulingCostAsync(_ => new NullLedger());
+            long runId = await database.CreateRunAsync("bench-noop", "", "noop", work);
+            var durable = await SchedulingCostAsync(keys =>
+            {
+                database.UpsertUnitsAsync(runId, keys.Select(k => new UnitRecord(k, "capture"))).GetAwaiter().GetResult();
+                return new DatabaseRunLedger(database, runId);
+            });
+            double perUnitJob = localMedian / units;
+            output.Line($"coordinator, {NoOpUnits} no-op units, in-memory ledger", $"{memory * 1e6:F0} us/unit");
+            output.Line($"coordinator, {NoOpUnits} no-op units, PostgreSQL ledger", $"{durable * 1e6:F0} us/unit");
+            output.Line("PostgreSQL-ledger cost / mean unit of the job above", $"{durable / perUnitJob:P1}");
+        }
+        finally
+        {
+            await server.StopAsync();
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<(double Seconds, int Units)> TimeLocalAsync(string work, SweepDatabase database, string name)
+    {
+        var spec = JobLoader.Load(WriteJob(work, name));
+        var clock = Stopwatch.StartNew();
+        var report = await LocalRunner.RunAsync(spec, database, new NullProgress(), CancellationToken.None);
+        return (clock.Elapsed.TotalSeconds, report.CaptureUnits + report.AnalysisUnits);
+    }
+
+    private static async Task<double> TimeClusterAsync(string work, SweepDatabase database, string name)
+    {
+        var spec = JobLoader.Load(WriteJob(work, name));
+        int seed = FreePort();
+        var coordinator = ClusterNode.Start(new ClusterOptions
+        {
+            Port = seed, Seeds = [$"127.0.0.1:{seed}"], Roles = new HashSet<string> { NodeRoles.Coordinator, NodeRoles.Reducer },
+        }, database);
+        var worker = ClusterNode.Start(new ClusterOptions
+        {
+            Port = FreePort(), Seeds = [$"127.0.0.1:{seed}"], Roles = new HashSet<string> { NodeRoles.Worker },
+        }, null);
+        try
+        {
+            await Task.WhenAll(coordinator.Welcomed, worker.Welcomed).WaitAsync(TimeSpan.FromMinutes(1));
+            var clock = Stopwatch.StartNew();
+            var outcome = await ClusterSubmission.SubmitAsync($"127.0.0.1:{seed}", new ClusterOptions { Port = 0 }, spec, null, _ => { }, CancellationToken.None);
+            if (!outcome.Finished.Succeeded) throw new InvalidOperationException(outcome.Finished.Error);
+            return clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+            await coordinator.DisposeAsync();
+        }
+    }
+
+    /// <summary>Seconds per unit for no-op units pulled by two local workers through a RunCoordinator.</summary>
+    private static async Task<double> SchedulingCostAsync(Func<IReadOnlyList<string>, IRunLedger> ledgerFor)
+    {
+        var units = Enumerable.Range(0, NoOpUnits).Select(i => new WorkUnit($"noop-{i:D5}", WorkStage.Capture, $"noop {i}", [], i)).ToList();
+        var ledger = ledgerFor(units.Select(u => u.Key).ToList());
+        var system = LocalActorSystem.Create("bench");
+        try
+        {
+            var lease = new LeaseSettings(3, TimeSpan.FromMinutes(1));
+            var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var byKey = units.ToDictionary(u => u.Key);
+            var clock = Stopwatch.StartNew();
+            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, new NullProgress(), outcome, lease));
+            for (int i = 0; i < 2; i++)
+                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(), byKey, WorkerSettings.Local(lease)));
+            var result = await outcome.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            if (!result.Succeeded) throw new InvalidOperationException(result.Error);
+            return clock.Elapsed.TotalSeconds / NoOpUnits;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    private static string WriteJob(string work, string name)
+    {
+        var path = Path.Combine(work, name + ".yaml");
+        File.WriteAllText(path, $"""
+            version: 1
+            name: {name}
+            corpus:
+              path: corpus.txt
+              max_tokens: 64
+              sequences_per_shard: 8
+            models:
+              - name: tiny-a
+                path: models/tiny-a
+              - name: tiny-b
+                path: models/tiny-b
+            captures:
+              - model: tiny-a
+                sites: [blocks.1.hook_resid_post, blocks.3.hook_resid_post]
+              - model: tiny-b
+                sites: [blocks.2.hook_resid_post]
+            analyses:
+              - name: cka
+                kind: cka
+            execution:
+              device: cpu
+              batch_size: 8
+            output:
+              store: store-{name}
+            """);
+        return path;
+    }
+
+    private static string FindRepoFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
+        throw new FileNotFoundException($"{relative} not found above {AppContext.BaseDirectory}");
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private sealed class NullProgress : IRunProgress
+    {
+        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
+        public void UnitCompleted(WorkUnit unit, bool reused) { }
+        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
+    }
+
+    private sealed class NullLedger : IRunLedger
+    {
+        public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node) => Task.CompletedTask;
+        public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) => Task.FromResult(true);
+        public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) => Task.CompletedTask;
+        public Task MarkFailedAsync(WorkUnit unit, int lease, string error) => Task.CompletedTask;
+    }
+
+    private sealed class NoOpExecutor : IUnitExecutor
+    {
+        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
+            Task.FromResult(new UnitResult(new UnitOutput(), Reused: false));
+        public void Dispose() { }
+    }
+}

@@ -1,0 +1,91 @@
+namespace Sweep.Cluster.Tests;
+
+/// <summary>`sweep run --resume RUN` on runs interrupted in ways a crash leaves them: shards checked, jobs compared by digest.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ResumeTests(ClusterFixture fixture) : IAsyncLifetime
+{
+    private readonly List<SweepProcess> _processes = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes) await process.DisposeAsync();
+    }
+
+    private async Task<SweepProcess> RunToEndAsync(string name, params string[] args)
+    {
+        var process = SweepProcess.Start(fixture.Workspace, name, null, args);
+        _processes.Add(process);
+        await process.WaitForExitAsync();
+        return process;
+    }
+
+    /// <summary>Runs a job to the end, then makes it look interrupted: status running, the analyses not done.</summary>
+    private async Task<(Ledger Ledger, long Run, string Job)> InterruptedRunAsync(string name)
+    {
+        var ledger = new Ledger(await fixture.CreateDatabaseAsync());
+        var job = fixture.WriteJob(name);
+        var first = await RunToEndAsync("first", "run", job, "--db", ledger.ConnectionString);
+        Assert.True(first.Output.Contains("succeeded"), first.Output);
+        long run = await ledger.LatestRunAsync();
+        await ledger.ScalarAsync<int>("""
+            UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = @r;
+            UPDATE units SET status = 'running' WHERE run_id = @r AND stage = 'analysis';
+            DELETE FROM metrics WHERE run_id = @r;
+            SELECT 1
+            """, ("r", run));
+        return (ledger, run, job);
+    }
+
+    [Fact]
+    public async Task A_done_unit_whose_shard_changed_on_disk_runs_again_and_the_others_are_kept()
+    {
+        var (ledger, run, _) = await InterruptedRunAsync("resume-corrupt");
+        var shards = await ledger.RowsAsync("SELECT unit_key, uri FROM shards WHERE run_id = @r ORDER BY unit_key, uri", ("r", run));
+        var (corruptUnit, corruptFile, _) = shards[0];
+        var bytes = File.ReadAllBytes(corruptFile);
+        bytes[^100] ^= 0xFF;
+        File.WriteAllBytes(corruptFile, bytes);
+        File.Delete(shards.First(s => s.A != corruptUnit).B); // a missing shard: its unit runs again too
+        var missingUnit = shards.First(s => s.A != corruptUnit).A;
+
+        var resume = await RunToEndAsync("resume", "run", "--resume", $"{run}", "--db", ledger.ConnectionString);
+        Assert.True(resume.Output.Contains($"run {run} succeeded"), resume.Output);
+
+        Assert.Equal("succeeded", await ledger.RunStatusAsync(run));
+        var expected = await fixture.ReferenceMetricsAsync();
+        var actual = await ledger.MetricsAsync(run);
+        foreach (var (key, value) in expected) Assert.True(value == actual[key], key);
+        var units = (await ledger.RowsAsync("SELECT unit_key, attempts::text, commits::text FROM units WHERE run_id = @r AND stage = 'capture'", ("r", run)))
+            .ToDictionary(u => u.A, u => (Attempts: u.B, Commits: u.C));
+        foreach (var (unit, (attempts, commits)) in units)
+        {
+            bool rerun = unit == corruptUnit || unit == missingUnit;
+            Assert.True((rerun ? "2" : "1") == attempts && (rerun ? "2" : "1") == commits, $"{unit}: attempts {attempts}, commits {commits}");
+        }
+        Assert.Equal(await ledger.ScalarAsync<string>("SELECT checksum FROM shards WHERE uri = @u", ("u", corruptFile)),
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(corruptFile))));
+    }
+
+    [Fact]
+    public async Task A_run_whose_job_file_changed_is_not_resumed()
+    {
+        var (ledger, run, job) = await InterruptedRunAsync("resume-changed");
+        File.WriteAllText(job, File.ReadAllText(job).Replace("batch_size: 4", "batch_size: 2"));
+
+        var resume = await RunToEndAsync("resume", "run", "--resume", $"{run}", "--db", ledger.ConnectionString);
+
+        Assert.Contains("the job changed since run", resume.Output);
+        Assert.Equal("running", await ledger.RunStatusAsync(run));
+    }
+
+    [Fact]
+    public async Task A_finished_run_is_not_resumed()
+    {
+        var ledger = new Ledger(await fixture.CreateDatabaseAsync());
+        await RunToEndAsync("first", "run", fixture.WriteJob("resume-finished"), "--db", ledger.ConnectionString);
+        var resume = await RunToEndAsync("resume", "run", "--resume", $"{await ledger.LatestRunAsync()}", "--db", ledger.ConnectionString);
+        Assert.Contains("already succeeded", resume.Output);
+    }
+}
