@@ -101,17 +101,7 @@ public sealed partial class SweepDatabase
                     return false;
                 }
             }
-            await using (var delete = new NpgsqlCommand("""
-                DELETE FROM shards WHERE run_id = @run_id AND unit_key = @unit_key;
-                DELETE FROM metrics WHERE run_id = @run_id AND unit_key = @unit_key;
-                """, connection, tx))
-            {
-                delete.Parameters.AddWithValue("run_id", runId);
-                delete.Parameters.AddWithValue("unit_key", unitKey);
-                await delete.ExecuteNonQueryAsync(c);
-            }
-            if (output.Shards is { Count: > 0 } shards) await InsertShardsAsync(connection, tx, runId, unitKey, shards, c);
-            if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
+            await ReplaceOutputsAsync(connection, tx, runId, unitKey, output, c);
             await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, "done", null, c);
             await tx.CommitAsync(c);
             return true;

@@ -186,23 +186,30 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 if (await update.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
             }
 
-            await using (var delete = new NpgsqlCommand("""
-                DELETE FROM shards WHERE run_id = @run_id AND unit_key = @unit_key;
-                DELETE FROM metrics WHERE run_id = @run_id AND unit_key = @unit_key;
-                DELETE FROM feature_matches WHERE run_id = @run_id AND unit_key = @unit_key;
-                """, connection, tx))
-            {
-                delete.Parameters.AddWithValue("run_id", runId);
-                delete.Parameters.AddWithValue("unit_key", unitKey);
-                await delete.ExecuteNonQueryAsync(c);
-            }
-
-            if (output.Shards is { Count: > 0 } shards) await InsertShardsAsync(connection, tx, runId, unitKey, shards, c);
-            if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
-            if (output.FeatureMatches is { Count: > 0 } matches) await CopyFeatureMatchesAsync(connection, runId, unitKey, matches, c);
+            await ReplaceOutputsAsync(connection, tx, runId, unitKey, output, c);
 
             await tx.CommitAsync(c);
         }, ct);
+
+    /// <summary>Replaces a unit's shard, metric and feature-match rows with <paramref name="output"/>'s, inside <paramref name="tx"/>.</summary>
+    private static async Task ReplaceOutputsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string unitKey,
+        UnitOutput output, CancellationToken c)
+    {
+        await using (var delete = new NpgsqlCommand("""
+            DELETE FROM shards WHERE run_id = @run_id AND unit_key = @unit_key;
+            DELETE FROM metrics WHERE run_id = @run_id AND unit_key = @unit_key;
+            DELETE FROM feature_matches WHERE run_id = @run_id AND unit_key = @unit_key;
+            """, connection, tx))
+        {
+            delete.Parameters.AddWithValue("run_id", runId);
+            delete.Parameters.AddWithValue("unit_key", unitKey);
+            await delete.ExecuteNonQueryAsync(c);
+        }
+
+        if (output.Shards is { Count: > 0 } shards) await InsertShardsAsync(connection, tx, runId, unitKey, shards, c);
+        if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
+        if (output.FeatureMatches is { Count: > 0 } matches) await CopyFeatureMatchesAsync(connection, runId, unitKey, matches, c);
+    }
 
     public Task FailUnitAsync(long runId, string unitKey, string error, CancellationToken ct = default) =>
         RunAsync(async (connection, c) =>
