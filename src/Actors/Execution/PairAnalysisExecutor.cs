@@ -16,6 +16,8 @@ namespace Sweep.Actors.Execution;
 /// </summary>
 public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
 {
+    private readonly SaeRun _saes = new(run);
+
     public const string LinearCkaMeasure = "cka_linear";
 
     public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
@@ -23,6 +25,13 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         var analysis = (AnalysisUnit)unit.Payload;
         var spec = run.Spec.Analyses.FirstOrDefault(a => a.Name == analysis.Analysis)
             ?? throw new PermanentUnitFailure($"analysis '{analysis.Analysis}' is not in the job");
+        var saeA = SitePairing.FindSaeSite(run.Spec.Saes, analysis.A);
+        var saeB = SitePairing.FindSaeSite(run.Spec.Saes, analysis.B);
+        if (saeA is not null || saeB is not null)
+        {
+            if (saeA is null || saeB is null) throw new PermanentUnitFailure($"{analysis.A} ~ {analysis.B}: an SAE site is compared only with another SAE site");
+            return Task.FromResult(ExecuteSparse(analysis, spec, saeA, saeB, cancellationToken));
+        }
         var kind = PairMeasures.Parse(analysis.Kind) ?? throw new PermanentUnitFailure($"analysis kind '{analysis.Kind}' has no executor");
         int widthA = run.Spec.Model(analysis.A.Model).Descriptor.HiddenSize;
         int widthB = run.Spec.Model(analysis.B.Model).Descriptor.HiddenSize;
@@ -32,6 +41,48 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
             analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
         var matches = result.Matches is { } m ? MatchRows(analysis, m) : null;
         return Task.FromResult(new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: matches), Reused: false));
+    }
+
+    /// <summary>Correlation (and feature matching) between two SAE code sites, from their sparse shards.</summary>
+    private UnitResult ExecuteSparse(AnalysisUnit analysis, AnalysisSpec spec, SaeSite a, SaeSite b, CancellationToken cancellationToken)
+    {
+        if (spec.Kind != AnalysisKind.Correlation && spec.Kind != AnalysisKind.FeatureMatching)
+            throw new PermanentUnitFailure($"analysis kind '{analysis.Kind}' does not run on SAE sites");
+        var stats = SparseCorrelationMeasure.Statistics(SparseBlocks(a, b, cancellationToken));
+        if (spec.Kind == AnalysisKind.FeatureMatching)
+            return new FeatureMatchingRun(run, _saes, analysis, spec.Parameters, a, b).Execute(stats, cancellationToken);
+        var result = SparseCorrelationMeasure.Compute(stats, spec.Parameters.TopK);
+        var metrics = result.Values.Select(v => new MetricRow(analysis.Analysis, v.Measure, analysis.A.Model, analysis.A.Site,
+            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
+        return new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: MatchRows(analysis, result.Matches!)), Reused: false);
+    }
+
+    /// <summary>Per corpus shard, the aligned sparse codes of both SAE sites.</summary>
+    private IEnumerable<(SparseRows A, SparseRows B)> SparseBlocks(SaeSite a, SaeSite b, CancellationToken cancellationToken)
+    {
+        for (int shard = 0; shard < run.Corpus.Shards.Count; shard++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var x = ReadSparse(_saes, a, shard);
+            var y = ReadSparse(_saes, b, shard);
+            EnsureAligned(x.Metadata, y.Metadata, x.Rows == y.Rows && x.Seq.AsSpan().SequenceEqual(y.Seq) && x.Pos.AsSpan().SequenceEqual(y.Pos) && x.Token.AsSpan().SequenceEqual(y.Token));
+            yield return (Rows(x), Rows(y));
+        }
+    }
+
+    public static SparseRows Rows(SparseShard shard) => new(shard.Metadata.Width, shard.Offsets, shard.Indices, shard.Values);
+
+    /// <summary>One corpus shard's codes of an SAE site, as the capture wrote them (checked by cache key).</summary>
+    public static SparseShard ReadSparse(SaeRun saes, SaeSite site, int shardIndex)
+    {
+        var config = site.Sae.Folder.Config;
+        var identity = new SaeIdentity(site.Sae.Name, saes.DigestOf(site.Sae.Name), site.Sae.Site, site.Codes, config.ArchitectureName, config.NeuronpediaId ?? "");
+        var metadata = saes.SparseMetadata(site.Ref.Model, site.Sae.Site, shardIndex, identity, site.DSae);
+        var path = saes.Run.ShardPath(metadata);
+        var shard = SparseShardFile.Read(path);
+        if (shard.Metadata.CacheKey() != metadata.CacheKey())
+            throw new InvalidDataException($"{path}: holds other codes than {site.Ref} shard {shardIndex} of this run");
+        return shard;
     }
 
     public static MeasureSettings Settings(AnalysisParameters p) => new()
@@ -64,7 +115,7 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
     }
 
     /// <summary>Rank-1 rows for every feature in both directions, plus ranks 2..k of A → B when top_k asks for them.</summary>
-    private static List<FeatureMatchRow> MatchRows(AnalysisUnit u, BestMatches m)
+    internal static List<FeatureMatchRow> MatchRows(AnalysisUnit u, BestMatches m)
     {
         var rows = new List<FeatureMatchRow>(m.WidthA + m.WidthB);
         FeatureMatchRow Row(string direction, int feature, int rank, Match match, bool mutual, bool dead) =>
@@ -95,10 +146,13 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
     }
 
     // Token-level comparison is only meaningful when both shards hold the same tokens in the same rows.
-    private static void EnsureAligned(DenseShard a, DenseShard b)
+    private static void EnsureAligned(DenseShard a, DenseShard b) =>
+        EnsureAligned(a.Metadata, b.Metadata, a.Rows == b.Rows && a.Seq.AsSpan().SequenceEqual(b.Seq) && a.Pos.AsSpan().SequenceEqual(b.Pos) && a.Token.AsSpan().SequenceEqual(b.Token));
+
+    private static void EnsureAligned(ShardMetadata a, ShardMetadata b, bool aligned)
     {
-        if (a.Rows != b.Rows || !a.Seq.AsSpan().SequenceEqual(b.Seq) || !a.Pos.AsSpan().SequenceEqual(b.Pos) || !a.Token.AsSpan().SequenceEqual(b.Token))
-            throw new PermanentUnitFailure($"shards of {a.Metadata.Model}/{a.Metadata.Site} and {b.Metadata.Model}/{b.Metadata.Site} (shard {a.Metadata.ShardIndex}) do not hold the same tokens");
+        if (!aligned)
+            throw new PermanentUnitFailure($"shards of {a.Model}/{a.Site} and {b.Model}/{b.Site} (shard {a.ShardIndex}) do not hold the same tokens");
     }
 
     public void Dispose() { }

@@ -65,6 +65,20 @@ public sealed class SparsePairStatistics
         return level[0];
     }
 
+    /// <summary>
+    /// Pearson r of A feature <paramref name="a"/> and B feature <paramref name="b"/> (0 when either is dead), the same
+    /// formula <see cref="SparseCorrelation"/> uses: (Sₐᵦ − sₐsᵦ/n)/√(vₐvᵦ), Sₐᵦ = 0 for a pair never co-active.
+    /// </summary>
+    public double Correlation(int a, int b)
+    {
+        long n = Count;
+        double va = SumSqA[a] - SumA[a] * SumA[a] / n, vb = SumSqB[b] - SumB[b] * SumB[b] / n;
+        if (DeadFeature.IsDead(va, SumSqA[a]) || DeadFeature.IsDead(vb, SumSqB[b])) return 0.0;
+        int k = Array.BinarySearch(Cross.Columns, Cross.RowStart[a], Cross.RowStart[a + 1] - Cross.RowStart[a], b);
+        double cross = k >= 0 ? Cross.Values[k] : 0.0;
+        return (cross - SumA[a] * SumB[b] / n) * (1.0 / Math.Sqrt(va)) * (1.0 / Math.Sqrt(vb));
+    }
+
     private static void Accumulate(SparseRows rows, double[] sum, double[] sumSq)
     {
         for (int k = 0; k < rows.Indices.Length; k++)

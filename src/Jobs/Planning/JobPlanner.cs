@@ -32,10 +32,14 @@ public static class JobPlanner
         foreach (var analysis in spec.Analyses)
         {
             string kind = SpecNames.Of(analysis.Kind);
-            foreach (var (a, b) in SitePairing.Pairs(spec.Captures, analysis.Pairs))
+            foreach (var (a, b) in SitePairing.Pairs(spec, analysis))
             {
                 var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
-                var parameters = string.Join(",", analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}"));
+                var canonical = analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}").ToList();
+                // SAE sites: the SAE folders (their codes come with the captures, whose keys do not name them) join the key.
+                if (analysis.Sites == AnalysisSites.Sae)
+                    canonical.AddRange([.. new[] { a, b }.Select(s => $"sae={SitePairing.FindSaeSite(spec.Saes, s)!.Sae.Path}"), "sites=sae"]);
+                var parameters = string.Join(",", canonical);
                 analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs, parameters), analysis.Name, kind, a, b));
             }
         }

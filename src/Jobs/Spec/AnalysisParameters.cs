@@ -34,6 +34,26 @@ public sealed record AnalysisParameters
     public int MemoryMb { get; init; } = 512;
     public CorrelationPrecision Precision { get; init; } = CorrelationPrecision.Float64;
 
+    /// <summary>Punctuation, whitespace and newline: the default list of feature_matching's non-concept filter.</summary>
+    public static readonly IReadOnlyList<string> DefaultNonConceptTokens = [".", ",", "!", "?", ";", ":", "'", "\"", "-", "(", ")", " ", "\n"];
+
+    /// <summary>feature_matching: pairs below this correlation are dropped.</summary>
+    public double MinCorrelation { get; init; } = 0.1;
+    /// <summary>feature_matching: keep only the most correlated B feature per A feature.</summary>
+    public bool OneToOne { get; init; } = true;
+    /// <summary>feature_matching: one-to-one by the Hungarian method instead (maximum total correlation).</summary>
+    public bool Hungarian { get; init; }
+    /// <summary>feature_matching: token texts (each one token of the corpus tokenizer) counted as non-concept; empty turns the filter off.</summary>
+    public IReadOnlyList<string> NonConceptTokens { get; init; } = DefaultNonConceptTokens;
+    /// <summary>feature_matching: a feature is non-concept when at least this fraction of its top tokens are non-concept.</summary>
+    public double NonConceptShare { get; init; } = 0.5;
+    /// <summary>feature_matching: keep only pairs whose features share a top token.</summary>
+    public bool SharedTopToken { get; init; }
+    /// <summary>feature_matching: top activations kept per feature for the token filters.</summary>
+    public int TopTokens { get; init; } = 10;
+    /// <summary>feature_matching: baseline draws per baseline.</summary>
+    public int Permutations { get; init; } = 100;
+
     /// <summary>The YAML keys each kind accepts besides name, kind and pairs.</summary>
     public static IReadOnlyList<string> KeysOf(AnalysisKind kind) => kind switch
     {
@@ -41,6 +61,8 @@ public sealed record AnalysisParameters
         AnalysisKind.Rsa => ["inner", "outer", "max_items", "seed"],
         AnalysisKind.Knn => ["k", "metric", "max_items", "seed"],
         AnalysisKind.Correlation => ["top_k", "memory_mb", "precision"],
+        AnalysisKind.FeatureMatching => ["min_correlation", "one_to_one", "hungarian", "non_concept_tokens", "non_concept_share", "shared_top_token",
+            "top_tokens", "permutations", "seed", "keep_variance", "inner", "outer"],
         _ => [],
     };
 
@@ -57,6 +79,14 @@ public sealed record AnalysisParameters
             "seed" => Seed.ToString(CultureInfo.InvariantCulture),
             "top_k" => TopK.ToString(CultureInfo.InvariantCulture),
             "memory_mb" => MemoryMb.ToString(CultureInfo.InvariantCulture),
+            "min_correlation" => MinCorrelation.ToString("R", CultureInfo.InvariantCulture),
+            "one_to_one" => OneToOne ? "true" : "false",
+            "hungarian" => Hungarian ? "true" : "false",
+            "non_concept_tokens" => System.Text.Json.JsonSerializer.Serialize(NonConceptTokens),
+            "non_concept_share" => NonConceptShare.ToString("R", CultureInfo.InvariantCulture),
+            "shared_top_token" => SharedTopToken ? "true" : "false",
+            "top_tokens" => TopTokens.ToString(CultureInfo.InvariantCulture),
+            "permutations" => Permutations.ToString(CultureInfo.InvariantCulture),
             _ => Precision.ToString().ToLowerInvariant(),
         })).ToList();
 }

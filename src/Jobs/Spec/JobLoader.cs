@@ -96,9 +96,10 @@ public static partial class JobLoader
             ? ReadCorpus(corpusNode, baseDir, models, errors) : null;
         var captures = root.Required("captures", "a list of captures ({model, sites})") is { } capturesNode
             ? ReadCaptures(capturesNode, models, errors) : null;
-        var analyses = root["analyses"] is { } analysesNode ? ReadAnalyses(analysesNode, captures, errors) : [];
         var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
+        // After the SAEs: an analysis with `sites: sae` pairs their code sites.
+        var analyses = root["analyses"] is { } analysesNode ? ReadAnalyses(analysesNode, captures, saes, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -355,6 +356,7 @@ public static partial class JobLoader
             Line($"analyses[{i}].name", analyses[i].Name);
             Line($"analyses[{i}].kind", SpecNames.Of(analyses[i].Kind));
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
+            if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
             foreach (var (key, value) in analyses[i].Parameters.Canonical(analyses[i].Kind)) Line($"analyses[{i}].{key}", value);
         }
         Line("execution.device", execution.Device);

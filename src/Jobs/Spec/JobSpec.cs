@@ -87,7 +87,10 @@ public sealed record CaptureSpec
     public required IReadOnlyList<string> Sites { get; init; }
 }
 
-public enum AnalysisKind { Cka, CkaUnbiased, Svcca, Pwcca, Rsa, Knn, Procrustes, Correlation }
+public enum AnalysisKind { Cka, CkaUnbiased, Svcca, Pwcca, Rsa, Knn, Procrustes, Correlation, FeatureMatching }
+
+/// <summary>Which sites an analysis pairs: the captured hook points (dense activations) or the SAE code sites <c>{hook}/sae/{name}</c> (sparse).</summary>
+public enum AnalysisSites { Dense, Sae }
 
 /// <summary>Which pairs of captured sites a pairwise analysis compares.</summary>
 public enum SitePairs
@@ -105,6 +108,7 @@ public sealed record AnalysisSpec
     public required string Name { get; init; }
     public required AnalysisKind Kind { get; init; }
     public SitePairs Pairs { get; init; } = SitePairs.All;
+    public AnalysisSites Sites { get; init; } = AnalysisSites.Dense;
     public AnalysisParameters Parameters { get; init; } = new();
 }
 
@@ -146,8 +150,9 @@ public static class SpecNames
     public static string Of(AnalysisKind k) => k switch
     {
         AnalysisKind.CkaUnbiased => "cka_unbiased", AnalysisKind.Svcca => "svcca", AnalysisKind.Pwcca => "pwcca", AnalysisKind.Rsa => "rsa",
-        AnalysisKind.Knn => "knn", AnalysisKind.Procrustes => "procrustes", AnalysisKind.Correlation => "correlation", _ => "cka",
+        AnalysisKind.Knn => "knn", AnalysisKind.Procrustes => "procrustes", AnalysisKind.Correlation => "correlation", AnalysisKind.FeatureMatching => "feature_matching", _ => "cka",
     };
+    public static string Of(AnalysisSites s) => s == AnalysisSites.Sae ? "sae" : "dense";
     public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
     public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };
 }

@@ -1,0 +1,36 @@
+namespace Sweep.Analysis.Correlation;
+
+/// <summary>
+/// The <c>correlation</c> measure on sparse SAE codes: one <see cref="SparsePairStatistics"/> per block of aligned
+/// tokens (a corpus shard), merged as a balanced tree, then exact best matches by <see cref="SparseCorrelation"/> —
+/// the same metrics, with the same names, as <see cref="PairMeasures"/> gives for dense activations.
+/// </summary>
+public static class SparseCorrelationMeasure
+{
+    public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks)
+    {
+        var partials = blocks.Select(b => SparsePairStatistics.FromRows(b.A, b.B)).ToList();
+        return SparsePairStatistics.MergeAll(partials);
+    }
+
+    public static PairMeasureResult Compute(SparsePairStatistics stats, int topK)
+    {
+        var matches = SparseCorrelation.BestMatches(stats, topK);
+        var p = new Dictionary<string, object>
+        {
+            ["top_k"] = topK, ["path"] = "sparse", ["co_active_pairs"] = stats.CoActivePairs,
+            ["dead_a"] = matches.DeadA.Count(d => d), ["dead_b"] = matches.DeadB.Count(d => d),
+        };
+        return new([
+            new("correlation_mean_best_a_to_b", MeanBest(matches.AToB), matches.Count, p),
+            new("correlation_mean_best_b_to_a", MeanBest(matches.BToA), matches.Count, p),
+            new("correlation_mutual_pairs", matches.MutualPairs().Count, matches.Count, p),
+        ], matches);
+    }
+
+    private static double MeanBest(Match[] matches)
+    {
+        var live = matches.Where(m => m.Index >= 0).ToList();
+        return live.Count == 0 ? 0.0 : live.Average(m => m.Correlation);
+    }
+}
