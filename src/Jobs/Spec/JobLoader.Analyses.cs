@@ -18,7 +18,7 @@ public static partial class JobLoader
     private static readonly Dictionary<string, KnnMetric> MetricChoices = LowerNames<KnnMetric>();
     private static readonly Dictionary<string, CorrelationPrecision> PrecisionChoices = LowerNames<CorrelationPrecision>();
 
-    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, List<SaeSpec> saes, ErrorSink errors)
+    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, List<SaeSpec>? saes, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
         if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
@@ -59,7 +59,8 @@ public static partial class JobLoader
             if (ReadParameters(a, kind.Value, errors) is not { } parameters) { ok = false; continue; }
 
             var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters };
-            if (captures is not null && Planning.SitePairing.Pairs(captures, saes, analysis.Pairs, analysis.Sites).Count == 0)
+            if (captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
+                && Planning.SitePairing.Pairs(captures, saes ?? [], analysis.Pairs, analysis.Sites).Count == 0)
             {
                 var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes section)" : "captured sites";
                 errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");

@@ -97,9 +97,11 @@ public static partial class JobLoader
         var captures = root.Required("captures", "a list of captures ({model, sites})") is { } capturesNode
             ? ReadCaptures(capturesNode, models, errors) : null;
         var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
+        int errorsBeforeSaes = errors.Errors.Count;
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
-        // After the SAEs: an analysis with `sites: sae` pairs their code sites.
-        var analyses = root["analyses"] is { } analysesNode ? ReadAnalyses(analysesNode, captures, saes, errors) : [];
+        // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
+        var analyses = root["analyses"] is { } analysesNode
+            ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? saes : null, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
