@@ -1,0 +1,141 @@
+using Sweep.Jobs.Planning;
+using Sweep.Jobs.Spec;
+using Sweep.Models.Saes;
+
+namespace Sweep.Jobs.Tests.Spec;
+
+/// <summary>Analyses between SAE code sites (<c>sites: sae</c>, <c>kind: feature_matching</c>): pairing, parameters and line:col errors.</summary>
+public sealed class JobLoaderSaeAnalysisTests : IDisposable
+{
+    private readonly JobDirectory _dir = JobDirectory.Standard();
+
+    public JobLoaderSaeAnalysisTests()
+    {
+        WriteSae("saes/sae-a", hook: "blocks.1.hook_resid_post", model: "tiny-a");
+        WriteSae("saes/sae-b", hook: "blocks.1.hook_resid_post", model: "tiny-b");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private void WriteSae(string relative, string hook, string model)
+    {
+        var config = new SaeConfig { Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.Standard, DIn = 16, DSae = 32, HookName = hook, ModelName = model };
+        using var sae = new SparseAutoencoder(config, new float[16 * 32], new float[32], new float[32 * 16], new float[16]);
+        SaeLensWriter.Save(sae, Path.Combine(_dir.Root, relative));
+    }
+
+    private const string Saes = """
+        saes:
+          - name: sae-a
+            path: saes/sae-a
+            model: tiny-a
+            site: blocks.1.hook_resid_post
+          - name: sae-b
+            path: saes/sae-b
+            model: tiny-b
+            site: blocks.1.hook_resid_post
+        """;
+
+    private static string Job(string analyses, string saes = Saes) =>
+        JobDirectory.ValidJob.Replace("analyses:\n  - name: layer-cka\n  kind: cka".Replace("\n  kind", "\n    kind"), "analyses:\n" + analyses) + "\n" + saes;
+
+    /// <summary>1-based line of the first line of <paramref name="yaml"/> containing <paramref name="text"/>.</summary>
+    private static int LineOf(string yaml, string text) => yaml.Split('\n').ToList().FindIndex(l => l.Contains(text)) + 1;
+
+    [Fact]
+    public void Sae_sites_pair_their_code_sites_and_feature_matching_has_defaults()
+    {
+        var spec = _dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+                sites: sae
+              - name: fm
+                kind: feature_matching
+                hungarian: true
+                non_concept_tokens: [".", ","]
+                min_correlation: 0.2
+              - name: dense
+                kind: correlation
+            """));
+        var corr = spec.Analyses.Single(a => a.Name == "corr");
+        Assert.Equal(AnalysisSites.Sae, corr.Sites);
+        Assert.Equal([(new SiteRef("tiny-a", "blocks.1.hook_resid_post/sae/sae-a"), new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/sae-b"))],
+            SitePairing.Pairs(spec, corr));
+        Assert.Equal(32, SitePairing.SaeSites(spec.Saes)[0].DSae);
+        Assert.Equal(3, SitePairing.Pairs(spec, spec.Analyses.Single(a => a.Name == "dense")).Count);
+
+        var fm = spec.Analyses.Single(a => a.Name == "fm");
+        Assert.Equal((AnalysisSites.Sae, true, true, 0.2, 100, 10, 0.5, false), (fm.Sites, fm.Parameters.Hungarian, fm.Parameters.OneToOne,
+            fm.Parameters.MinCorrelation, fm.Parameters.Permutations, fm.Parameters.TopTokens, fm.Parameters.NonConceptShare, fm.Parameters.SharedTopToken));
+        Assert.Equal([".", ","], fm.Parameters.NonConceptTokens);
+
+        // `sites: sae` and the matching settings are part of the job's digest.
+        var dense = _dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+            """));
+        Assert.NotEqual(_dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+                sites: sae
+            """)).Digest, dense.Digest);
+    }
+
+    [Fact]
+    public void Sae_sites_on_a_dense_measure_and_dense_sites_for_feature_matching_are_errors_at_sites()
+    {
+        var yaml = Job("""
+              - name: c
+                kind: cka
+                sites: sae
+              - name: fm
+                kind: feature_matching
+                sites: dense
+              - name: bad
+                kind: correlation
+                sites: sparse
+            """);
+        var errors = _dir.Errors(yaml);
+        Assert.Equal(3, errors.Count);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation or feature_matching (the measures on sparse SAE codes)", errors[0]);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: dense")}:12: analyses[1].sites is 'dense' for kind 'feature_matching', expected 'sae' (features are matched between SAE code sites)", errors[1]);
+        Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sites: sparse")}:12: analyses[2].sites", errors[2]);
+    }
+
+    [Fact]
+    public void Feature_matching_without_two_sae_sites_is_an_error()
+    {
+        var one = Saes[..Saes.IndexOf("  - name: sae-b", StringComparison.Ordinal)];
+        var yaml = Job("""
+              - name: fm
+                kind: feature_matching
+                pairs: across
+            """, one);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "pairs: across")}:12: analyses[0]: pairs 'across' finds no two SAE sites (saes section) to compare, expected SAEs attached to at least two models",
+            Assert.Single(_dir.Errors(yaml)));
+    }
+
+    [Fact]
+    public void Feature_matching_parameters_out_of_range_are_errors_at_their_keys()
+    {
+        var yaml = Job("""
+              - name: fm
+                kind: feature_matching
+                hungarian: yes
+                min_correlation: 2
+                non_concept_tokens: 3
+                permutations: 0
+              - name: corr
+                kind: correlation
+                sites: sae
+                permutations: 5
+            """);
+        var errors = _dir.Errors(yaml);
+        Assert.Equal(5, errors.Count);
+        Assert.Contains($"jobs.yaml:{LineOf(yaml, "hungarian: yes")}:16: analyses[0].hungarian is 'yes', expected true or false", errors);
+        Assert.Contains($"jobs.yaml:{LineOf(yaml, "min_correlation: 2")}:22: analyses[0].min_correlation is '2', expected a number in [-1, 1]", errors);
+        Assert.Contains(errors, e => e.StartsWith($"jobs.yaml:{LineOf(yaml, "non_concept_tokens: 3")}:25: analyses[0].non_concept_tokens is ", StringComparison.Ordinal) && e.EndsWith("expected a list of token texts", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith($"jobs.yaml:{LineOf(yaml, "permutations: 0")}:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith($"jobs.yaml:{LineOf(yaml, "permutations: 5")}:5: analyses[1].permutations is not a parameter of kind 'correlation'", StringComparison.Ordinal));
+    }
+}
