@@ -116,17 +116,19 @@ public sealed class FeatureMatchingRun(RunContext run, SaeRun saes, AnalysisUnit
         return ids;
     }
 
-    /// <summary>The SAE's decoder, one row per feature (d_sae × d_in), from its folder.</summary>
+    /// <summary>The SAE's decoder, one row per feature (d_sae × d_in), from its folder (W_dec, or D of a temporal SAE).</summary>
     private static DenseMatrix Decoder(SaeSite site)
     {
         ISparseEncoder encoder;
         try { encoder = SaeLoader.Load(site.Sae.Path, "cpu"); }
         catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Sae.Name}': {e.Message}", e); }
         using (encoder)
-        {
-            if (encoder is not SparseAutoencoder sae)
-                throw new PermanentUnitFailure($"SAE '{site.Sae.Name}': feature matching compares decoder rows, which a {site.Sae.Folder.Config.ArchitectureName} SAE does not have in this form");
-            return DenseMatrix.FromFloats(sae.WDec, sae.Config.DSae, sae.Config.DIn);
-        }
+            return encoder switch
+            {
+                SparseAutoencoder sae => DenseMatrix.FromFloats(sae.WDec, sae.Config.DSae, sae.Config.DIn),
+                // Both parts of a temporal SAE's code (novel, pred) decode through the one decoder D.
+                TemporalSae temporal => DenseMatrix.FromFloats(temporal.D, temporal.Config.DSae, temporal.Config.DIn),
+                _ => throw new PermanentUnitFailure($"SAE '{site.Sae.Name}': no decoder rows to compare for a {site.Sae.Folder.Config.ArchitectureName} SAE"),
+            };
     }
 }
