@@ -18,7 +18,8 @@ public static partial class JobLoader
     private static readonly Dictionary<string, KnnMetric> MetricChoices = LowerNames<KnnMetric>();
     private static readonly Dictionary<string, CorrelationPrecision> PrecisionChoices = LowerNames<CorrelationPrecision>();
 
-    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, List<SaeSpec>? saes, ErrorSink errors)
+    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, List<SaeSpec>? saes,
+        string? modelWithoutTokenizer, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
         if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
@@ -58,6 +59,13 @@ public static partial class JobLoader
             }
             if (ReadParameters(a, kind.Value, errors) is not { } parameters) { ok = false; continue; }
 
+            // Non-concept token texts become ids through the corpus tokenizer; a pre-tokenized corpus has none.
+            if (kind == AnalysisKind.FeatureMatching && parameters.NonConceptTokens.Count > 0 && modelWithoutTokenizer is not null)
+            {
+                errors.At(a["non_concept_tokens"] ?? a["kind"]!, $"{path}: the non-concept filter needs the corpus tokenizer, but model '{modelWithoutTokenizer}' has no tokenizer files, expected non_concept_tokens: [] (filter off)");
+                ok = false;
+                continue;
+            }
             var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters };
             if (captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
                 && Planning.SitePairing.Pairs(captures, saes ?? [], analysis.Pairs, analysis.Sites).Count == 0)

@@ -101,7 +101,8 @@ public static partial class JobLoader
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
         var analyses = root["analyses"] is { } analysesNode
-            ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? saes : null, errors) : [];
+            ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? saes : null,
+                TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -118,6 +119,9 @@ public static partial class JobLoader
             CanonicalText = canonical, Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))),
         };
     }
+
+    private static ModelSpec? TokenizerModelOf(CorpusSpec? corpus, ModelTable? models) =>
+        corpus is null || models is null ? null : models.Valid.FirstOrDefault(m => m.Name == corpus.Tokenizer);
 
     private static string? ReadName(YamlSection section, string key, ErrorSink errors, bool required)
     {

@@ -116,6 +116,21 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     }
 
     [Fact]
+    public void The_non_concept_filter_without_a_corpus_tokenizer_is_an_error_unless_turned_off()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir.Root, "models", "tiny-a")).Where(f => Path.GetFileName(f) is "vocab.json" or "merges.txt" or "tokenizer.json" or "tokenizer.model"))
+            File.Delete(file);
+        var yaml = Job("""
+              - name: fm
+                kind: feature_matching
+            """).Replace("corpus.txt", "corpus.jsonl");
+        File.WriteAllText(Path.Combine(_dir.Root, "corpus.jsonl"), "{\"ids\": [1, 2, 3, 4]}\n");
+        var error = Assert.Single(_dir.Errors(yaml));
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "kind: feature_matching")}:11: analyses[0]: the non-concept filter needs the corpus tokenizer, but model 'tiny-a' has no tokenizer files, expected non_concept_tokens: [] (filter off)", error);
+        Assert.Empty(_dir.Parse(yaml.Replace("kind: feature_matching", "kind: feature_matching\n    non_concept_tokens: []")).Analyses.Single().Parameters.NonConceptTokens);
+    }
+
+    [Fact]
     public void Feature_matching_parameters_out_of_range_are_errors_at_their_keys()
     {
         var yaml = Job("""
