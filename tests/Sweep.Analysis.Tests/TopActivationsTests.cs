@@ -3,7 +3,7 @@ using Sweep.Analysis.Matching;
 
 namespace Sweep.Analysis.Tests;
 
-/// <summary>Per-feature top activations from sparse rows (mergeable heaps) and the pairwise correlation of sparse statistics.</summary>
+/// <summary>The pieces SAE-site analyses add: per-feature top activations (mergeable heaps), pairwise r of sparse statistics, the streamed tree merge of shard statistics.</summary>
 public sealed class TopActivationsTests
 {
     [Fact]
@@ -52,6 +52,23 @@ public sealed class TopActivationsTests
         for (int i = 0; i < 24; i++)
             for (int j = 0; j < 20; j++)
                 Assert.Equal(covariances(i, j), stats.Correlation(i, j), 1e-9);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void Streamed_tree_merge_of_shards_gives_the_matches_of_one_block(int shards)
+    {
+        var codes = SaeCodes.Generate(tokens: 700, widthA: 48, widthB: 40, concepts: 20, conceptsPerToken: 3, noisePerToken: 2, seed: 8);
+        var bounds = Enumerable.Range(0, shards + 1).Select(s => 700 * s / shards).ToArray();
+        var blocks = Enumerable.Range(0, shards).Select(s => (codes.A.Slice(bounds[s], bounds[s + 1] - bounds[s]), codes.B.Slice(bounds[s], bounds[s + 1] - bounds[s])));
+        var streamed = SparseCorrelationMeasure.Statistics(blocks);
+        var whole = SparsePairStatistics.FromRows(codes.A, codes.B);
+        Assert.Equal(whole.Count, streamed.Count);
+        Assert.True(SparseCorrelation.BestMatches(whole).SameMatchesAs(SparseCorrelation.BestMatches(streamed)));
+        var result = SparseCorrelationMeasure.Compute(streamed, topK: 1);
+        Assert.Equal(["correlation_mean_best_a_to_b", "correlation_mean_best_b_to_a", "correlation_mutual_pairs"], result.Values.Select(v => v.Measure));
     }
 
     /// <summary>Two-pass Pearson r (0 for a constant feature).</summary>

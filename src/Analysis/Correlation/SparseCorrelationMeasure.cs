@@ -7,10 +7,29 @@ namespace Sweep.Analysis.Correlation;
 /// </summary>
 public static class SparseCorrelationMeasure
 {
+    /// <summary>
+    /// Streams the blocks into a binary-counter merge tree: slot k holds the merge of 2ᵏ consecutive blocks, so at most
+    /// log₂(blocks) + 1 partials are alive at once, and each cross sum is merged O(log blocks) times.
+    /// </summary>
     public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks)
     {
-        var partials = blocks.Select(b => SparsePairStatistics.FromRows(b.A, b.B)).ToList();
-        return SparsePairStatistics.MergeAll(partials);
+        var slots = new List<SparsePairStatistics?>();
+        foreach (var (a, b) in blocks)
+        {
+            var carry = SparsePairStatistics.FromRows(a, b);
+            int k = 0;
+            for (; k < slots.Count && slots[k] is { } held; k++)
+            {
+                carry = held.Merge(carry);
+                slots[k] = null;
+            }
+            if (k == slots.Count) slots.Add(carry); else slots[k] = carry;
+        }
+        // Older (larger) partials on the left, keeping the corpus order of the tokens in every merge.
+        SparsePairStatistics? total = null;
+        for (int k = slots.Count - 1; k >= 0; k--)
+            if (slots[k] is { } part) total = total is null ? part : total.Merge(part);
+        return total ?? throw new ArgumentException("no blocks of codes to correlate");
     }
 
     public static PairMeasureResult Compute(SparsePairStatistics stats, int topK)
