@@ -14,8 +14,8 @@ using Sweep.Storage.Shards;
 namespace Sweep.Integration.Tests;
 
 /// <summary>
-/// Random-weight SAELens SAEs attached to a site of each demo model; `correlation` and `feature_matching` between the
-/// two SAE code sites. The stored rows must equal an independent recomputation from the sparse shard files: dense
+/// Random-weight SAELens SAEs attached to a site of each demo model, plus a TopK SAE trained in the job; `correlation`
+/// and `feature_matching` between the SAE code sites. The stored rows must equal an independent recomputation from the sparse shard files: dense
 /// correlation of the densified codes for the matches, brute-force top tokens and Pearson r, then the pure
 /// FeatureMatching/PairedSimilarity functions for the final pairs and numbers.
 /// </summary>
@@ -31,6 +31,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
 
     private const string SiteA = "blocks.1.hook_resid_post/sae/sae-a";
     private const string SiteB = "blocks.2.hook_resid_post/sae/sae-b";
+    private const string TrainedSite = "blocks.2.hook_resid_post/sae/trained";
 
     [Fact]
     public async Task Correlation_and_feature_matching_between_sae_sites_equal_a_recomputation_from_the_shards()
@@ -64,6 +65,18 @@ public sealed class SaeAnalysesTests(ServerFixture server)
                 path: sae-b
                 model: tiny-b
                 site: blocks.2.hook_resid_post
+            train_sae:
+              - name: trained
+                model: tiny-b
+                site: blocks.2.hook_resid_post
+                expansion_factor: 2
+                k: 4
+                steps: 40
+                batch_size: 64
+                warmup_steps: 5
+                shuffle_buffer: 256
+                dead_after_tokens: 1000
+                metrics_every: 40
             analyses:
               - name: corr
                 kind: correlation
@@ -101,7 +114,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
 
         // correlation: the dense path on the densified codes gives the same best matches, values and metrics.
         var dense = DenseCorrelation.FromStatistics(DensePairStatistics.FromRows(a.Dense, b.Dense, n, 96, 80), new CorrelationOptions(TopK: 1));
-        var corrRows = matches.Where(m => m.Analysis == "corr").ToList();
+        var corrRows = matches.Where(m => m.Analysis == "corr" && m.SiteB == SiteB).ToList();
         Assert.Equal(96 + 80, corrRows.Count);
         foreach (var row in corrRows)
         {
@@ -110,9 +123,27 @@ public sealed class SaeAnalysesTests(ServerFixture server)
             Assert.Equal(best.Index, row.Match ?? -1);
             Assert.Equal(best.Correlation, row.Correlation, 1e-9);
         }
-        double Stored(string analysis, string measure) => metrics.Single(m => m.Analysis == analysis && m.Measure == measure).Value;
+        double Stored(string analysis, string measure) => metrics.Single(m => m.Analysis == analysis && m.Measure == measure && (m.SiteA, m.SiteB) == (SiteA, SiteB)).Value;
         Assert.Equal(dense.AToB.Where(m => m.Index >= 0).Average(m => m.Correlation), Stored("corr", "correlation_mean_best_a_to_b"), 1e-9);
         Assert.Equal(dense.MutualPairs().Count, Stored("corr", "correlation_mutual_pairs"));
+
+        // The trained SAE's code site pairs too (its analysis units wait for the training): sae-b ~ trained, checked the same way.
+        Assert.Equal(3, matches.Where(m => m.Analysis == "corr").Select(m => (m.SiteA, m.SiteB)).Distinct().Count());
+        var prepared = PreparedRun.Prepare(spec, report.RunId);
+        var training = prepared.Units.Single(u => u.Stage == WorkStage.TrainSae);
+        var analysisUnits = prepared.Units.Where(u => u.Payload is Sweep.Jobs.Planning.AnalysisUnit).ToList();
+        Assert.Equal(3 * 3, analysisUnits.Count);
+        Assert.All(analysisUnits, u => Assert.Equal(u.Description.Contains("trained", StringComparison.Ordinal), u.DependsOn.Contains(training.Key)));
+        var trained = ReadCodes(shards, TrainedSite);
+        var trainedDense = DenseCorrelation.FromStatistics(DensePairStatistics.FromRows(b.Dense, trained.Dense, n, 80, 96), new CorrelationOptions(TopK: 1));
+        var trainedRows = matches.Where(m => m.Analysis == "corr" && (m.SiteA, m.SiteB) == (SiteB, TrainedSite)).ToList();
+        Assert.Equal(80 + 96, trainedRows.Count);
+        foreach (var row in trainedRows)
+        {
+            var best = row.Direction == SweepDatabase.AToB ? trainedDense.AToB[row.Feature] : trainedDense.BToA[row.Feature];
+            Assert.Equal(best.Index, row.Match ?? -1);
+            Assert.Equal(best.Correlation, row.Correlation, 1e-9);
+        }
 
         // feature_matching: pairs from the dense matches and brute-force top tokens, SVCCA/RSA of the decoder rows.
         var tokenizer = TokenizerLoader.Load(Path.Combine(workspace.Root, "models", "tiny-a"));
@@ -138,7 +169,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
             var unfiltered = FeatureMatching.Pair(dense, options with { NonConceptTokens = new HashSet<string>(), RequireSharedTopToken = false },
                 correlation: (i, j) => Pearson(a.Dense, 96, i, b.Dense, 80, j, n));
             Assert.True(unfiltered.Count > expected.Count, $"{analysis.Name}: {unfiltered.Count} pairs without the token filters, {expected.Count} with");
-            var stored = matches.Where(m => m.Analysis == analysis.Name).OrderBy(m => m.Feature).ToList();
+            var stored = matches.Where(m => m.Analysis == analysis.Name && (m.SiteA, m.SiteB) == (SiteA, SiteB)).OrderBy(m => m.Feature).ToList();
             Assert.Equal(expected.OrderBy(x => x.B).Select(x => (x.B, x.A)), stored.Select(m => (m.Feature, m.Match!.Value)));
             Assert.All(stored, m => Assert.Equal(SweepDatabase.BToA, m.Direction));
             Assert.Equal(expected.OrderBy(x => x.B).Select(x => x.Correlation), stored.Select(m => m.Correlation), new Tolerance(1e-9));
@@ -157,7 +188,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
                     Assert.Equal(result.PValue, Stored(analysis.Name, $"paired_{name}_{baseline}_p"), 1e-9);
                 }
             }
-            var json = JsonDocument.Parse(metrics.First(m => m.Analysis == analysis.Name && m.Measure == "paired_rsa").ParamsJson).RootElement;
+            var json = JsonDocument.Parse(metrics.First(m => m.Analysis == analysis.Name && m.Measure == "paired_rsa" && m.SiteA == SiteA).ParamsJson).RootElement;
             Assert.Equal((p.Permutations, p.Seed, p.Hungarian), (json.GetProperty("permutations").GetInt32(), json.GetProperty("seed").GetInt32(), json.GetProperty("hungarian").GetBoolean()));
         }
     }

@@ -48,8 +48,8 @@ public sealed class FeatureMatchingRun(RunContext run, SaeRun saes, AnalysisUnit
         // SVCCA and RSA need a few items; with fewer pairs only the count is reported.
         if (pairs.Count >= 3)
         {
-            var decoderA = Decoder(a);
-            var decoderB = Decoder(b);
+            var decoderA = Decoder(saes, a);
+            var decoderB = Decoder(saes, b);
             var settings = PairAnalysisExecutor.Settings(p);
             foreach (var measure in new[] { PairedMeasure.Svcca, PairedMeasure.Rsa })
             {
@@ -117,18 +117,19 @@ public sealed class FeatureMatchingRun(RunContext run, SaeRun saes, AnalysisUnit
     }
 
     /// <summary>The SAE's decoder, one row per feature (d_sae × d_in), from its folder (W_dec, or D of a temporal SAE).</summary>
-    private static DenseMatrix Decoder(SaeSite site)
+    private static DenseMatrix Decoder(SaeRun saes, SaeSite site)
     {
+        var folder = PairAnalysisExecutor.Folder(saes, site);
         ISparseEncoder encoder;
-        try { encoder = SaeLoader.Load(site.Sae.Path, "cpu"); }
-        catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Sae.Name}': {e.Message}", e); }
+        try { encoder = SaeLoader.Load(folder.Directory, "cpu"); }
+        catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Name}': {e.Message}", e); }
         using (encoder)
             return encoder switch
             {
                 SparseAutoencoder sae => DenseMatrix.FromFloats(sae.WDec, sae.Config.DSae, sae.Config.DIn),
                 // Both parts of a temporal SAE's code (novel, pred) decode through the one decoder D.
                 TemporalSae temporal => DenseMatrix.FromFloats(temporal.D, temporal.Config.DSae, temporal.Config.DIn),
-                _ => throw new PermanentUnitFailure($"SAE '{site.Sae.Name}': no decoder rows to compare for a {site.Sae.Folder.Config.ArchitectureName} SAE"),
+                _ => throw new PermanentUnitFailure($"SAE '{site.Name}': no decoder rows to compare for a {folder.Config.ArchitectureName} SAE"),
             };
     }
 }

@@ -4,6 +4,7 @@ using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Similarity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
+using Sweep.Models.Saes;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
@@ -25,8 +26,8 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         var analysis = (AnalysisUnit)unit.Payload;
         var spec = run.Spec.Analyses.FirstOrDefault(a => a.Name == analysis.Analysis)
             ?? throw new PermanentUnitFailure($"analysis '{analysis.Analysis}' is not in the job");
-        var saeA = SitePairing.FindSaeSite(run.Spec.Saes, analysis.A);
-        var saeB = SitePairing.FindSaeSite(run.Spec.Saes, analysis.B);
+        var saeA = SitePairing.FindSaeSite(run.Spec, analysis.A);
+        var saeB = SitePairing.FindSaeSite(run.Spec, analysis.B);
         if (saeA is not null || saeB is not null)
         {
             if (saeA is null || saeB is null) throw new PermanentUnitFailure($"{analysis.A} ~ {analysis.B}: an SAE site is compared only with another SAE site");
@@ -75,14 +76,22 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
     /// <summary>One corpus shard's codes of an SAE site, as the capture wrote them (checked by cache key).</summary>
     public static SparseShard ReadSparse(SaeRun saes, SaeSite site, int shardIndex)
     {
-        var config = site.Sae.Folder.Config;
-        var identity = new SaeIdentity(site.Sae.Name, saes.DigestOf(site.Sae.Name), site.Sae.Site, site.Codes, config.ArchitectureName, config.NeuronpediaId ?? "");
-        var metadata = saes.SparseMetadata(site.Ref.Model, site.Sae.Site, shardIndex, identity, site.DSae);
+        var config = Folder(saes, site).Config;
+        var identity = new SaeIdentity(site.Name, saes.DigestOf(site.Name), site.Hook, site.Codes, config.ArchitectureName, config.NeuronpediaId ?? "");
+        var metadata = saes.SparseMetadata(site.Ref.Model, site.Hook, shardIndex, identity, site.DSae);
         var path = saes.Run.ShardPath(metadata);
         var shard = SparseShardFile.Read(path);
         if (shard.Metadata.CacheKey() != metadata.CacheKey())
             throw new InvalidDataException($"{path}: holds other codes than {site.Ref} shard {shardIndex} of this run");
         return shard;
+    }
+
+    /// <summary>The SAE folder of a site: the published one, or where this run's training wrote it.</summary>
+    public static SaeLoader.SaeFolder Folder(SaeRun saes, SaeSite site)
+    {
+        if (site.Published is { } published) return published.Folder;
+        try { return SaeLoader.Describe(saes.TrainedFolder(site.Trained!)); }
+        catch (SaeLoadException e) { throw new PermanentUnitFailure($"trained SAE '{site.Name}': {e.Message}", e); }
     }
 
     public static MeasureSettings Settings(AnalysisParameters p) => new()

@@ -31,7 +31,7 @@ public sealed class PreparedRun
         var corpus = LoadCorpus(spec);
         var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
         var plan = JobPlanner.Plan(spec, corpus, weights);
-        var units = WorkUnits.From(plan).Concat(SaeUnits.From(spec, plan)).ToList();
+        var units = SaeUnits.WithTrainingDependencies(spec, plan, WorkUnits.From(plan).Concat(SaeUnits.From(spec, plan)).ToList());
         return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, units);
     }
 

@@ -29,13 +29,28 @@ public static class SaeUnits
         foreach (var train in spec.TrainSaes)
         {
             var inputs = CapturesOf(train.Model);
-            var trainKey = Key(["sweep.train_sae", train.Name, train.Model, train.Site, JobLoader.TrainingKey(train.Options), .. inputs]);
+            var trainKey = TrainKey(train, plan);
             units.Add(new WorkUnit(trainKey, WorkStage.TrainSae, $"train {train.Name} on {train.Model} {train.Site}", inputs, new TrainSaeUnit(train)));
             units.Add(new WorkUnit(Key(["sweep.sae_stats", train.Name, "codes", trainKey]), WorkStage.SaeStats, $"{train.Name} codes statistics",
                 [trainKey], new SaeStatsUnit(train.Name, train.Model, train.Site, "codes", train.Options.DSae)));
         }
         return units;
     }
+
+    /// <summary>Key of the <c>train_sae</c> unit of <paramref name="train"/> (after every capture of its model).</summary>
+    public static string TrainKey(TrainSaeSpec train, JobPlan plan) =>
+        Key(["sweep.train_sae", train.Name, train.Model, train.Site, JobLoader.TrainingKey(train.Options),
+            .. plan.Captures.Where(c => c.Model == train.Model).Select(c => c.Key)]);
+
+    /// <summary>
+    /// Analysis units over a trained SAE's code site also wait for its training unit, which writes those codes;
+    /// other units are returned as they are.
+    /// </summary>
+    public static IReadOnlyList<WorkUnit> WithTrainingDependencies(JobSpec spec, JobPlan plan, IReadOnlyList<WorkUnit> units) =>
+        units.Select(u => u.Payload is AnalysisUnit a
+                && new[] { a.A, a.B }.Select(s => SitePairing.FindSaeSite(spec, s)?.Trained).OfType<TrainSaeSpec>().Select(t => TrainKey(t, plan)).ToList() is { Count: > 0 } extra
+            ? u with { DependsOn = [.. u.DependsOn, .. extra.Distinct()] }
+            : u).ToList();
 
     private static string Key(IEnumerable<string> fields) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));

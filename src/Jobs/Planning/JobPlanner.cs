@@ -36,9 +36,9 @@ public static class JobPlanner
             {
                 var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
                 var canonical = analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}").ToList();
-                // SAE sites: the SAE folders (their codes come with the captures, whose keys do not name them) join the key.
+                // SAE sites: what identifies each SAE (capture keys do not name the SAEs that encode with them) joins the key.
                 if (analysis.Sites == AnalysisSites.Sae)
-                    canonical.AddRange([.. new[] { a, b }.Select(s => $"sae={SitePairing.FindSaeSite(spec.Saes, s)!.Sae.Path}"), "sites=sae"]);
+                    canonical.AddRange([.. new[] { a, b }.Select(s => $"sae={SitePairing.FindSaeSite(spec, s)!.KeyText}"), "sites=sae"]);
                 var parameters = string.Join(",", canonical);
                 analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs, parameters), analysis.Name, kind, a, b));
             }

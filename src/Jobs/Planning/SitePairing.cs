@@ -4,10 +4,15 @@ using Sweep.Models.Saes;
 namespace Sweep.Jobs.Planning;
 
 /// <summary>
-/// The codes of one published SAE output at a captured hook: site <c>{hook}/sae/{name}</c> (plus <c>/novel</c> or
-/// <c>/pred</c> for a temporal SAE), <see cref="DSae"/> features wide, written as sparse shards by the captures.
+/// The codes of one SAE output at a captured hook: site <c>{hook}/sae/{name}</c> (plus <c>/novel</c> or <c>/pred</c> for a
+/// temporal SAE), <see cref="DSae"/> features wide, written as sparse shards — by the captures for a published SAE
+/// (<see cref="Published"/>), by its <c>train_sae</c> unit for a trained one (<see cref="Trained"/>).
 /// </summary>
-public sealed record SaeSite(SiteRef Ref, SaeSpec Sae, string Codes, int DSae);
+public sealed record SaeSite(SiteRef Ref, string Name, string Hook, string Codes, int DSae, SaeSpec? Published, TrainSaeSpec? Trained)
+{
+    /// <summary>What identifies the SAE in an analysis key: a published folder's path, or a trained SAE's training settings.</summary>
+    public string KeyText => Published is { } p ? $"path={p.Path}" : $"train={Trained!.Site},{JobLoader.TrainingKey(Trained.Options)}";
+}
 
 /// <summary>Which captured sites a pairwise analysis compares.</summary>
 public static class SitePairing
@@ -21,20 +26,25 @@ public static class SitePairing
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, analysis.Pairs, analysis.Sites);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites);
 
-    public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes, SitePairs pairs, AnalysisSites sites) =>
-        sites == AnalysisSites.Sae ? PairsOf(SaeSites(saes).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
+    public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
+        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites) =>
+        sites == AnalysisSites.Sae ? PairsOf(SaeSites(saes, trained).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
 
-    /// <summary>Every SAE code site of the job's published SAEs, in <c>saes</c> order (a temporal SAE gives its novel, then its pred codes).</summary>
-    public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes) =>
+    /// <summary>
+    /// Every SAE code site of the job: the published SAEs in <c>saes</c> order (a temporal SAE gives its novel, then its
+    /// pred codes), then the trained ones in <c>train_sae</c> order.
+    /// </summary>
+    public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained) =>
         saes.SelectMany(sae => (sae.Folder.Config.Architecture == SaeArchitecture.Temporal ? new[] { "novel", "pred" } : ["codes"])
-                .Select(codes => new SaeSite(new SiteRef(sae.Model, SiteOf(sae.Site, sae.Name, codes)), sae, codes, sae.Folder.Config.DSae)))
+                .Select(codes => new SaeSite(new SiteRef(sae.Model, SiteOf(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
+            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, SiteOf(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
             .ToList();
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
-    public static SaeSite? FindSaeSite(IReadOnlyList<SaeSpec> saes, SiteRef site) =>
-        site.Site.Contains("/sae/", StringComparison.Ordinal) ? SaeSites(saes).FirstOrDefault(s => s.Ref == site) : null;
+    public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>
+        site.Site.Contains("/sae/", StringComparison.Ordinal) ? SaeSites(spec.Saes, spec.TrainSaes).FirstOrDefault(s => s.Ref == site) : null;
 
     // The same spelling as Sweep.Storage.Shards.SaeIdentity.SiteOf (Jobs does not reference Storage).
     private static string SiteOf(string hook, string name, string codes) => codes == "codes" ? $"{hook}/sae/{name}" : $"{hook}/sae/{name}/{codes}";

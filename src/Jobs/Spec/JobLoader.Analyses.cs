@@ -18,7 +18,7 @@ public static partial class JobLoader
     private static readonly Dictionary<string, KnnMetric> MetricChoices = LowerNames<KnnMetric>();
     private static readonly Dictionary<string, CorrelationPrecision> PrecisionChoices = LowerNames<CorrelationPrecision>();
 
-    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, List<SaeSpec>? saes,
+    private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes,
         string? modelWithoutTokenizer, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
@@ -68,9 +68,9 @@ public static partial class JobLoader
             }
             var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters };
             if (captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
-                && Planning.SitePairing.Pairs(captures, saes ?? [], analysis.Pairs, analysis.Sites).Count == 0)
+                && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites).Count == 0)
             {
-                var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes section)" : "captured sites";
+                var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
                 errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
                 ok = false;
                 continue;
@@ -161,7 +161,7 @@ public static partial class JobLoader
     {
         (SitePairs.Across, AnalysisSites.Sae) => "SAEs attached to at least two models",
         (SitePairs.Within, AnalysisSites.Sae) => "a model with two or more SAEs",
-        (_, AnalysisSites.Sae) => "at least two SAEs in the saes section",
+        (_, AnalysisSites.Sae) => "at least two SAEs in the saes and train_sae sections",
         (SitePairs.Across, _) => "captures of at least two models",
         (SitePairs.Within, _) => "a model captured at two or more sites",
         _ => "at least two captured sites",

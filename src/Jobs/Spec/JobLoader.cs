@@ -101,7 +101,7 @@ public static partial class JobLoader
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
         var analyses = root["analyses"] is { } analysesNode
-            ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? saes : null,
+            ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? (saes, trainSaes) : null,
                 TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };

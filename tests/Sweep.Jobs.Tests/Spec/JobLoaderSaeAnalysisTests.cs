@@ -61,7 +61,7 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         Assert.Equal(AnalysisSites.Sae, corr.Sites);
         Assert.Equal([(new SiteRef("tiny-a", "blocks.1.hook_resid_post/sae/sae-a"), new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/sae-b"))],
             SitePairing.Pairs(spec, corr));
-        Assert.Equal(32, SitePairing.SaeSites(spec.Saes)[0].DSae);
+        Assert.Equal(32, SitePairing.SaeSites(spec.Saes, spec.TrainSaes)[0].DSae);
         Assert.Equal(3, SitePairing.Pairs(spec, spec.Analyses.Single(a => a.Name == "dense")).Count);
 
         var fm = spec.Analyses.Single(a => a.Name == "fm");
@@ -79,6 +79,22 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
                 kind: correlation
                 sites: sae
             """)).Digest, dense.Digest);
+    }
+
+    [Fact]
+    public void Trained_saes_are_sae_sites_after_the_published_ones()
+    {
+        var spec = _dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+                sites: sae
+                pairs: within
+            """, Saes + "\ntrain_sae:\n  - name: mine\n    model: tiny-b\n    site: blocks.1.hook_resid_post\n    k: 4"));
+        var sites = SitePairing.SaeSites(spec.Saes, spec.TrainSaes);
+        Assert.Equal(["sae-a", "sae-b", "mine"], sites.Select(s => s.Name));
+        Assert.Equal((JobLoader.DefaultExpansionFactor * 16, true), (sites[2].DSae, sites[2].Trained is not null));
+        Assert.Equal([(new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/sae-b"), new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/mine"))],
+            SitePairing.Pairs(spec, spec.Analyses.Single()));
     }
 
     [Fact]
@@ -111,7 +127,7 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
                 kind: feature_matching
                 pairs: across
             """, one);
-        Assert.Equal($"jobs.yaml:{LineOf(yaml, "pairs: across")}:12: analyses[0]: pairs 'across' finds no two SAE sites (saes section) to compare, expected SAEs attached to at least two models",
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "pairs: across")}:12: analyses[0]: pairs 'across' finds no two SAE sites (saes, train_sae) to compare, expected SAEs attached to at least two models",
             Assert.Single(_dir.Errors(yaml)));
     }
 
