@@ -13,6 +13,7 @@ namespace Sweep.Storage.Shards;
 /// </summary>
 public static class DenseShardFile
 {
+    private const string Kind = ShardMetadata.KindDense;
     public const int DefaultBatchRows = 8192;
     public const string Extension = ".arrow";
 
@@ -36,39 +37,20 @@ public static class DenseShardFile
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchRows, 1);
         shard.Validate();
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        // Hidden name and a suffix other than .arrow, so globbing readers never see a half-written file.
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        return AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using var writer = new ArrowFileWriter(stream, CreateSchema(shard.Metadata), leaveOpen: true);
+            var start = 0;
+            do
             {
-                using (var writer = new ArrowFileWriter(stream, CreateSchema(shard.Metadata), leaveOpen: true))
-                {
-                    var start = 0;
-                    do
-                    {
-                        var count = Math.Min(batchRows, shard.Rows - start);
-                        CheckOrder(shard, start, count);
-                        using var batch = CreateBatch(shard, start, count);
-                        writer.WriteRecordBatch(batch);
-                        start += count;
-                    } while (start < shard.Rows);
-                    writer.WriteEnd();
-                }
-                stream.Flush(flushToDisk: true);
-            }
-            var checksum = Checksum(temp);
-            File.Move(temp, full, overwrite: true);
-            return checksum;
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+                var count = Math.Min(batchRows, shard.Rows - start);
+                CheckOrder(shard, start, count);
+                using var batch = CreateBatch(shard, start, count);
+                writer.WriteRecordBatch(batch);
+                start += count;
+            } while (start < shard.Rows);
+            writer.WriteEnd();
+        });
     }
 
     /// <summary>Reads a whole shard (any number of record batches). Throws <see cref="ShardFormatException"/> naming the file when it is not a Sweep dense shard.</summary>
@@ -88,7 +70,7 @@ public static class DenseShardFile
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+            throw NotAShard(path, $"not an Arrow IPC file ({ShardArrow.OneLine(ex.Message)})", ex);
         }
 
         using (reader)
@@ -114,7 +96,7 @@ public static class DenseShardFile
             }
             catch (Exception ex) when (ex is not ShardFormatException and not OutOfMemoryException)
             {
-                throw NotAShard(path, $"unreadable record batch ({OneLine(ex.Message)})", ex);
+                throw NotAShard(path, $"unreadable record batch ({ShardArrow.OneLine(ex.Message)})", ex);
             }
             finally
             {
@@ -124,23 +106,7 @@ public static class DenseShardFile
     }
 
     /// <summary>Reads only the schema metadata of a shard (cheap: the footer, not the data).</summary>
-    public static ShardMetadata ReadMetadata(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
-        using var stream = File.OpenRead(path);
-        Schema schema;
-        try
-        {
-            using var reader = new ArrowFileReader(stream, leaveOpen: true);
-            reader.ReadNextRecordBatch()?.Dispose();
-            schema = reader.Schema;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
-        }
-        return ReadMetadata(path, schema);
-    }
+    public static ShardMetadata ReadMetadata(string path) => ReadMetadata(path, ShardArrow.ReadSchema(path, Kind));
 
     /// <summary>SHA-256 of the file's bytes, lowercase hex.</summary>
     public static string Checksum(string path)
@@ -166,42 +132,15 @@ public static class DenseShardFile
     private static RecordBatch CreateBatch(DenseShard shard, int start, int count)
     {
         var width = shard.Metadata.Width;
-        var values = new FloatArray(Buffer<float>(shard.Act.AsSpan(start * width, count * width)), ArrowBuffer.Empty, count * width, 0, 0);
+        var values = new FloatArray(ShardArrow.Buffer<float>(shard.Act.AsSpan(start * width, count * width)), ArrowBuffer.Empty, count * width, 0, 0);
         IArrowArray[] columns =
         [
-            Int32Column(shard.Seq, start, count),
-            Int32Column(shard.Pos, start, count),
-            Int32Column(shard.Token, start, count),
+            ShardArrow.Int32Column(shard.Seq, start, count),
+            ShardArrow.Int32Column(shard.Pos, start, count),
+            ShardArrow.Int32Column(shard.Token, start, count),
             new FixedSizeListArray(ActType(width), count, values, ArrowBuffer.Empty, 0, 0),
         ];
         return new RecordBatch(CreateSchema(shard.Metadata), columns, count);
-    }
-
-    private static Int32Array Int32Column(int[] source, int start, int count) =>
-        new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
-
-    private static ArrowBuffer Buffer<T>(Span<T> values) where T : struct =>
-        new(MemoryMarshal.AsBytes(values).ToArray());
-
-    private static ShardMetadata ReadMetadata(string path, Schema schema)
-    {
-        ShardMetadata metadata;
-        try
-        {
-            metadata = ShardMetadata.FromDictionary(schema.Metadata);
-        }
-        catch (ShardFormatException ex)
-        {
-            throw NotAShard(path, ex.Message, ex);
-        }
-        if (metadata.FormatVersion > ShardMetadata.CurrentFormatVersion)
-            throw NotAShard(path, $"written with shard format version {metadata.FormatVersion}; this Sweep reads up to version {ShardMetadata.CurrentFormatVersion}, upgrade Sweep");
-        if (metadata.FormatVersion < 1)
-            throw NotAShard(path, $"invalid shard format version {metadata.FormatVersion}");
-        if (metadata.Kind != "dense") throw NotAShard(path, $"kind is '{metadata.Kind}', expected 'dense'");
-        if (metadata.Dtype != "float32") throw NotAShard(path, $"dtype '{metadata.Dtype}' is not supported by this reader (expected float32)");
-        if (metadata.Width <= 0) throw NotAShard(path, $"width {metadata.Width} is not positive");
-        return metadata;
     }
 
     private static void CheckColumns(string path, Schema schema, int width)
@@ -228,9 +167,9 @@ public static class DenseShardFile
         foreach (var batch in batches)
         {
             var n = batch.Length;
-            CopyInt32(path, batch, "seq", seq.AsSpan(at, n));
-            CopyInt32(path, batch, "pos", pos.AsSpan(at, n));
-            CopyInt32(path, batch, "token", token.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "seq", seq.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "pos", pos.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "token", token.AsSpan(at, n));
             var list = (FixedSizeListArray)batch.Column("act");
             if (list.NullCount > 0 || list.Values.NullCount > 0) throw NotAShard(path, "column 'act' holds nulls");
             var floats = (FloatArray)list.Values;
@@ -238,13 +177,6 @@ public static class DenseShardFile
             at += n;
         }
         return new DenseShard(metadata, rows, seq, pos, token, act);
-    }
-
-    private static void CopyInt32(string path, RecordBatch batch, string name, Span<int> target)
-    {
-        var column = (Int32Array)batch.Column(name);
-        if (column.NullCount > 0) throw NotAShard(path, $"column '{name}' holds nulls");
-        column.Values.CopyTo(target);
     }
 
     private static string Describe(IArrowType type) => type switch
@@ -257,7 +189,7 @@ public static class DenseShardFile
     };
 
     private static ShardFormatException NotAShard(string path, string reason, Exception? inner = null) =>
-        new($"{path}: not a Sweep dense shard: {reason}", inner);
+        ShardArrow.NotAShard(path, Kind, reason, inner);
 
-    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    private static ShardMetadata ReadMetadata(string path, Schema schema) => ShardArrow.ParseMetadata(path, Kind, schema);
 }

@@ -13,6 +13,7 @@ namespace Sweep.Storage.Shards;
 /// </summary>
 public static class SparseShardFile
 {
+    private const string Kind = ShardMetadata.KindSparse;
     public const int DefaultBatchRows = 8192;
 
     public static Schema CreateSchema(ShardMetadata metadata, double reconstructionSse = double.NaN)
@@ -75,7 +76,7 @@ public static class SparseShardFile
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+                throw NotAShard(path, $"not an Arrow IPC file ({ShardArrow.OneLine(ex.Message)})", ex);
             }
             using (reader)
             {
@@ -87,7 +88,7 @@ public static class SparseShardFile
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    throw NotAShard(path, $"unreadable record batch ({OneLine(ex.Message)})", ex);
+                    throw NotAShard(path, $"unreadable record batch ({ShardArrow.OneLine(ex.Message)})", ex);
                 }
                 return Assemble(path, metadata, batches) with { ReconstructionSse = Sse(schema) };
             }
@@ -99,23 +100,7 @@ public static class SparseShardFile
     }
 
     /// <summary>Reads only the metadata (the footer's schema, not the data).</summary>
-    public static ShardMetadata ReadMetadata(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
-        using var stream = File.OpenRead(path);
-        Schema schema;
-        try
-        {
-            using var reader = new ArrowFileReader(stream, leaveOpen: true);
-            reader.ReadNextRecordBatch()?.Dispose();
-            schema = reader.Schema;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            throw NotAShard(path, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
-        }
-        return ReadMetadata(path, schema);
-    }
+    public static ShardMetadata ReadMetadata(string path) => ReadMetadata(path, ShardArrow.ReadSchema(path, Kind));
 
     private static double Sse(Schema schema) =>
         schema.Metadata is { } m && m.TryGetValue(SparseShard.KeyReconstructionSse, out var text)
@@ -138,36 +123,17 @@ public static class SparseShardFile
         // Offsets of this batch start at 0: each batch is self-contained.
         var offsets = new int[count + 1];
         for (int i = 0; i <= count; i++) offsets[i] = shard.Offsets[start + i] - first;
-        var idxValues = new Int32Array(Buffer<int>(shard.Indices.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
-        var valValues = new FloatArray(Buffer<float>(shard.Values.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
+        var idxValues = new Int32Array(ShardArrow.Buffer<int>(shard.Indices.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
+        var valValues = new FloatArray(ShardArrow.Buffer<float>(shard.Values.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
         IArrowArray[] columns =
         [
-            Int32Column(shard.Seq, start, count),
-            Int32Column(shard.Pos, start, count),
-            Int32Column(shard.Token, start, count),
-            new ListArray(IdxType, count, Buffer<int>(offsets), idxValues, ArrowBuffer.Empty, 0, 0),
-            new ListArray(ValType, count, Buffer<int>(offsets), valValues, ArrowBuffer.Empty, 0, 0),
+            ShardArrow.Int32Column(shard.Seq, start, count),
+            ShardArrow.Int32Column(shard.Pos, start, count),
+            ShardArrow.Int32Column(shard.Token, start, count),
+            new ListArray(IdxType, count, ShardArrow.Buffer<int>(offsets), idxValues, ArrowBuffer.Empty, 0, 0),
+            new ListArray(ValType, count, ShardArrow.Buffer<int>(offsets), valValues, ArrowBuffer.Empty, 0, 0),
         ];
         return new RecordBatch(schema, columns, count);
-    }
-
-    private static Int32Array Int32Column(int[] source, int start, int count) =>
-        new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
-
-    private static ArrowBuffer Buffer<T>(Span<T> values) where T : struct => new(MemoryMarshal.AsBytes(values).ToArray());
-
-    private static ShardMetadata ReadMetadata(string path, Schema schema)
-    {
-        ShardMetadata metadata;
-        try { metadata = ShardMetadata.FromDictionary(schema.Metadata); }
-        catch (ShardFormatException ex) { throw NotAShard(path, ex.Message, ex); }
-        if (metadata.FormatVersion > ShardMetadata.CurrentFormatVersion)
-            throw NotAShard(path, $"written with shard format version {metadata.FormatVersion}; this Sweep reads up to version {ShardMetadata.CurrentFormatVersion}, upgrade Sweep");
-        if (metadata.FormatVersion < 1) throw NotAShard(path, $"invalid shard format version {metadata.FormatVersion}");
-        if (metadata.Kind != ShardMetadata.KindSparse) throw NotAShard(path, $"kind is '{metadata.Kind}', expected 'sparse'");
-        if (metadata.Dtype != "float32") throw NotAShard(path, $"dtype '{metadata.Dtype}' is not supported by this reader (expected float32)");
-        if (metadata.Width <= 0) throw NotAShard(path, $"width (d_sae) {metadata.Width} is not positive");
-        return metadata;
     }
 
     private static void CheckColumns(string path, Schema schema)
@@ -206,9 +172,9 @@ public static class SparseShardFile
         foreach (var batch in batches)
         {
             int n = batch.Length;
-            CopyInt32(path, batch, "seq", seq.AsSpan(at, n));
-            CopyInt32(path, batch, "pos", pos.AsSpan(at, n));
-            CopyInt32(path, batch, "token", token.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "seq", seq.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "pos", pos.AsSpan(at, n));
+            ShardArrow.CopyInt32(path, Kind, batch, "token", token.AsSpan(at, n));
             var idx = (ListArray)batch.Column("idx");
             var val = (ListArray)batch.Column("val");
             var listOffsets = idx.ValueOffsets;
@@ -225,44 +191,8 @@ public static class SparseShardFile
         return shard;
     }
 
-    private static void CopyInt32(string path, RecordBatch batch, string name, Span<int> target)
-    {
-        var column = (Int32Array)batch.Column(name);
-        if (column.NullCount > 0) throw NotAShard(path, $"column '{name}' holds nulls");
-        column.Values.CopyTo(target);
-    }
-
     private static ShardFormatException NotAShard(string path, string reason, Exception? inner = null) =>
-        new($"{path}: not a Sweep sparse shard: {reason}", inner);
+        ShardArrow.NotAShard(path, Kind, reason, inner);
 
-    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
-}
-
-/// <summary>Write-to-temp, fsync, rename: a file with the final name is always complete.</summary>
-internal static class AtomicFile
-{
-    /// <summary>Writes through <paramref name="write"/> and returns the finished file's SHA-256 (lowercase hex).</summary>
-    public static string Write(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            var checksum = DenseShardFile.Checksum(temp);
-            File.Move(temp, full, overwrite: true);
-            return checksum;
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    private static ShardMetadata ReadMetadata(string path, Schema schema) => ShardArrow.ParseMetadata(path, Kind, schema, "width (d_sae)");
 }
