@@ -17,10 +17,12 @@ public class TokenizerConformanceTests
             .ToList();
     }
 
-    [Fact]
-    public void Gpt2_encodes_every_fixture_string_to_its_reference_ids()
+    [Theory]
+    [InlineData("gpt2-tokenizer")]
+    [InlineData("llama2-tokenizer")]
+    public void Every_fixture_string_encodes_to_its_reference_ids(string fixture)
     {
-        var dir = Fixtures.TryGet("gpt2-tokenizer");
+        var dir = Fixtures.TryGet(fixture);
         if (dir is null) return;
         var tokenizer = TokenizerLoader.Load(dir);
         var cases = ReadExpected(dir);
@@ -53,18 +55,6 @@ public class TokenizerConformanceTests
         var tokenizer = TokenizerLoader.Load(dir);
         foreach (var c in ReadExpected(dir))
             Assert.Equal(c.Text, tokenizer.Decode(c.Ids));
-    }
-
-    [Fact]
-    public void Llama2_encodes_every_fixture_string_to_its_reference_ids()
-    {
-        var dir = Fixtures.TryGet("llama2-tokenizer");
-        if (dir is null) return;
-        var tokenizer = TokenizerLoader.Load(dir);
-        var cases = ReadExpected(dir);
-        Assert.NotEmpty(cases);
-        foreach (var c in cases)
-            Assert.Equal(c.Ids, tokenizer.Encode(c.Text, addBos: false));
     }
 
     [Fact]
