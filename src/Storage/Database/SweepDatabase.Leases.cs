@@ -109,35 +109,27 @@ public sealed partial class SweepDatabase
 
     /// <summary>Closes an attempt that will be retried; the unit goes back to pending unless it is done.</summary>
     public Task RetryAttemptAsync(long runId, string unitKey, int attempt, string error, CancellationToken ct = default) =>
-        RunAsync(async (connection, c) =>
-        {
-            await using var tx = await connection.BeginTransactionAsync(c);
-            await using var command = new NpgsqlCommand("""
-                UPDATE units SET status = 'pending', error = @error, updated_at = now()
-                WHERE run_id = @run_id AND unit_key = @unit_key AND status <> 'done'
-                """, connection, tx);
-            command.Parameters.AddWithValue("run_id", runId);
-            command.Parameters.AddWithValue("unit_key", unitKey);
-            command.Parameters.AddWithValue("error", error);
-            await command.ExecuteNonQueryAsync(c);
-            await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, "retried", error, c);
-            await tx.CommitAsync(c);
-        }, ct);
+        CloseAttemptAsync(runId, unitKey, attempt, error, unitStatus: "pending", outcome: "retried", ct);
 
     /// <summary>Marks a unit failed for good with its last error, closing its attempt.</summary>
     public Task FailAttemptAsync(long runId, string unitKey, int attempt, string error, CancellationToken ct = default) =>
+        CloseAttemptAsync(runId, unitKey, attempt, error, unitStatus: "failed", outcome: "failed", ct);
+
+    /// <summary>Sets a not-yet-done unit's status and error and records how its attempt ended, in one transaction.</summary>
+    private Task CloseAttemptAsync(long runId, string unitKey, int attempt, string error, string unitStatus, string outcome, CancellationToken ct) =>
         RunAsync(async (connection, c) =>
         {
             await using var tx = await connection.BeginTransactionAsync(c);
             await using var command = new NpgsqlCommand("""
-                UPDATE units SET status = 'failed', error = @error, updated_at = now()
+                UPDATE units SET status = @status, error = @error, updated_at = now()
                 WHERE run_id = @run_id AND unit_key = @unit_key AND status <> 'done'
                 """, connection, tx);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("unit_key", unitKey);
+            command.Parameters.AddWithValue("status", unitStatus);
             command.Parameters.AddWithValue("error", error);
             await command.ExecuteNonQueryAsync(c);
-            await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, "failed", error, c);
+            await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, outcome, error, c);
             await tx.CommitAsync(c);
         }, ct);
 
