@@ -130,6 +130,6 @@ public sealed record ClusterOptions
               }
               {{cluster}}
             }
-            """).WithFallback(ClusterSingletonManager.DefaultConfig());
+            """).WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }
 }
