@@ -77,7 +77,7 @@ public sealed class ClusterBenchmark : IBenchmark
     {
         var spec = JobLoader.Load(WriteJob(work, name));
         var clock = Stopwatch.StartNew();
-        var report = await LocalRunner.RunAsync(spec, database, new NullProgress(), CancellationToken.None);
+        var report = await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None);
         return (clock.Elapsed.TotalSeconds, report.CaptureUnits + report.AnalysisUnits);
     }
 
@@ -120,7 +120,7 @@ public sealed class ClusterBenchmark : IBenchmark
             var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             var byKey = units.ToDictionary(u => u.Key);
             var clock = Stopwatch.StartNew();
-            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, new NullProgress(), outcome, lease));
+            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, NoProgress.Instance, outcome, lease));
             for (int i = 0; i < 2; i++)
                 system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(), byKey, WorkerSettings.Local(lease)));
             var result = await outcome.Task.WaitAsync(TimeSpan.FromMinutes(5));
@@ -182,13 +182,6 @@ public sealed class ClusterBenchmark : IBenchmark
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    private sealed class NullProgress : IRunProgress
-    {
-        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
-        public void UnitCompleted(WorkUnit unit, bool reused) { }
-        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
-    }
 
     private sealed class NullLedger : IRunLedger
     {

@@ -14,13 +14,6 @@ namespace Sweep.Integration.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class AnalysisKindsTests(ServerFixture server)
 {
-    private sealed class SilentProgress : IRunProgress
-    {
-        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
-        public void UnitCompleted(WorkUnit unit, bool reused) { }
-        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
-    }
-
     private const string Captures = """
           - model: tiny-a
             sites: [blocks.1.hook_resid_post]
@@ -60,7 +53,7 @@ public sealed class AnalysisKindsTests(ServerFixture server)
         workspace.WriteJob(captures: Captures, analyses: Analyses);
         await using var database = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
         var spec = JobLoader.Load(workspace.JobPath);
-        var report = await LocalRunner.RunAsync(spec, database, new SilentProgress(), CancellationToken.None);
+        var report = await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None);
 
         var metrics = (await database.GetMetricsAsync(report.RunId)).Select(m => m.Metric).ToList();
         Assert.Equal(["cka_unbiased", "correlation_mean_best_a_to_b", "correlation_mean_best_b_to_a", "correlation_mutual_pairs",

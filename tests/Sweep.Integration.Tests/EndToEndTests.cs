@@ -12,18 +12,11 @@ namespace Sweep.Integration.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class EndToEndTests(ServerFixture server)
 {
-    private sealed class SilentProgress : IRunProgress
-    {
-        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
-        public void UnitCompleted(WorkUnit unit, bool reused) { }
-        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
-    }
-
     private async Task<(RunReport Report, SweepDatabase Database)> RunAsync(JobWorkspace workspace, string? connection = null)
     {
         var database = await SweepDatabase.OpenAsync(connection ?? await server.CreateDatabaseAsync());
         var spec = JobLoader.Load(workspace.JobPath);
-        return (await LocalRunner.RunAsync(spec, database, new SilentProgress(), CancellationToken.None), database);
+        return (await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None), database);
     }
 
     [Fact]

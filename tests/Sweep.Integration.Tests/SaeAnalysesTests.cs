@@ -22,13 +22,6 @@ namespace Sweep.Integration.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class SaeAnalysesTests(ServerFixture server)
 {
-    private sealed class SilentProgress : IRunProgress
-    {
-        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
-        public void UnitCompleted(WorkUnit unit, bool reused) { }
-        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
-    }
-
     private const string SiteA = "blocks.1.hook_resid_post/sae/sae-a";
     private const string SiteB = "blocks.2.hook_resid_post/sae/sae-b";
     private const string TrainedSite = "blocks.2.hook_resid_post/sae/trained";
@@ -100,7 +93,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
             """);
         await using var database = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
         var spec = JobLoader.Load(workspace.JobPath);
-        var report = await LocalRunner.RunAsync(spec, database, new SilentProgress(), CancellationToken.None);
+        var report = await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None);
         Assert.Equal(RunStatus.Succeeded, (await database.GetRunAsync(report.RunId))!.Status);
 
         var shards = await database.GetShardsAsync(report.RunId);

@@ -23,13 +23,6 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private sealed class SilentProgress : IRunProgress
-    {
-        public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
-        public void UnitCompleted(WorkUnit unit, bool reused) { }
-        public void UnitRetried(WorkUnit unit, int attempt, string error) { }
-    }
-
     [Fact]
     public async Task Capture_train_encode_and_sae_statistics_run_end_to_end()
     {
@@ -87,7 +80,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
 
         await using var database = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
         var spec = JobLoader.Load(Path.Combine(_root, "job.yaml"));
-        var report = await LocalRunner.RunAsync(spec, database, new SilentProgress(), CancellationToken.None);
+        var report = await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None);
 
         Assert.Equal(RunStatus.Succeeded, (await database.GetRunAsync(report.RunId))!.Status);
         var units = await database.GetUnitsAsync(report.RunId);
@@ -148,7 +141,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
 
         // A second run over the same store reuses the dense and sparse shards and the trained SAE, and reports the same statistics.
         await using var database2 = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
-        var again = await LocalRunner.RunAsync(JobLoader.Load(Path.Combine(_root, "job.yaml")), database2, new SilentProgress(), CancellationToken.None);
+        var again = await LocalRunner.RunAsync(JobLoader.Load(Path.Combine(_root, "job.yaml")), database2, NoProgress.Instance, CancellationToken.None);
         Assert.Equal(report.CaptureUnits + 1, again.Outcome.UnitsReused);
         Assert.Equal(trainUnit.OutputUri, (await database2.GetUnitsAsync(again.RunId)).Single(u => u.Stage == "train_sae").OutputUri);
         Assert.Equal(fve, again.Metrics.Single(m => m.Metric.Analysis == "trained" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).Metric.Value, 6);

@@ -20,3 +20,13 @@ public interface IRunProgress
     void UnitCompleted(WorkUnit unit, bool reused);
     void UnitRetried(WorkUnit unit, int attempt, string error);
 }
+
+/// <summary>Progress that goes nowhere: for runs nobody watches (benchmarks, embedded callers, tests).</summary>
+public sealed class NoProgress : IRunProgress
+{
+    public static readonly NoProgress Instance = new();
+    private NoProgress() { }
+    public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone) { }
+    public void UnitCompleted(WorkUnit unit, bool reused) { }
+    public void UnitRetried(WorkUnit unit, int attempt, string error) { }
+}
