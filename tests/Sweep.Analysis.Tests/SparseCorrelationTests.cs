@@ -22,7 +22,9 @@ public sealed class SparseCorrelationTests
         // 40 more tokens on which only A's last feature fires: it is never co-active, its best partner has r <= 0.
         var codes = generated with { A = Append(generated.A, 40, generated.A.Width - 1), B = Append(generated.B, 40, null) };
         var dense = Dense(codes, topK: 4);
-        var sparse = SparseCorrelation.BestMatches(SparsePairStatistics.FromRows(codes.A, codes.B), topK: 4);
+        var stats = SparsePairStatistics.FromRows(codes.A, codes.B);
+        Assert.InRange(stats.DenseRowsA, 1, codes.A.Width - 1);   // frequent features get dense rows, rare ones sparse: both kinds are checked
+        var sparse = SparseCorrelation.BestMatches(stats, topK: 4);
         AssertSame(dense, sparse, 1e-10);
         for (int i = 0; i < dense.WidthA; i++)
             Assert.Equal(dense.TopKAToB[i].Select(m => m.Index), sparse.TopKAToB[i].Select(m => m.Index));
@@ -71,6 +73,22 @@ public sealed class SparseCorrelationTests
     }
 
     [Fact]
+    public void The_measure_gives_the_same_matches_in_one_batch_or_in_many_merged_batches()
+    {
+        var codes = SaeCodes.Generate(tokens: 1200, widthA: 90, widthB: 110, concepts: 45, conceptsPerToken: 3, noisePerToken: 2, seed: 55);
+        var blocks = Enumerable.Range(0, 12).Select(k => (codes.A.Slice(k * 100, 100), codes.B.Slice(k * 100, 100))).ToList();
+        var whole = SparsePairStatistics.FromRows(codes.A, codes.B);
+        var oneBatch = SparseCorrelationMeasure.Statistics(blocks);
+        var manyBatches = SparseCorrelationMeasure.Statistics(blocks, batchEntries: 1500);   // a couple of blocks per batch, several partials merged
+        foreach (var stats in new[] { oneBatch, manyBatches })
+        {
+            Assert.Equal(whole.Count, stats.Count);
+            Assert.Equal(whole.CoActivePairs, stats.CoActivePairs);
+            AssertSame(SparseCorrelation.BestMatches(whole), SparseCorrelation.BestMatches(stats), 1e-12);
+        }
+    }
+
+    [Fact]
     public void Malformed_sparse_rows_are_rejected()
     {
         var unsorted = new SparseRows(10, [0, 2], [5, 3], [1f, 1f]);
@@ -96,7 +114,7 @@ public sealed class SparseCorrelationTests
 
         var stats = SparsePairStatistics.MergeAll(Enumerable.Range(0, 4)
             .Select(k => SparsePairStatistics.FromRows(codes.A.Slice(k * tokens / 4, tokens / 4), codes.B.Slice(k * tokens / 4, tokens / 4))).ToList());
-        long finishing = stats.CoActivePairs * 12L + 4L * width; // the B-major copy of the cross sums for B → A, and the co-active marks
+        long finishing = SparseCorrelation.WorkingBytes(width, width);
         Assert.True(stats.Bytes + finishing < budget, $"sparse statistics take {stats.Bytes + finishing} bytes");
         var matches = SparseCorrelation.BestMatches(stats);
 

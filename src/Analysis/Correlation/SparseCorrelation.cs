@@ -6,19 +6,40 @@ namespace Sweep.Analysis.Correlation;
 /// sums, v the centred sums of squares): a pair never co-active has Sᵢⱼ = 0, so
 /// r(i, j) = −(sᵢ/√vᵢ)(sⱼ/√vⱼ)/n ≤ 0 for non-negative codes, decreasing in qⱼ = sⱼ/√vⱼ. The best
 /// never-co-active partner of i is therefore the live j with the smallest qⱼ outside i's co-active set:
-/// one walk down B's features sorted by q, skipping at most |co-active(i)| of them. Every feature's best
-/// match (and top-k) is exact, positive or not, at cost O(co-active pairs · log) rather than O(FA·FB).
+/// one walk down B's features sorted by q, skipping the co-active ones. Every feature's best match (and
+/// top-k) is exact, positive or not, at cost O(stored pairs + walks) rather than O(FA·FB).
 /// </summary>
+/// <remarks>
+/// One pass over A's rows serves both directions: a sparse row offers its co-active pairs, a dense row (see
+/// <see cref="CrossSums"/>) every pair, to the A feature's best and to per-chunk bests of the B features; B's
+/// best never-co-active partner is then found by walking A's sparse rows in q order. <see cref="Better"/> is a
+/// total order, so chunking and order never change a result.
+/// </remarks>
 public static class SparseCorrelation
 {
     public static BestMatches BestMatches(SparsePairStatistics stats, int topK = 0)
     {
         long n = stats.Count;
         if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
+        var cross = stats.Cross;
         var sideA = Side.Of(stats.SumA, stats.SumSqA, n);
         var sideB = Side.Of(stats.SumB, stats.SumSqB, n);
-        var aToB = Direction(stats.Cross, sideA, sideB, n, topK, out var topKAToB);
-        var bToA = Direction(stats.Cross.Transpose(stats.WidthB), sideB, sideA, n, 0, out _);
+        var aToB = new Match[stats.WidthA];
+        var topKAToB = new Match[topK > 0 ? stats.WidthA : 0][];
+        var chunks = CrossSums.Chunks(stats.WidthA, i => cross.IsDense(i) ? stats.WidthB : cross.CountOf(i) + 1);
+        var bToAByChunk = new Match[chunks.Length - 1][];
+        Parallel.For(0, chunks.Length - 1, c =>
+        {
+            var rows = new RowPass(cross, sideA, sideB, n, topK);
+            for (int i = chunks[c]; i < chunks[c + 1]; i++)
+            {
+                if (sideA.Dead[i]) { aToB[i] = new Match(-1, 0.0); if (topK > 0) topKAToB[i] = []; continue; }
+                (aToB[i], var top) = rows.Row(i);
+                if (topK > 0) topKAToB[i] = top;
+            }
+            bToAByChunk[c] = rows.BestForB;
+        });
+        var bToA = BestForB(cross, sideA, sideB, n, bToAByChunk);
         return new BestMatches
         {
             WidthA = stats.WidthA, WidthB = stats.WidthB, Count = n, AToB = aToB, BToA = bToA,
@@ -26,78 +47,121 @@ public static class SparseCorrelation
         };
     }
 
-    /// <summary>Per-feature moments of one side: sums, centred sums of squares, dead flags and q = s/√v.</summary>
-    private sealed record Side(double[] Sum, double[] Var, bool[] Dead, double[] Q, int[] LiveByQ, double[] InvStd)
+    /// <summary>Working memory of <see cref="BestMatches"/> beyond the statistics: per chunk, B's bests and co-active marks.</summary>
+    public static long WorkingBytes(int widthA, int widthB) =>
+        Math.Min(widthA, 4L * Environment.ProcessorCount) * widthB * 20L + (widthA + widthB) * 40L;
+
+    /// <summary>Per-feature moments of one side: sums, dead flags, q = s/√v with the live features in ascending q, and 1/√v.</summary>
+    private sealed record Side(double[] Sum, bool[] Dead, double[] Q, int[] Live, int[] LiveByQ, double[] InvStd)
     {
         public static Side Of(double[] sum, double[] sumSq, long n)
         {
             int w = sum.Length;
-            var variance = new double[w];
             var dead = new bool[w];
             var q = new double[w];
+            var invStd = new double[w];
             for (int i = 0; i < w; i++)
             {
-                variance[i] = sumSq[i] - sum[i] * sum[i] / n;
-                dead[i] = DeadFeature.IsDead(variance[i], sumSq[i]);
-                q[i] = dead[i] ? 0 : sum[i] / Math.Sqrt(variance[i]);
+                double variance = sumSq[i] - sum[i] * sum[i] / n;
+                dead[i] = DeadFeature.IsDead(variance, sumSq[i]);
+                q[i] = dead[i] ? 0 : sum[i] / Math.Sqrt(variance);
+                invStd[i] = dead[i] ? 0.0 : 1.0 / Math.Sqrt(variance);
             }
             var live = Enumerable.Range(0, w).Where(i => !dead[i]).ToArray();
+            var byQ = (int[])live.Clone();
             // ascending q, ties to the lower index: the order in which never-co-active partners get worse.
-            Array.Sort(live, (x, y) => q[x] != q[y] ? q[x].CompareTo(q[y]) : x.CompareTo(y));
-            var invStd = variance.Select((v, i) => dead[i] ? 0.0 : 1.0 / Math.Sqrt(v)).ToArray();
-            return new Side(sum, variance, dead, q, live, invStd);
+            Array.Sort(byQ, (x, y) => q[x] != q[y] ? q[x].CompareTo(q[y]) : x.CompareTo(y));
+            return new Side(sum, dead, q, live, byQ, invStd);
         }
     }
 
-    /// <summary>Best (and top-k) partners on the "to" side for every feature of the "from" side; <paramref name="cross"/> is CSR over "from".</summary>
-    private static Match[] Direction(CrossSums cross, Side a, Side b, long n, int topK, out Match[][] topKMatches)
+    /// <summary>One worker's pass over A rows: each row's best B partner (and top-k), and its own running bests for B.</summary>
+    private sealed class RowPass(CrossSums cross, Side a, Side b, long n, int topK)
     {
-        int width = a.Sum.Length;
-        var best = new Match[width];
-        var topKs = new Match[topK > 0 ? width : 0][];
-        int wanted = Math.Max(1, topK);
-        // Features are independent; each worker keeps its own co-active marks and candidate list.
-        Parallel.For(0, width, () => (Marks: new int[b.Sum.Length], Candidates: new List<Match>()), (i, _, local) =>
+        private readonly int[] _marks = new int[b.Sum.Length];
+        private readonly List<Match> _candidates = [];
+        public Match[] BestForB { get; } = Enumerable.Repeat(new Match(-1, double.NegativeInfinity), b.Sum.Length).ToArray();
+
+        public (Match Best, Match[] TopK) Row(int i)
         {
-            int start = cross.RowStart[i], end = cross.RowStart[i + 1];
-            if (a.Dead[i]) { best[i] = new Match(-1, 0.0); if (topK > 0) topKs[i] = []; return local; }
-            var candidates = local.Candidates;
-            candidates.Clear();
+            _candidates.Clear();
             var top = new Match(-1, double.NegativeInfinity);
-            for (int k = start; k < end; k++)
+            double si = a.Sum[i], inv = a.InvStd[i];
+            var values = cross.Values(i);
+            if (cross.IsDense(i))
             {
-                int j = cross.Columns[k];
-                local.Marks[j] = i + 1;   // marks j co-active with i, no clearing needed
+                // Every live B feature is a candidate; a 0 sum is a pair never co-active, and the formula still holds.
+                foreach (int j in b.Live)
+                {
+                    var m = new Match(j, (values[j] - si * b.Sum[j] / n) * inv * b.InvStd[j]);
+                    Offer(ref top, m, ref BestForB[j], i);
+                    if (topK > 0) BestMatchAccumulator.InsertTopK(_candidates, m, topK);
+                }
+                return (Final(top), topK > 0 ? _candidates.ToArray() : []);
+            }
+            var columns = cross.Columns(i);
+            for (int k = 0; k < columns.Length; k++)
+            {
+                int j = columns[k];
+                _marks[j] = i + 1;   // marks j co-active with i, no clearing needed
                 if (b.Dead[j]) continue;
-                var m = new Match(j, (cross.Values[k] - a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
-                if (Better(m, top)) top = m;
-                if (topK > 1) candidates.Add(m);
+                var m = new Match(j, (values[k] - si * b.Sum[j] / n) * inv * b.InvStd[j]);
+                Offer(ref top, m, ref BestForB[j], i);
+                if (topK > 1) _candidates.Add(m);
             }
             // Never-co-active partners, best first: ascending q, skipping co-active ones.
-            int taken = 0;
+            int wanted = Math.Max(1, topK), taken = 0;
             foreach (var j in b.LiveByQ)
             {
                 if (taken == wanted) break;
-                if (local.Marks[j] == i + 1) continue;
-                var m = new Match(j, -(a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
+                if (_marks[j] == i + 1) continue;
+                var m = new Match(j, -(si * b.Sum[j] / n) * inv * b.InvStd[j]);
                 if (Better(m, top)) top = m;
-                if (topK > 1) candidates.Add(m);
+                if (topK > 1) _candidates.Add(m);
                 taken++;
             }
-            best[i] = top.Index >= 0 ? top : new Match(-1, 0.0);
-            if (topK == 1) topKs[i] = top.Index >= 0 ? [top] : [];
-            else if (topK > 1)
+            if (topK <= 1) return (Final(top), topK == 1 && top.Index >= 0 ? [top] : []);
+            _candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
+            return (Final(top), _candidates.Take(topK).ToArray());
+        }
+
+        private static void Offer(ref Match top, Match m, ref Match bestForB, int i)
+        {
+            if (Better(m, top)) top = m;
+            var reverse = new Match(i, m.Correlation);
+            if (Better(reverse, bestForB)) bestForB = reverse;
+        }
+    }
+
+    /// <summary>
+    /// B's bests: the best of the chunks' co-active (and dense-row) candidates, and the best never-co-active A feature
+    /// among sparse rows — the first, in ascending q, whose row does not hold j (dense rows offered every pair already).
+    /// </summary>
+    private static Match[] BestForB(CrossSums cross, Side a, Side b, long n, Match[][] byChunk)
+    {
+        int width = b.Sum.Length;
+        var sparseByQ = a.LiveByQ.Where(i => !cross.IsDense(i)).ToArray();
+        var best = new Match[width];
+        Parallel.For(0, width, j =>
+        {
+            if (b.Dead[j]) { best[j] = new Match(-1, 0.0); return; }
+            var top = new Match(-1, double.NegativeInfinity);
+            foreach (var chunk in byChunk) if (Better(chunk[j], top)) top = chunk[j];
+            foreach (var i in sparseByQ)
             {
-                candidates.Sort((x, y) => x.Correlation != y.Correlation ? y.Correlation.CompareTo(x.Correlation) : x.Index.CompareTo(y.Index));
-                topKs[i] = candidates.Take(topK).ToArray();
+                if (cross.Get(i, j) != 0) continue;
+                var m = new Match(i, -(a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);
+                if (Better(m, top)) top = m;
+                break;
             }
-            return local;
-        }, _ => { });
-        topKMatches = topKs;
+            best[j] = Final(top);
+        });
         return best;
     }
 
+    private static Match Final(Match top) => top.Index >= 0 ? top : new Match(-1, 0.0);
+
     /// <summary>Higher correlation wins; equal correlations go to the lower index (the dense path's order).</summary>
     private static bool Better(Match m, Match than) =>
-        m.Correlation > than.Correlation || (m.Correlation == than.Correlation && (than.Index < 0 || m.Index < than.Index));
+        m.Index >= 0 && (m.Correlation > than.Correlation || (m.Correlation == than.Correlation && (than.Index < 0 || m.Index < than.Index)));
 }

@@ -1,35 +1,55 @@
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>
-/// The <c>correlation</c> measure on sparse SAE codes: one <see cref="SparsePairStatistics"/> per block of aligned
-/// tokens (a corpus shard), merged as a balanced tree, then exact best matches by <see cref="SparseCorrelation"/> —
+/// The <c>correlation</c> measure on sparse SAE codes: one <see cref="SparsePairStatistics"/> per batch of aligned
+/// tokens (corpus shards), merged as a balanced tree, then exact best matches by <see cref="SparseCorrelation"/> —
 /// the same metrics, with the same names, as <see cref="PairMeasures"/> gives for dense activations.
 /// </summary>
 public static class SparseCorrelationMeasure
 {
+    /// <summary>Codes (A and B entries together) gathered into one sparse product before it joins the merge tree.</summary>
+    public const int BatchEntries = 1 << 24;
+
     /// <summary>
-    /// Streams the blocks into a binary-counter merge tree: slot k holds the merge of 2ᵏ consecutive blocks, so at most
-    /// log₂(blocks) + 1 partials are alive at once, and each cross sum is merged O(log blocks) times.
+    /// Gathers consecutive blocks into batches of about <see cref="BatchEntries"/> codes, one sparse product each — a
+    /// product costs the same per co-active product over many tokens as over few, while every partial costs its stored
+    /// pairs again when merged — and streams the batches into a binary-counter merge tree: slot k holds the merge of
+    /// 2ᵏ consecutive batches, so at most log₂(batches) + 1 partials are alive at once.
     /// </summary>
-    public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks)
+    public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks, long batchEntries = BatchEntries)
     {
         var slots = new List<SparsePairStatistics?>();
+        var batch = new List<(SparseRows A, SparseRows B)>();
+        long entries = 0;
         foreach (var (a, b) in blocks)
         {
-            var carry = SparsePairStatistics.FromRows(a, b);
-            int k = 0;
-            for (; k < slots.Count && slots[k] is { } held; k++)
-            {
-                carry = held.Merge(carry);
-                slots[k] = null;
-            }
-            if (k == slots.Count) slots.Add(carry); else slots[k] = carry;
+            // Checked block by block, so an error names the token within its own block.
+            if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
+            a.Validate(); b.Validate();
+            batch.Add((a, b));
+            entries += a.Indices.Length + b.Indices.Length;
+            if (entries < batchEntries) continue;
+            Push(slots, SparsePairStatistics.FromBlocks(batch, validated: true));
+            batch.Clear();
+            entries = 0;
         }
+        if (batch.Count > 0) Push(slots, SparsePairStatistics.FromBlocks(batch, validated: true));
         // Older (larger) partials on the left, keeping the corpus order of the tokens in every merge.
         SparsePairStatistics? total = null;
         for (int k = slots.Count - 1; k >= 0; k--)
             if (slots[k] is { } part) total = total is null ? part : total.Merge(part);
         return total ?? throw new ArgumentException("no blocks of codes to correlate");
+    }
+
+    private static void Push(List<SparsePairStatistics?> slots, SparsePairStatistics carry)
+    {
+        int k = 0;
+        for (; k < slots.Count && slots[k] is { } held; k++)
+        {
+            carry = held.Merge(carry);
+            slots[k] = null;
+        }
+        if (k == slots.Count) slots.Add(carry); else slots[k] = carry;
     }
 
     public static PairMeasureResult Compute(SparsePairStatistics stats, int topK)

@@ -3,8 +3,8 @@ namespace Sweep.Analysis.Correlation;
 /// <summary>
 /// Mergeable statistics of two aligned sparse, non-negative codes (SAE features of A and B on the same
 /// tokens): n; per feature Σv and Σv²; and Σ aᵢbⱼ over the tokens where both i and j are active
-/// (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct co-active pairs).
-/// Merge adds everything (the cross sums by a row-wise sorted merge); it is associative and commutative
+/// (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct co-active pairs) (see <see cref="CrossSums"/>).
+/// Merge adds everything (the cross sums row by row); it is associative and commutative
 /// (up to float64 rounding of the sums).
 /// </summary>
 public sealed class SparsePairStatistics
@@ -25,23 +25,41 @@ public sealed class SparsePairStatistics
     }
 
     public static SparsePairStatistics Empty(int widthA, int widthB) =>
-        new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA));
+        new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA, widthB));
 
     /// <summary>Number of distinct co-active pairs held.</summary>
-    public int CoActivePairs => Cross.Count;
+    public long CoActivePairs => Cross.Count;
+
+    /// <summary>A features whose cross sums are held as a dense row (co-active with at least 2/3 of B).</summary>
+    public int DenseRowsA => Cross.DenseRows;
 
     /// <summary>Approximate memory held, in bytes.</summary>
     public long Bytes => Cross.Bytes + 16L * (WidthA + WidthB);
 
-    public static SparsePairStatistics FromRows(SparseRows a, SparseRows b)
+    public static SparsePairStatistics FromRows(SparseRows a, SparseRows b) => FromBlocks([(a, b)], validated: false);
+
+    /// <summary>
+    /// The statistics of consecutive blocks of aligned tokens taken as one (one sparse product over all their tokens);
+    /// <paramref name="validated"/> skips checks the caller already made.
+    /// </summary>
+    internal static SparsePairStatistics FromBlocks(IReadOnlyList<(SparseRows A, SparseRows B)> blocks, bool validated)
     {
-        if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
-        a.Validate(); b.Validate();
-        var sumA = new double[a.Width]; var sumSqA = new double[a.Width];
-        var sumB = new double[b.Width]; var sumSqB = new double[b.Width];
-        Accumulate(a, sumA, sumSqA);
-        Accumulate(b, sumB, sumSqB);
-        return new SparsePairStatistics(a.Width, b.Width, a.Rows, sumA, sumSqA, sumB, sumSqB, CrossSums.Product(a, b));
+        if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
+        int widthA = blocks[0].A.Width, widthB = blocks[0].B.Width;
+        foreach (var (a, b) in blocks)
+        {
+            if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
+            if (a.Width != widthA || b.Width != widthB) throw new ArgumentException($"blocks of {a.Width}x{b.Width} features among blocks of {widthA}x{widthB}");
+        }
+        var sumA = new double[widthA]; var sumSqA = new double[widthA];
+        var sumB = new double[widthB]; var sumSqB = new double[widthB];
+        var aBlocks = blocks.Select(p => p.A).ToList();
+        var bBlocks = blocks.Select(p => p.B).ToList();
+        if (!validated) foreach (var (a, b) in blocks) { a.Validate(); b.Validate(); }
+        Parallel.Invoke(
+            () => { foreach (var a in aBlocks) Accumulate(a, sumA, sumSqA); },
+            () => { foreach (var b in bBlocks) Accumulate(b, sumB, sumSqB); });
+        return new SparsePairStatistics(widthA, widthB, aBlocks.Sum(a => (long)a.Rows), sumA, sumSqA, sumB, sumSqB, CrossSums.Product(aBlocks, bBlocks));
     }
 
     public SparsePairStatistics Merge(SparsePairStatistics other)
@@ -74,9 +92,7 @@ public sealed class SparsePairStatistics
         long n = Count;
         double va = SumSqA[a] - SumA[a] * SumA[a] / n, vb = SumSqB[b] - SumB[b] * SumB[b] / n;
         if (DeadFeature.IsDead(va, SumSqA[a]) || DeadFeature.IsDead(vb, SumSqB[b])) return 0.0;
-        int k = Array.BinarySearch(Cross.Columns, Cross.RowStart[a], Cross.RowStart[a + 1] - Cross.RowStart[a], b);
-        double cross = k >= 0 ? Cross.Values[k] : 0.0;
-        return (cross - SumA[a] * SumB[b] / n) * (1.0 / Math.Sqrt(va)) * (1.0 / Math.Sqrt(vb));
+        return (Cross.Get(a, b) - SumA[a] * SumB[b] / n) * (1.0 / Math.Sqrt(va)) * (1.0 / Math.Sqrt(vb));
     }
 
     private static void Accumulate(SparseRows rows, double[] sum, double[] sumSq)

@@ -1,0 +1,336 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace Sweep.Analysis.Correlation;
+
+/// <summary>
+/// The co-active cross sums Sᵢⱼ = Σₜ aᵢ(t)·bⱼ(t), one row per A feature, over the tokens where A feature i and
+/// B feature j are both active. A row is stored sparse (ascending B columns and their sums) while it has few
+/// co-active partners and dense (one sum per B feature) once that takes no more memory — 8 bytes per B feature
+/// against 12 per co-active pair: frequent SAE features are co-active with almost everything, rare ones with
+/// almost nothing. Codes are non-negative and zero values are skipped, so every product is positive (float32 x
+/// float32 is exact in float64 and cannot underflow): a sum is non-zero exactly when the pair was co-active, and
+/// a 0 in a dense row means "never co-active".
+/// </summary>
+internal sealed class CrossSums
+{
+    private static readonly int[] NoColumns = [];
+    private static readonly double[] NoValues = [];
+
+    private readonly int[]?[] _columns;   // null: the row is dense
+    private readonly double[][] _values;
+    private readonly int[] _counts;       // co-active pairs per row
+
+    private CrossSums(int widthB, int[]?[] columns, double[][] values, int[] counts)
+    {
+        WidthB = widthB; _columns = columns; _values = values; _counts = counts;
+        Count = counts.Sum(c => (long)c);
+    }
+
+    public int WidthA => _counts.Length;
+    public int WidthB { get; }
+    /// <summary>Distinct co-active pairs.</summary>
+    public long Count { get; }
+
+    public long Bytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (int i = 0; i < WidthA; i++) bytes += 40 + (IsDense(i) ? 8L * WidthB : 12L * _counts[i]);
+            return bytes;
+        }
+    }
+
+    /// <summary>Whether a row with <paramref name="count"/> co-active pairs is stored dense (it then takes no more memory).</summary>
+    public static bool StoresDense(long count, int widthB) => 3 * count >= 2L * widthB;
+
+    public bool IsDense(int i) => _columns[i] is null;
+    public int DenseRows => _columns.Count(c => c is null);
+    public int CountOf(int i) => _counts[i];
+    /// <summary>A sparse row's co-active B columns, ascending.</summary>
+    public ReadOnlySpan<int> Columns(int i) => _columns[i].AsSpan(0, _counts[i]);
+    /// <summary>A dense row's sums for every B feature, or a sparse row's sums in the order of <see cref="Columns"/>.</summary>
+    public ReadOnlySpan<double> Values(int i) => IsDense(i) ? _values[i] : _values[i].AsSpan(0, _counts[i]);
+
+    /// <summary>Sᵢⱼ, 0 for a pair never co-active.</summary>
+    public double Get(int i, int j)
+    {
+        if (_columns[i] is not { } columns) return _values[i][j];
+        int k = Array.BinarySearch(columns, 0, _counts[i], j);
+        return k >= 0 ? _values[i][k] : 0.0;
+    }
+
+    public static CrossSums Empty(int widthA, int widthB) =>
+        new(widthB, Enumerable.Repeat(NoColumns, widthA).ToArray<int[]?>(), Enumerable.Repeat(NoValues, widthA).ToArray(), new int[widthA]);
+
+    /// <summary>
+    /// Gustavson's sparse product AᵀB over consecutive blocks of tokens (taken as one): for each A feature, walk its
+    /// tokens and add its value times each B entry of that token into a dense scratch row (L1-resident for SAE widths),
+    /// then keep the scratch as the row when it is dense-ish, or compact its touched columns.
+    /// Cost O(Σₜ nnzA(t)·nnzB(t) + stored pairs).
+    /// </summary>
+    public static CrossSums Product(IReadOnlyList<SparseRows> a, IReadOnlyList<SparseRows> b)
+    {
+        int widthA = a[0].Width, widthB = b[0].Width;
+        FeatureMajor byFeature = null!;
+        TokenMajor byToken = null!;
+        Parallel.Invoke(() => byFeature = FeatureMajor.Of(a), () => byToken = TokenMajor.Of(b));
+        var columns = new int[]?[widthA];
+        var values = new double[widthA][];
+        var counts = new int[widthA];
+        double bPerToken = (double)byToken.Entries.Length / Math.Max(1, byToken.Offsets.Length - 1);
+        var chunks = Chunks(widthA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1);
+        Parallel.For(0, chunks.Length - 1, c =>
+        {
+            var scratch = new double[widthB];
+            var touched = new int[widthB];
+            for (int f = chunks[c]; f < chunks[c + 1]; f++)
+            {
+                // Listing first touches costs more than a scan of the scratch row unless the row will be very sparse.
+                bool track = (byFeature.Start[f + 1] - byFeature.Start[f]) * bPerToken < widthB / 8.0;
+                int n = Accumulate(byFeature, f, byToken, scratch, track ? touched : null);
+                if (track) Array.Sort(touched, 0, n);
+                else n = NonZeros(scratch, touched);
+                counts[f] = n;
+                if (StoresDense(n, widthB))
+                {
+                    (columns[f], values[f]) = (null, scratch);
+                    scratch = new double[widthB];
+                }
+                else (columns[f], values[f]) = Compact(scratch, touched, n);
+            }
+        });
+        return new CrossSums(widthB, columns, values, counts);
+    }
+
+    /// <summary>
+    /// Adds feature f's products into <paramref name="scratch"/>; with <paramref name="touched"/>, lists the columns it
+    /// touches first (in touch order) and returns their number.
+    /// </summary>
+    private static unsafe int Accumulate(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[]? touched)
+    {
+        var offsets = b.Offsets; var tokens = a.Tokens; var aValues = a.Values;
+        int n = 0, first = a.Start[f], end = a.Start[f + 1];
+        fixed (TokenMajor.Entry* entries = b.Entries)
+        {
+            for (int p = first; p < end; p++)
+            {
+                // The tokens of a feature are scattered over the block, so their B rows are cache misses the hardware
+                // cannot predict; asking for a row a few tokens ahead overlaps those misses (2-3x here).
+                if (p + PrefetchDistance < end)
+                {
+                    int ahead = tokens[p + PrefetchDistance];
+                    Prefetch(entries + offsets[ahead], entries + offsets[ahead + 1]);
+                }
+                double va = aValues[p];
+                int t = tokens[p];
+                for (var e = entries + offsets[t]; e < entries + offsets[t + 1]; e++)
+                {
+                    int j = e->Column;
+                    if (touched is not null)
+                    {
+                        // Branch-free "first touch": the slot is still 0 exactly when j was not touched yet.
+                        touched[n] = j;
+                        n += scratch[j] == 0 ? 1 : 0;
+                    }
+                    scratch[j] += va * e->Value;
+                }
+            }
+        }
+        return n;
+    }
+
+    private const int PrefetchDistance = 8;
+
+    private static unsafe void Prefetch(TokenMajor.Entry* from, TokenMajor.Entry* to)
+    {
+        if (!Sse.IsSupported || from >= to) return;
+        for (var line = (byte*)from; line < (byte*)to; line += 64) Sse.Prefetch0(line);
+        Sse.Prefetch0(to - 1);
+    }
+
+    /// <summary>Lists the non-zero columns of a scratch row in <paramref name="columns"/>, ascending; returns their number.</summary>
+    private static int NonZeros(double[] scratch, int[] columns)
+    {
+        int n = 0;
+        for (int j = 0; j < scratch.Length; j++)
+        {
+            columns[n] = j;
+            n += scratch[j] != 0 ? 1 : 0;
+        }
+        return n;
+    }
+
+    /// <summary>The listed (ascending) columns of the scratch row with their sums; clears the scratch for the next row.</summary>
+    private static (int[], double[]) Compact(double[] scratch, int[] touched, int n)
+    {
+        if (n == 0) return (NoColumns, NoValues);
+        var columns = touched[..n];
+        var values = new double[n];
+        for (int k = 0; k < n; k++) { values[k] = scratch[columns[k]]; scratch[columns[k]] = 0; }
+        return (columns, values);
+    }
+
+    /// <summary>The sums of both, row by row (sparse rows by a sorted merge); neither operand changes.</summary>
+    public CrossSums Add(CrossSums other)
+    {
+        if (other.WidthA != WidthA || other.WidthB != WidthB) throw new ArgumentException("cannot add cross sums of different widths");
+        var columns = new int[]?[WidthA];
+        var values = new double[WidthA][];
+        var counts = new int[WidthA];
+        var chunks = Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
+        Parallel.For(0, chunks.Length - 1, c =>
+        {
+            for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i);
+        });
+        return new CrossSums(WidthB, columns, values, counts);
+    }
+
+    private int RowCost(int i) => IsDense(i) ? WidthB : _counts[i] + 1;
+
+    private (int[]?, double[], int) AddRow(CrossSums other, int i)
+    {
+        if (_counts[i] == 0) return (other._columns[i], other._values[i], other._counts[i]);  // rows are never written after construction: sharing is safe
+        if (other._counts[i] == 0) return (_columns[i], _values[i], _counts[i]);
+        if (IsDense(i) || other.IsDense(i))
+        {
+            var (dense, sparse) = IsDense(i) ? (this, other) : (other, this);
+            var sum = (double[])dense._values[i].Clone();
+            int count = dense._counts[i];
+            if (sparse.IsDense(i))
+            {
+                var add = sparse._values[i];
+                for (int j = 0; j < sum.Length; j++)
+                {
+                    count += sum[j] == 0 && add[j] != 0 ? 1 : 0;
+                    sum[j] += add[j];
+                }
+            }
+            else count += ScatterAdd(sum, sparse.Columns(i), sparse.Values(i));
+            return (null, sum, count);
+        }
+        int merged = MergedCount(Columns(i), other.Columns(i));
+        if (StoresDense(merged, WidthB))
+        {
+            var sum = new double[WidthB];
+            ScatterAdd(sum, Columns(i), Values(i));
+            ScatterAdd(sum, other.Columns(i), other.Values(i));
+            return (null, sum, merged);
+        }
+        var (mergedColumns, mergedValues) = MergeSorted(Columns(i), Values(i), other.Columns(i), other.Values(i), merged);
+        return (mergedColumns, mergedValues, merged);
+    }
+
+    /// <summary>Adds sparse entries into a dense row; returns how many were new (the slot was 0).</summary>
+    private static int ScatterAdd(double[] row, ReadOnlySpan<int> columns, ReadOnlySpan<double> values)
+    {
+        int added = 0;
+        for (int k = 0; k < columns.Length; k++)
+        {
+            added += row[columns[k]] == 0 ? 1 : 0;
+            row[columns[k]] += values[k];
+        }
+        return added;
+    }
+
+    private static int MergedCount(ReadOnlySpan<int> x, ReadOnlySpan<int> y)
+    {
+        int p = 0, q = 0, n = 0;
+        while (p < x.Length && q < y.Length)
+        {
+            int cx = x[p], cy = y[q];
+            p += cx <= cy ? 1 : 0;
+            q += cy <= cx ? 1 : 0;
+            n++;
+        }
+        return n + (x.Length - p) + (y.Length - q);
+    }
+
+    private static (int[], double[]) MergeSorted(ReadOnlySpan<int> xc, ReadOnlySpan<double> xv, ReadOnlySpan<int> yc, ReadOnlySpan<double> yv, int count)
+    {
+        var columns = new int[count];
+        var values = new double[count];
+        int p = 0, q = 0, n = 0;
+        while (p < xc.Length || q < yc.Length)
+        {
+            if (q == yc.Length || (p < xc.Length && xc[p] < yc[q])) { columns[n] = xc[p]; values[n++] = xv[p++]; }
+            else if (p == xc.Length || yc[q] < xc[p]) { columns[n] = yc[q]; values[n++] = yv[q++]; }
+            else { columns[n] = xc[p]; values[n++] = xv[p++] + yv[q++]; }
+        }
+        return (columns, values);
+    }
+
+    /// <summary>
+    /// Splits rows [0, rows) into contiguous chunks of about equal <paramref name="cost"/>, a few per core so uneven
+    /// rows still balance; returns the chunk boundaries.
+    /// </summary>
+    public static int[] Chunks(int rows, Func<int, long> cost)
+    {
+        long total = 0;
+        for (int i = 0; i < rows; i++) total += cost(i);
+        int wanted = Math.Max(1, Math.Min(rows, 4 * Environment.ProcessorCount));
+        var bounds = new List<int>(wanted + 1) { 0 };
+        long done = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            done += cost(i);
+            if (bounds.Count < wanted && done * wanted >= total * bounds.Count && i + 1 < rows) bounds.Add(i + 1);
+        }
+        bounds.Add(rows);
+        return bounds.ToArray();
+    }
+
+    /// <summary>
+    /// The A codes of consecutive blocks grouped by feature (CSC): per feature, its tokens (numbered across the blocks,
+    /// ascending) and values; zero values are left out, so every product is positive.
+    /// </summary>
+    private sealed record FeatureMajor(int[] Start, int[] Tokens, float[] Values)
+    {
+        public static FeatureMajor Of(IReadOnlyList<SparseRows> blocks)
+        {
+            int width = blocks[0].Width;
+            var start = new int[width + 1];
+            foreach (var block in blocks)
+                for (int k = 0; k < block.Indices.Length; k++) start[block.Indices[k] + 1] += block.Values[k] != 0 ? 1 : 0;
+            for (int f = 0; f < width; f++) start[f + 1] += start[f];
+            var fill = (int[])start.Clone();
+            var tokens = new int[start[width]];
+            var values = new float[start[width]];
+            int token = 0;
+            foreach (var block in blocks)
+                for (int t = 0; t < block.Rows; t++, token++)
+                    for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
+                    {
+                        if (block.Values[k] == 0) continue;
+                        int slot = fill[block.Indices[k]]++;
+                        tokens[slot] = token;
+                        values[slot] = block.Values[k];
+                    }
+            return new FeatureMajor(start, tokens, values);
+        }
+    }
+
+    /// <summary>
+    /// The B codes of consecutive blocks as one CSR table with each entry's column and value side by side (one cache
+    /// line brings both); zero values are left out.
+    /// </summary>
+    private sealed record TokenMajor(int[] Offsets, TokenMajor.Entry[] Entries)
+    {
+        public readonly record struct Entry(int Column, float Value);
+
+        public static TokenMajor Of(IReadOnlyList<SparseRows> blocks)
+        {
+            var offsets = new int[blocks.Sum(b => b.Rows) + 1];
+            var entries = new Entry[blocks.Sum(b => b.Indices.Length)];
+            int token = 0, n = 0;
+            foreach (var block in blocks)
+                for (int t = 0; t < block.Rows; t++)
+                {
+                    for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
+                        if (block.Values[k] != 0) entries[n++] = new Entry(block.Indices[k], block.Values[k]);
+                    offsets[++token] = n;
+                }
+            return new TokenMajor(offsets, entries);
+        }
+    }
+}
