@@ -112,6 +112,7 @@ internal sealed class CrossSums
         var offsets = b.Offsets; var tokens = a.Tokens; var aValues = a.Values;
         int n = 0, first = a.Start[f], end = a.Start[f + 1];
         fixed (TokenMajor.Entry* entries = b.Entries)
+        fixed (double* sums = scratch)
         {
             for (int p = first; p < end; p++)
             {
@@ -126,21 +127,21 @@ internal sealed class CrossSums
                 int t = tokens[p];
                 for (var e = entries + offsets[t]; e < entries + offsets[t + 1]; e++)
                 {
-                    int j = e->Column;
+                    int j = e->Column;   // validated: 0 <= j < scratch.Length
                     if (touched is not null)
                     {
                         // Branch-free "first touch": the slot is still 0 exactly when j was not touched yet.
                         touched[n] = j;
-                        n += scratch[j] == 0 ? 1 : 0;
+                        n += sums[j] == 0 ? 1 : 0;
                     }
-                    scratch[j] += va * e->Value;
+                    sums[j] += va * e->Value;
                 }
             }
         }
         return n;
     }
 
-    private const int PrefetchDistance = 8;
+    private const int PrefetchDistance = 4;
 
     private static unsafe void Prefetch(TokenMajor.Entry* from, TokenMajor.Entry* to)
     {
@@ -293,19 +294,26 @@ internal sealed class CrossSums
             foreach (var block in blocks)
                 for (int k = 0; k < block.Indices.Length; k++) start[block.Indices[k] + 1] += block.Values[k] != 0 ? 1 : 0;
             for (int f = 0; f < width; f++) start[f + 1] += start[f];
-            var fill = (int[])start.Clone();
             var tokens = new int[start[width]];
             var values = new float[start[width]];
-            int token = 0;
-            foreach (var block in blocks)
-                for (int t = 0; t < block.Rows; t++, token++)
-                    for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
-                    {
-                        if (block.Values[k] == 0) continue;
-                        int slot = fill[block.Indices[k]]++;
-                        tokens[slot] = token;
-                        values[slot] = block.Values[k];
-                    }
+            // Each worker fills a range of features, reading every entry: the reads stream, the writes scatter.
+            int parts = Math.Clamp(Environment.ProcessorCount, 1, width);
+            Parallel.For(0, parts, part =>
+            {
+                int low = (int)((long)width * part / parts), high = (int)((long)width * (part + 1) / parts);
+                var fill = start[low..(high + 1)];
+                int token = 0;
+                foreach (var block in blocks)
+                    for (int t = 0; t < block.Rows; t++, token++)
+                        for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
+                        {
+                            int f = block.Indices[k];
+                            if (f < low || f >= high || block.Values[k] == 0) continue;
+                            int slot = fill[f - low]++;
+                            tokens[slot] = token;
+                            values[slot] = block.Values[k];
+                        }
+            });
             return new FeatureMajor(start, tokens, values);
         }
     }

@@ -67,7 +67,7 @@ public static class DenseCorrelation
 
     /// <summary>
     /// Streams the row blocks once per tile of B's columns (<paramref name="blocks"/> is called once per tile);
-    /// within a tile, per-block centred co-moments are merged exactly (Chan et al.), so blocks may come in any order.
+    /// blocks may come in any order (see <see cref="CorrelationTile.FromBlocks"/>).
     /// </summary>
     public static BestMatches Stream(int widthA, int widthB, Func<IEnumerable<RowBlock>> blocks, CorrelationOptions? options = null)
     {
@@ -78,13 +78,7 @@ public static class DenseCorrelation
         for (int first = 0; first < widthB; first += width)
         {
             int w = Math.Min(width, widthB - first);
-            CorrelationTile? tile = null;
-            foreach (var block in blocks())
-            {
-                var part = CorrelationTile.FromBlock(block, widthA, widthB, first, w, options.Precision);
-                tile = tile is null ? part : tile.Merge(part);
-            }
-            if (tile is null) throw new ArgumentException("no rows to correlate");
+            var tile = CorrelationTile.FromBlocks(blocks(), widthA, widthB, first, w, options.Precision);
             var (correlations, deadA, deadB) = tile.Correlations();
             if (accumulator is null)
             {
@@ -113,32 +107,73 @@ public sealed class CorrelationTile
 
     private CorrelationTile(int widthA, int first, int width) { WidthA = widthA; First = first; Width = width; }
 
-    public static CorrelationTile FromBlock(RowBlock block, int widthA, int widthB, int first, int width, GemmPrecision precision)
+    /// <summary>
+    /// The tile's statistics over a stream of row blocks. Every block is shifted by the first block's column means
+    /// (c, d) in the working precision, so the GEMM sees nearly centred data and does not cancel; its products, the
+    /// shifted sums s = Σ(x − c) and the shifted squares are accumulated in float64 across blocks, and the exact
+    /// centred moments follow at the end: mean = c + s/n, Σ(x−x̄)(y−ȳ) = Σ(x−c)(y−d) − s_x s_yᵀ/n. One GEMM per
+    /// block, a few passes over its rows, and no per-block copies of the [widthA, width] co-moments.
+    /// </summary>
+    public static CorrelationTile FromBlocks(IEnumerable<RowBlock> blocks, int widthA, int widthB, int first, int width, GemmPrecision precision)
     {
-        int rows = block.Rows;
-        if (block.A.Length != (long)rows * widthA || block.B.Length != (long)rows * widthB)
-            throw new ArgumentException($"a block of {rows} rows must hold {rows} x {widthA} and {rows} x {widthB} values");
         using var scope = NewDisposeScope();
         var type = precision == GemmPrecision.Float64 ? float64 : float32;
-        var a = tensor(block.A, new long[] { rows, widthA }).to(type);
-        var b = tensor(block.B, new long[] { rows, widthB }).narrow(1, first, width).to(type);
-        // Centre by the working-precision column means c (no cancellation in the GEMM), then correct exactly
-        // for c not being the exact mean: with s = Σ(x − c), mean = c + s/n, Σ(x−x̄)(y−ȳ) = Σ(x−c)(y−d) − s_x s_yᵀ/n.
-        var ca = a.mean(new long[] { 0 });
-        var cb = b.mean(new long[] { 0 });
-        var ac = a.sub_(ca);   // tensor() copied the block: centring in place touches only that copy
-        var bc = b.sub_(cb);
-        var sa = ac.sum(0L).to(float64);
-        var sb = bc.sum(0L).to(float64);
-        var co = ac.t().mm(bc).to(float64).sub_(sa.outer(sb).div_(rows));
-        var m2a = linalg.vector_norm(ac, 2, new long[] { 0 }).to(float64).pow_(2).sub_(sa.square() / rows);
-        var m2b = linalg.vector_norm(bc, 2, new long[] { 0 }).to(float64).pow_(2).sub_(sb.square() / rows);
+        using var rowsA = new Workspace(type, widthA);
+        using var rowsB = new Workspace(type, width);
+        Tensor? shiftA = null, shiftB = null;
+        var cross = zeros(widthA, width, float64);
+        Tensor sumA = zeros(widthA, float64), squaresA = zeros(widthA, float64), sumB = zeros(width, float64), squaresB = zeros(width, float64);
+        long count = 0;
+        foreach (var block in blocks)
+        {
+            int rows = block.Rows;
+            if (block.A.Length != (long)rows * widthA || block.B.Length != (long)rows * widthB)
+                throw new ArgumentException($"a block of {rows} rows must hold {rows} x {widthA} and {rows} x {widthB} values");
+            if (rows == 0) continue;
+            using var blockScope = NewDisposeScope();
+            // from_array shares the block's memory: it is only read, into the reused workspaces.
+            var a = rowsA.Rows(rows).copy_(from_array(block.A).view(rows, widthA));
+            var b = rowsB.Rows(rows).copy_(from_array(block.B).view(rows, widthB).narrow(1, first, width));
+            shiftA ??= a.mean(new long[] { 0 }).MoveToOuterDisposeScope();
+            shiftB ??= b.mean(new long[] { 0 }).MoveToOuterDisposeScope();
+            a.sub_(shiftA);
+            b.sub_(shiftB);
+            cross.add_(a.t().mm(b));
+            sumA.add_(a.sum(0L));
+            sumB.add_(b.sum(0L));
+            squaresA.add_(a.mul_(a).sum(0L));   // the shifted rows are not needed after this
+            squaresB.add_(b.mul_(b).sum(0L));
+            count += rows;
+        }
+        if (count == 0) throw new ArgumentException("no rows to correlate");
         return new CorrelationTile(widthA, first, width)
         {
-            Count = rows,
-            _meanA = Array(ca.to(float64) + sa / rows), _m2A = Array(m2a),
-            _meanB = Array(cb.to(float64) + sb / rows), _m2B = Array(m2b), _co = Array(co),
+            Count = count,
+            _meanA = Array(shiftA!.to(float64) + sumA / count), _m2A = Array(squaresA - sumA.square() / count),
+            _meanB = Array(shiftB!.to(float64) + sumB / count), _m2B = Array(squaresB - sumB.square() / count),
+            _co = Array(cross.sub_(sumA.outer(sumB).div_(count))),
         };
+    }
+
+    /// <summary>
+    /// A reused [rows, columns] working tensor: a fresh one per block would be fresh pages from the system each time,
+    /// and the page faults cost as much as the copy into it.
+    /// </summary>
+    private sealed class Workspace(ScalarType type, long columns) : IDisposable
+    {
+        private Tensor? _buffer;
+
+        public Tensor Rows(long rows)
+        {
+            if (_buffer is null || _buffer.shape[0] < rows)
+            {
+                _buffer?.Dispose();
+                _buffer = empty(rows, columns, type).DetachFromDisposeScope();
+            }
+            return _buffer.narrow(0, 0, rows);
+        }
+
+        public void Dispose() => _buffer?.Dispose();
     }
 
     public CorrelationTile Merge(CorrelationTile other)

@@ -23,17 +23,14 @@ public static class SparseCorrelationMeasure
         long entries = 0;
         foreach (var (a, b) in blocks)
         {
-            // Checked block by block, so an error names the token within its own block.
-            if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
-            a.Validate(); b.Validate();
             batch.Add((a, b));
             entries += a.Indices.Length + b.Indices.Length;
             if (entries < batchEntries) continue;
-            Push(slots, SparsePairStatistics.FromBlocks(batch, validated: true));
+            Push(slots, SparsePairStatistics.FromBlocks(batch));
             batch.Clear();
             entries = 0;
         }
-        if (batch.Count > 0) Push(slots, SparsePairStatistics.FromBlocks(batch, validated: true));
+        if (batch.Count > 0) Push(slots, SparsePairStatistics.FromBlocks(batch));
         // Older (larger) partials on the left, keeping the corpus order of the tokens in every merge.
         SparsePairStatistics? total = null;
         for (int k = slots.Count - 1; k >= 0; k--)

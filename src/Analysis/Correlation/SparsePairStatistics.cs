@@ -36,13 +36,12 @@ public sealed class SparsePairStatistics
     /// <summary>Approximate memory held, in bytes.</summary>
     public long Bytes => Cross.Bytes + 16L * (WidthA + WidthB);
 
-    public static SparsePairStatistics FromRows(SparseRows a, SparseRows b) => FromBlocks([(a, b)], validated: false);
+    public static SparsePairStatistics FromRows(SparseRows a, SparseRows b) => FromBlocks([(a, b)]);
 
     /// <summary>
-    /// The statistics of consecutive blocks of aligned tokens taken as one (one sparse product over all their tokens);
-    /// <paramref name="validated"/> skips checks the caller already made.
+    /// The statistics of consecutive blocks of aligned tokens taken as one (one sparse product over all their tokens).
     /// </summary>
-    internal static SparsePairStatistics FromBlocks(IReadOnlyList<(SparseRows A, SparseRows B)> blocks, bool validated)
+    public static SparsePairStatistics FromBlocks(IReadOnlyList<(SparseRows A, SparseRows B)> blocks)
     {
         if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
         int widthA = blocks[0].A.Width, widthB = blocks[0].B.Width;
@@ -55,10 +54,17 @@ public sealed class SparsePairStatistics
         var sumB = new double[widthB]; var sumSqB = new double[widthB];
         var aBlocks = blocks.Select(p => p.A).ToList();
         var bBlocks = blocks.Select(p => p.B).ToList();
-        if (!validated) foreach (var (a, b) in blocks) { a.Validate(); b.Validate(); }
-        Parallel.Invoke(
-            () => { foreach (var a in aBlocks) Accumulate(a, sumA, sumSqA); },
-            () => { foreach (var b in bBlocks) Accumulate(b, sumB, sumSqB); });
+        try
+        {
+            // Each side checked block by block (an error names the token within its block), then summed.
+            Parallel.Invoke(
+                () => { foreach (var a in aBlocks) { a.Validate(); Accumulate(a, sumA, sumSqA); } },
+                () => { foreach (var b in bBlocks) { b.Validate(); Accumulate(b, sumB, sumSqB); } });
+        }
+        catch (AggregateException e) when (e.InnerExceptions is [ArgumentException first, ..])
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
         return new SparsePairStatistics(widthA, widthB, aBlocks.Sum(a => (long)a.Rows), sumA, sumSqA, sumB, sumSqB, CrossSums.Product(aBlocks, bBlocks));
     }
 
