@@ -35,12 +35,12 @@ public sealed class CorrelationBenchmark : IBenchmark
         // per-token products, not the number of distinct pairs.
         const int width = 2048, tokens = 65536, active = width / 100, shards = 8;
         var codes = Enumerable.Range(0, shards).Select(b => SparseBlock(tokens / shards, width, active, seed: 100 + b)).ToList();
-        var denseCodes = codes.Select(c => new RowBlock(c.A.ToDense(), c.B.ToDense(), c.A.Rows)).ToList();
         BestMatches? sparse = null, dense = null;
         // The reducer's path: blocks gathered into one batch (one sparse product over its tokens), then exact best matches.
         double sparseSeconds = Best(5, () => sparse = SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes)));
         // For comparison: a partial per shard, merged as a tree (what a reducer does beyond one batch, or across reducers).
         double mergedSeconds = Best(2, () => SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes, batchEntries: 1)));
+        var denseCodes = codes.Select(c => new RowBlock(c.A.ToDense(), c.B.ToDense(), c.A.Rows)).ToList();
         double denseSeconds = Best(2, () => dense = DenseCorrelation.Stream(width, width, () => denseCodes,
             new CorrelationOptions(MemoryBudgetBytes: 1L << 30, Precision: GemmPrecision.Float32)));
         int differing = dense!.AToB.Zip(sparse!.AToB).Count(p => p.First.Index != p.Second.Index)
@@ -55,6 +55,8 @@ public sealed class CorrelationBenchmark : IBenchmark
         double best = double.MaxValue;
         for (int i = 0; i < repetitions; i++)
         {
+            GC.Collect();   // every repetition starts from a collected heap, not from the garbage of the last one
+            GC.WaitForPendingFinalizers();
             var watch = Stopwatch.StartNew();
             action();
             best = Math.Min(best, watch.Elapsed.TotalSeconds);

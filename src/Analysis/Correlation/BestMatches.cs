@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>One feature's partner: the other side's feature index (−1 when there is none) and the Pearson correlation.</summary>
@@ -62,6 +63,7 @@ public sealed class BestMatchAccumulator
     }
 
     /// <summary>Adds correlations of every A feature with B columns [<paramref name="firstColumn"/>, +width), row-major [widthA, width].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddTile(int firstColumn, int width, ReadOnlySpan<double> correlations)
     {
         if (firstColumn != _nextColumn) throw new InvalidOperationException($"tile starts at column {firstColumn}, expected {_nextColumn}");

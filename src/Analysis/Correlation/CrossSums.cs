@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Sweep.Analysis.Correlation;
@@ -80,7 +81,7 @@ internal sealed class CrossSums
         var counts = new int[widthA];
         double bPerToken = (double)byToken.Entries.Length / Math.Max(1, byToken.Offsets.Length - 1);
         var chunks = Chunks(widthA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1);
-        Parallel.For(0, chunks.Length - 1, c =>
+        Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             var scratch = new double[widthB];
             var touched = new int[widthB];
@@ -107,6 +108,7 @@ internal sealed class CrossSums
     /// Adds feature f's products into <paramref name="scratch"/>; with <paramref name="touched"/>, lists the columns it
     /// touches first (in touch order) and returns their number.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe int Accumulate(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[]? touched)
     {
         var offsets = b.Offsets; var tokens = a.Tokens; var aValues = a.Values;
@@ -151,6 +153,7 @@ internal sealed class CrossSums
     }
 
     /// <summary>Lists the non-zero columns of a scratch row in <paramref name="columns"/>, ascending; returns their number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int NonZeros(double[] scratch, int[] columns)
     {
         int n = 0;
@@ -163,6 +166,7 @@ internal sealed class CrossSums
     }
 
     /// <summary>The listed (ascending) columns of the scratch row with their sums; clears the scratch for the next row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[], double[]) Compact(double[] scratch, int[] touched, int n)
     {
         if (n == 0) return (NoColumns, NoValues);
@@ -180,7 +184,7 @@ internal sealed class CrossSums
         var values = new double[WidthA][];
         var counts = new int[WidthA];
         var chunks = Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
-        Parallel.For(0, chunks.Length - 1, c =>
+        Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i);
         });
@@ -189,6 +193,7 @@ internal sealed class CrossSums
 
     private int RowCost(int i) => IsDense(i) ? WidthB : _counts[i] + 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (int[]?, double[], int) AddRow(CrossSums other, int i)
     {
         if (_counts[i] == 0) return (other._columns[i], other._values[i], other._counts[i]);  // rows are never written after construction: sharing is safe
@@ -223,6 +228,7 @@ internal sealed class CrossSums
     }
 
     /// <summary>Adds sparse entries into a dense row; returns how many were new (the slot was 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ScatterAdd(double[] row, ReadOnlySpan<int> columns, ReadOnlySpan<double> values)
     {
         int added = 0;
@@ -234,6 +240,7 @@ internal sealed class CrossSums
         return added;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int MergedCount(ReadOnlySpan<int> x, ReadOnlySpan<int> y)
     {
         int p = 0, q = 0, n = 0;
@@ -247,6 +254,7 @@ internal sealed class CrossSums
         return n + (x.Length - p) + (y.Length - q);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int[], double[]) MergeSorted(ReadOnlySpan<int> xc, ReadOnlySpan<double> xv, ReadOnlySpan<int> yc, ReadOnlySpan<double> yv, int count)
     {
         var columns = new int[count];
@@ -287,6 +295,7 @@ internal sealed class CrossSums
     /// </summary>
     private sealed record FeatureMajor(int[] Start, int[] Tokens, float[] Values)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static FeatureMajor Of(IReadOnlyList<SparseRows> blocks)
         {
             int width = blocks[0].Width;
@@ -298,7 +307,7 @@ internal sealed class CrossSums
             var values = new float[start[width]];
             // Each worker fills a range of features, reading every entry: the reads stream, the writes scatter.
             int parts = Math.Clamp(Environment.ProcessorCount, 1, width);
-            Parallel.For(0, parts, part =>
+            Parallel.For(0, parts, Cores.OnePerCore, part =>
             {
                 int low = (int)((long)width * part / parts), high = (int)((long)width * (part + 1) / parts);
                 var fill = start[low..(high + 1)];
@@ -326,6 +335,7 @@ internal sealed class CrossSums
     {
         public readonly record struct Entry(int Column, float Value);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static TokenMajor Of(IReadOnlyList<SparseRows> blocks)
         {
             var offsets = new int[blocks.Sum(b => b.Rows) + 1];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Sweep.Analysis.Statistics;
 using static TorchSharp.torch;
 
@@ -176,6 +177,7 @@ public sealed class CorrelationTile
         public void Dispose() => _buffer?.Dispose();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CorrelationTile Merge(CorrelationTile other)
     {
         if (other.WidthA != WidthA || other.First != First || other.Width != Width) throw new ArgumentException("cannot merge different correlation tiles");
@@ -211,6 +213,7 @@ public sealed class CorrelationTile
     }
 
     /// <summary>The correlation tile [WidthA, Width] (0 where a side is dead) and the dead flags of both sides.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double[] Correlations, bool[] DeadA, bool[] DeadB) Correlations()
     {
         var deadA = new bool[WidthA];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>
@@ -27,8 +28,8 @@ public static class SparseCorrelation
         var aToB = new Match[stats.WidthA];
         var topKAToB = new Match[topK > 0 ? stats.WidthA : 0][];
         var chunks = CrossSums.Chunks(stats.WidthA, i => cross.IsDense(i) ? stats.WidthB : cross.CountOf(i) + 1);
-        var bToAByChunk = new Match[chunks.Length - 1][];
-        Parallel.For(0, chunks.Length - 1, c =>
+        var bToAByChunk = new RowPass[chunks.Length - 1];
+        Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             var rows = new RowPass(cross, sideA, sideB, n, topK);
             for (int i = chunks[c]; i < chunks[c + 1]; i++)
@@ -37,7 +38,7 @@ public static class SparseCorrelation
                 (aToB[i], var top) = rows.Row(i);
                 if (topK > 0) topKAToB[i] = top;
             }
-            bToAByChunk[c] = rows.BestForB;
+            bToAByChunk[c] = rows;
         });
         var bToA = BestForB(cross, sideA, sideB, n, bToAByChunk);
         return new BestMatches
@@ -54,6 +55,7 @@ public static class SparseCorrelation
     /// <summary>Per-feature moments of one side: sums, dead flags, q = s/√v with the live features in ascending q, and 1/√v.</summary>
     private sealed record Side(double[] Sum, bool[] Dead, double[] Q, int[] Live, int[] LiveByQ, double[] InvStd)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static Side Of(double[] sum, double[] sumSq, long n)
         {
             int w = sum.Length;
@@ -75,30 +77,23 @@ public static class SparseCorrelation
         }
     }
 
-    /// <summary>One worker's pass over A rows: each row's best B partner (and top-k), and its own running bests for B.</summary>
+    /// <summary>One worker's pass over A rows (ascending): each row's best B partner (and top-k), and its own running bests for B.</summary>
     private sealed class RowPass(CrossSums cross, Side a, Side b, long n, int topK)
     {
         private readonly int[] _marks = new int[b.Sum.Length];
         private readonly List<Match> _candidates = [];
-        public Match[] BestForB { get; } = Enumerable.Repeat(new Match(-1, double.NegativeInfinity), b.Sum.Length).ToArray();
+        /// <summary>Per B feature, the best A row seen so far (−1 and −∞ when none); rows come in ascending order, so ">" keeps the lower index on ties.</summary>
+        public int[] BestIndexForB { get; } = Enumerable.Repeat(-1, b.Sum.Length).ToArray();
+        public double[] BestCorrelationForB { get; } = Enumerable.Repeat(double.NegativeInfinity, b.Sum.Length).ToArray();
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public (Match Best, Match[] TopK) Row(int i)
         {
+            if (cross.IsDense(i)) return DenseRow(i);
             _candidates.Clear();
             var top = new Match(-1, double.NegativeInfinity);
             double si = a.Sum[i], inv = a.InvStd[i];
             var values = cross.Values(i);
-            if (cross.IsDense(i))
-            {
-                // Every live B feature is a candidate; a 0 sum is a pair never co-active, and the formula still holds.
-                foreach (int j in b.Live)
-                {
-                    var m = new Match(j, (values[j] - si * b.Sum[j] / n) * inv * b.InvStd[j]);
-                    Offer(ref top, m, ref BestForB[j], i);
-                    if (topK > 0) BestMatchAccumulator.InsertTopK(_candidates, m, topK);
-                }
-                return (Final(top), topK > 0 ? _candidates.ToArray() : []);
-            }
             var columns = cross.Columns(i);
             for (int k = 0; k < columns.Length; k++)
             {
@@ -106,7 +101,8 @@ public static class SparseCorrelation
                 _marks[j] = i + 1;   // marks j co-active with i, no clearing needed
                 if (b.Dead[j]) continue;
                 var m = new Match(j, (values[k] - si * b.Sum[j] / n) * inv * b.InvStd[j]);
-                Offer(ref top, m, ref BestForB[j], i);
+                if (Better(m, top)) top = m;
+                OfferToB(j, i, m.Correlation);
                 if (topK > 1) _candidates.Add(m);
             }
             // Never-co-active partners, best first: ascending q, skipping co-active ones.
@@ -125,11 +121,31 @@ public static class SparseCorrelation
             return (Final(top), _candidates.Take(topK).ToArray());
         }
 
-        private static void Offer(ref Match top, Match m, ref Match bestForB, int i)
+        /// <summary>Every live B feature is a candidate; a 0 sum is a pair never co-active, and the formula still holds.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private (Match Best, Match[] TopK) DenseRow(int i)
         {
-            if (Better(m, top)) top = m;
-            var reverse = new Match(i, m.Correlation);
-            if (Better(reverse, bestForB)) bestForB = reverse;
+            double si = a.Sum[i], inv = a.InvStd[i], count = n;
+            var values = cross.Values(i);
+            var (sumB, invB, deadB) = (b.Sum, b.InvStd, b.Dead);
+            var (bestIndex, bestCorrelation) = (BestIndexForB, BestCorrelationForB);
+            _candidates.Clear();
+            int best = -1;
+            double bestR = double.NegativeInfinity;
+            for (int j = 0; j < values.Length; j++)
+            {
+                if (deadB[j]) continue;
+                double r = (values[j] - si * sumB[j] / count) * inv * invB[j];
+                if (r > bestR) { bestR = r; best = j; }   // ascending j: ">" keeps the lower index on ties
+                if (r > bestCorrelation[j]) { bestCorrelation[j] = r; bestIndex[j] = i; }
+                if (topK > 0) BestMatchAccumulator.InsertTopK(_candidates, new Match(j, r), topK);
+            }
+            return (best >= 0 ? new Match(best, bestR) : new Match(-1, 0.0), topK > 0 ? _candidates.ToArray() : []);
+        }
+
+        private void OfferToB(int j, int i, double r)
+        {
+            if (r > BestCorrelationForB[j]) { BestCorrelationForB[j] = r; BestIndexForB[j] = i; }
         }
     }
 
@@ -137,16 +153,20 @@ public static class SparseCorrelation
     /// B's bests: the best of the chunks' co-active (and dense-row) candidates, and the best never-co-active A feature
     /// among sparse rows — the first, in ascending q, whose row does not hold j (dense rows offered every pair already).
     /// </summary>
-    private static Match[] BestForB(CrossSums cross, Side a, Side b, long n, Match[][] byChunk)
+    private static Match[] BestForB(CrossSums cross, Side a, Side b, long n, RowPass[] byChunk)
     {
         int width = b.Sum.Length;
         var sparseByQ = a.LiveByQ.Where(i => !cross.IsDense(i)).ToArray();
         var best = new Match[width];
-        Parallel.For(0, width, j =>
+        Parallel.For(0, width, Cores.OnePerCore, j =>
         {
             if (b.Dead[j]) { best[j] = new Match(-1, 0.0); return; }
             var top = new Match(-1, double.NegativeInfinity);
-            foreach (var chunk in byChunk) if (Better(chunk[j], top)) top = chunk[j];
+            foreach (var chunk in byChunk)
+            {
+                var m = new Match(chunk.BestIndexForB[j], chunk.BestCorrelationForB[j]);
+                if (Better(m, top)) top = m;
+            }
             foreach (var i in sparseByQ)
             {
                 if (cross.Get(i, j) != 0) continue;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>
@@ -101,6 +102,7 @@ public sealed class SparsePairStatistics
         return (Cross.Get(a, b) - SumA[a] * SumB[b] / n) * (1.0 / Math.Sqrt(va)) * (1.0 / Math.Sqrt(vb));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate(SparseRows rows, double[] sum, double[] sumSq)
     {
         for (int k = 0; k < rows.Indices.Length; k++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>
@@ -9,6 +10,7 @@ public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[]
 {
     public int Rows => Offsets.Length - 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Validate()
     {
         if (Offsets.Length == 0 || Offsets[0] != 0 || Offsets[^1] != Indices.Length || Indices.Length != Values.Length)
