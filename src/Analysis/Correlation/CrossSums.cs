@@ -89,7 +89,7 @@ internal sealed class CrossSums
             {
                 // Listing first touches costs more than a scan of the scratch row unless the row will be very sparse.
                 bool track = (byFeature.Start[f + 1] - byFeature.Start[f]) * bPerToken < widthB / 8.0;
-                int n = Accumulate(byFeature, f, byToken, scratch, track ? touched : null);
+                int n = track ? Accumulate<ListTouches>(byFeature, f, byToken, scratch, touched) : Accumulate<NoTouches>(byFeature, f, byToken, scratch, touched);
                 if (track) Array.Sort(touched, 0, n);
                 else n = NonZeros(scratch, touched);
                 counts[f] = n;
@@ -105,11 +105,11 @@ internal sealed class CrossSums
     }
 
     /// <summary>
-    /// Adds feature f's products into <paramref name="scratch"/>; with <paramref name="touched"/>, lists the columns it
-    /// touches first (in touch order) and returns their number.
+    /// Adds feature f's products into <paramref name="scratch"/>; with <see cref="ListTouches"/>, lists the columns it
+    /// touches first in <paramref name="touched"/> (in touch order) and returns their number.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int Accumulate(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[]? touched)
+    private static unsafe int Accumulate<TTouches>(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[] touched) where TTouches : struct
     {
         var offsets = b.Offsets; var tokens = a.Tokens; var aValues = a.Values;
         int n = 0, first = a.Start[f], end = a.Start[f + 1];
@@ -119,7 +119,7 @@ internal sealed class CrossSums
             for (int p = first; p < end; p++)
             {
                 // The tokens of a feature are scattered over the block, so their B rows are cache misses the hardware
-                // cannot predict; asking for a row a few tokens ahead overlaps those misses (2-3x here).
+                // cannot predict; asking for a row a few tokens ahead overlaps those misses.
                 if (p + PrefetchDistance < end)
                 {
                     int ahead = tokens[p + PrefetchDistance];
@@ -127,10 +127,10 @@ internal sealed class CrossSums
                 }
                 double va = aValues[p];
                 int t = tokens[p];
-                for (var e = entries + offsets[t]; e < entries + offsets[t + 1]; e++)
+                for (TokenMajor.Entry* e = entries + offsets[t], rowEnd = entries + offsets[t + 1]; e < rowEnd; e++)
                 {
                     int j = e->Column;   // validated: 0 <= j < scratch.Length
-                    if (touched is not null)
+                    if (typeof(TTouches) == typeof(ListTouches))   // a constant for the JIT: no branch in either copy
                     {
                         // Branch-free "first touch": the slot is still 0 exactly when j was not touched yet.
                         touched[n] = j;
@@ -142,6 +142,9 @@ internal sealed class CrossSums
         }
         return n;
     }
+
+    private struct ListTouches;
+    private struct NoTouches;
 
     private const int PrefetchDistance = 4;
 
@@ -176,8 +179,11 @@ internal sealed class CrossSums
         return (columns, values);
     }
 
-    /// <summary>The sums of both, row by row (sparse rows by a sorted merge); neither operand changes.</summary>
-    public CrossSums Add(CrossSums other)
+    /// <summary>
+    /// The sums of both, row by row (sparse rows by a sorted merge). Neither operand changes unless
+    /// <paramref name="consume"/>: then dense rows of either are added into in place, and neither may be used again.
+    /// </summary>
+    public CrossSums Add(CrossSums other, bool consume = false)
     {
         if (other.WidthA != WidthA || other.WidthB != WidthB) throw new ArgumentException("cannot add cross sums of different widths");
         var columns = new int[]?[WidthA];
@@ -186,7 +192,7 @@ internal sealed class CrossSums
         var chunks = Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
-            for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i);
+            for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i, consume);
         });
         return new CrossSums(WidthB, columns, values, counts);
     }
@@ -194,14 +200,14 @@ internal sealed class CrossSums
     private int RowCost(int i) => IsDense(i) ? WidthB : _counts[i] + 1;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private (int[]?, double[], int) AddRow(CrossSums other, int i)
+    private (int[]?, double[], int) AddRow(CrossSums other, int i, bool consume)
     {
         if (_counts[i] == 0) return (other._columns[i], other._values[i], other._counts[i]);  // rows are never written after construction: sharing is safe
         if (other._counts[i] == 0) return (_columns[i], _values[i], _counts[i]);
         if (IsDense(i) || other.IsDense(i))
         {
             var (dense, sparse) = IsDense(i) ? (this, other) : (other, this);
-            var sum = (double[])dense._values[i].Clone();
+            var sum = consume ? dense._values[i] : (double[])dense._values[i].Clone();
             int count = dense._counts[i];
             if (sparse.IsDense(i))
             {

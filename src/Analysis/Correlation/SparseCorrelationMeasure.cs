@@ -34,7 +34,7 @@ public static class SparseCorrelationMeasure
         // Older (larger) partials on the left, keeping the corpus order of the tokens in every merge.
         SparsePairStatistics? total = null;
         for (int k = slots.Count - 1; k >= 0; k--)
-            if (slots[k] is { } part) total = total is null ? part : total.Merge(part);
+            if (slots[k] is { } part) total = total is null ? part : total.MergeConsuming(part);
         return total ?? throw new ArgumentException("no blocks of codes to correlate");
     }
 
@@ -43,7 +43,7 @@ public static class SparseCorrelationMeasure
         int k = 0;
         for (; k < slots.Count && slots[k] is { } held; k++)
         {
-            carry = held.Merge(carry);
+            carry = held.MergeConsuming(carry);
             slots[k] = null;
         }
         if (k == slots.Count) slots.Add(carry); else slots[k] = carry;

@@ -69,12 +69,20 @@ public sealed class SparsePairStatistics
         return new SparsePairStatistics(widthA, widthB, aBlocks.Sum(a => (long)a.Rows), sumA, sumSqA, sumB, sumSqB, CrossSums.Product(aBlocks, bBlocks));
     }
 
-    public SparsePairStatistics Merge(SparsePairStatistics other)
+    public SparsePairStatistics Merge(SparsePairStatistics other) => Merge(other, consume: false);
+
+    /// <summary>
+    /// As <see cref="Merge(SparsePairStatistics)"/>, for partials nobody else holds (a merge tree's): dense cross-sum
+    /// rows are added into in place instead of copied, and neither operand may be used again.
+    /// </summary>
+    internal SparsePairStatistics MergeConsuming(SparsePairStatistics other) => Merge(other, consume: true);
+
+    private SparsePairStatistics Merge(SparsePairStatistics other, bool consume)
     {
         if (other.WidthA != WidthA || other.WidthB != WidthB)
             throw new ArgumentException($"cannot merge sparse statistics of widths {WidthA}x{WidthB} and {other.WidthA}x{other.WidthB}");
         return new SparsePairStatistics(WidthA, WidthB, Count + other.Count,
-            Add(SumA, other.SumA), Add(SumSqA, other.SumSqA), Add(SumB, other.SumB), Add(SumSqB, other.SumSqB), Cross.Add(other.Cross));
+            Add(SumA, other.SumA), Add(SumSqA, other.SumSqA), Add(SumB, other.SumB), Add(SumSqB, other.SumSqB), Cross.Add(other.Cross, consume));
     }
 
     public static SparsePairStatistics MergeAll(IReadOnlyList<SparsePairStatistics> partials)
