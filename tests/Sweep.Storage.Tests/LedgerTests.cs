@@ -129,10 +129,17 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
         Assert.Equal(("status-run", RunStatus.Pending, null, null, "/tmp/store"), (created.Name, created.Status, created.StartedAt, created.FinishedAt, created.StoreDir));
         Assert.Equal(("version: 1\n", "sha256:spec"), (created.SpecYaml, created.SpecDigest));
 
+        Assert.Null(created.HeartbeatAge);
+        Assert.False(await _db.TouchRunAsync(run));   // only a running run has a heartbeat
         await _db.SetRunStatusAsync(run, RunStatus.Running);
         var running = (await _db.GetRunAsync(run))!;
         Assert.Equal(RunStatus.Running, running.Status);
         Assert.NotNull(running.StartedAt);
+        Assert.InRange(running.HeartbeatAge!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        await Task.Delay(300);
+        Assert.True((await _db.GetRunAsync(run))!.HeartbeatAge >= TimeSpan.FromMilliseconds(250));
+        Assert.True(await _db.TouchRunAsync(run));
+        Assert.True((await _db.GetRunAsync(run))!.HeartbeatAge < TimeSpan.FromMilliseconds(250));
 
         await Assert.ThrowsAsync<ArgumentException>(() => _db.SetRunStatusAsync(run, RunStatus.Failed));
         await _db.SetRunStatusAsync(run, RunStatus.Failed, "model file missing: /models/a");
@@ -148,6 +155,7 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
         var done = (await _db.GetRunAsync(run))!;
         Assert.Equal((RunStatus.Succeeded, null), (done.Status, done.Error));
         Assert.True(done.FinishedAt >= done.StartedAt);
+        Assert.False(await _db.TouchRunAsync(run));
 
         Assert.Null(await _db.GetRunAsync(-1));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => _db.SetRunStatusAsync(-1, RunStatus.Running));

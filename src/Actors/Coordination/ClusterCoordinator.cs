@@ -23,10 +23,11 @@ public sealed class ClusterCoordinator : ReceiveActor
     private sealed record RunCouldNotStart(Submission Submission, string Error);
     private sealed record RunCompleted(long RunId, IActorRef Submitter, RunOutcome Outcome);
 
-    private sealed class Active(long runId, RunStarted started)
+    private sealed class Active(long runId, RunStarted started, RunHeartbeat heartbeat)
     {
         public long RunId { get; } = runId;
         public RunStarted Started { get; } = started;
+        public RunHeartbeat Heartbeat { get; } = heartbeat;
     }
 
     private readonly SweepDatabase _database;
@@ -148,7 +149,7 @@ public sealed class ClusterCoordinator : ReceiveActor
             new DatabaseRunLedger(_database, ready.RunId), new LoggedRunProgress(_log, ready.RunId), outcome,
             LeaseSettings.From(spec.Execution)), $"run-{ready.RunId}");
         var started = new RunStarted(ready.RunId, spec.SourceText, spec.File, spec.BaseDirectory, spec.Digest, coordinator);
-        _active = new Active(ready.RunId, started);
+        _active = new Active(ready.RunId, started, RunHeartbeat.Start(_database, ready.RunId));
         ready.Submission.Submitter.Tell(new RunAccepted(ready.RunId, ready.Prepared.Units.Count, ready.Done.Count));
         foreach (var node in _nodes.Keys) node.Tell(started);
 
@@ -168,8 +169,17 @@ public sealed class ClusterCoordinator : ReceiveActor
         var o = completed.Outcome;
         completed.Submitter.Tell(new RunFinished(completed.RunId, o.Succeeded, o.Error, o.UnitsRun, o.UnitsReused, o.Retries));
         foreach (var node in _nodes.Keys) node.Tell(new RunEnded(completed.RunId));
-        _active = null;
+        StopHeartbeat();
         StartNext();
+    }
+
+    // A coordinator that stops (its node leaves or is downed) no longer drives its run: the heartbeat goes quiet.
+    protected override void PostStop() => StopHeartbeat();
+
+    private void StopHeartbeat()
+    {
+        if (_active is { } active) _ = active.Heartbeat.DisposeAsync().AsTask();
+        _active = null;
     }
 
     public static Props Props(SweepDatabase database, ClusterSecret secret) =>

@@ -37,6 +37,7 @@ public static class LocalRunner
         Func<PreparedRun, Task<IReadOnlySet<string>>> finishedUnits, CancellationToken ct)
     {
         await database.SetRunStatusAsync(runId, RunStatus.Running, ct: ct);
+        await using var heartbeat = RunHeartbeat.Start(database, runId);
         try
         {
             EnsureWritable(Path.GetFullPath(spec.Output.Store));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using Sweep.Actors.Hosting;
+using Sweep.Actors.Runs;
 using Sweep.Cli.Rendering;
 using Sweep.Storage.Database;
 
@@ -35,6 +36,7 @@ internal static class StatusCommand
                           (run.Error is null ? "" : $": {run.Error}") +
                           (run.StartedAt is { } started ? $", started {started:u}" : "") +
                           (run.FinishedAt is { } finished ? $", finished {finished:u}" : ""));
+        if (RunHeartbeat.Warning(run) is { } warning) Console.WriteLine(warning);
         if (!Terminal.IsInteractive) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var byStage = new Table().AddColumns("stage", "done", "running", "pending", "failed", "retries");
         foreach (var s in stages) byStage.AddRow(s.Stage, $"{s.Done}", $"{s.Running}", $"{s.Pending}", $"{s.Failed}", $"{s.Retries}");

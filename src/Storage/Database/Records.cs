@@ -7,9 +7,10 @@ public enum RunStatus { Pending, Running, Succeeded, Failed }
 public enum UnitStatus { Pending, Running, Done, Failed }
 
 /// <summary>A row of <c>runs</c>.</summary>
+/// <param name="HeartbeatAge">How long ago the run's driver last stamped its heartbeat, by the database's clock (null: never).</param>
 public sealed record RunRecord(
     long RunId, string Name, RunStatus Status, string? Error, string SpecYaml, string SpecDigest, string StoreDir,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, TimeSpan? HeartbeatAge = null);
 
 /// <summary>A unit the planner wants in the ledger. <paramref name="UnitKey"/> is deterministic for the same work.</summary>
 public sealed record UnitRecord(string UnitKey, string Stage, string Description = "");

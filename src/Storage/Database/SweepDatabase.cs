@@ -80,8 +80,8 @@ public sealed partial class SweepDatabase : IAsyncDisposable
 
     /// <summary>
     /// Moves a run to <paramref name="status"/>. Running stamps started_at (first time only) and clears
-    /// finished_at and error, so a resumed run reads as running again; succeeded and failed stamp
-    /// finished_at. Failed requires an error.
+    /// finished_at and error, so a resumed run reads as running again, and stamps its heartbeat; succeeded
+    /// and failed stamp finished_at. Failed requires an error.
     /// </summary>
     public Task SetRunStatusAsync(long runId, RunStatus status, string? error = null, CancellationToken ct = default)
     {
@@ -95,6 +95,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                     status      = @status,
                     error       = @error,
                     started_at  = CASE WHEN @status = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+                    heartbeat_at = CASE WHEN @status = 'running' THEN now() ELSE heartbeat_at END,
                     finished_at = CASE WHEN @status IN ('succeeded', 'failed') THEN now() ELSE NULL END
                 WHERE run_id = @run_id
                 """, connection);
@@ -109,7 +110,8 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         RunAsync(async (connection, c) =>
         {
             await using var command = new NpgsqlCommand("""
-                SELECT run_id, name, status, error, spec_yaml, spec_digest, store_dir, created_at, started_at, finished_at
+                SELECT run_id, name, status, error, spec_yaml, spec_digest, store_dir, created_at, started_at, finished_at,
+                       extract(epoch FROM now() - heartbeat_at)::float8
                 FROM runs WHERE run_id = @run_id
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
@@ -118,7 +120,20 @@ public sealed partial class SweepDatabase : IAsyncDisposable
             return new RunRecord(
                 reader.GetInt64(0), reader.GetString(1), StatusText.ParseRun(reader.GetString(2)), NullableString(reader, 3),
                 reader.GetString(4), reader.GetString(5), reader.GetString(6),
-                reader.GetFieldValue<DateTimeOffset>(7), NullableTime(reader, 8), NullableTime(reader, 9));
+                reader.GetFieldValue<DateTimeOffset>(7), NullableTime(reader, 8), NullableTime(reader, 9),
+                reader.IsDBNull(10) ? null : TimeSpan.FromSeconds(reader.GetDouble(10)));
+        }, ct);
+
+    /// <summary>
+    /// Stamps a running run's heartbeat (the database's clock, so nodes' clocks never matter); a run that is no
+    /// longer running is left as it is. Returns whether the run was running.
+    /// </summary>
+    public Task<bool> TouchRunAsync(long runId, CancellationToken ct = default) =>
+        RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("UPDATE runs SET heartbeat_at = now() WHERE run_id = @run_id AND status = 'running'", connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            return await command.ExecuteNonQueryAsync(c) == 1;
         }, ct);
 
     // ---- the units ledger ----
