@@ -66,7 +66,7 @@ internal sealed class CrossSums
 
     /// <summary>
     /// Gustavson's sparse product AᵀB over consecutive blocks of tokens (taken as one): for each A feature, walk its
-    /// tokens and add its value times each B entry of that token into a dense scratch row (L1-resident for SAE widths),
+    /// tokens and add its value times each B entry of that token into a dense scratch row (in L1 or L2 for SAE widths),
     /// then keep the scratch as the row when it is dense-ish, or compact its touched columns.
     /// Cost O(Σₜ nnzA(t)·nnzB(t) + stored pairs).
     /// </summary>
