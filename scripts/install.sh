@@ -21,4 +21,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The JavaScript apache-arrow reader for the shard conformance test (tests/arrow-js), pinned by its
+# lock file; npm ci runs again only when the lock changed since the last install.
+if ! command -v npm >/dev/null 2>&1 || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null; then
+  echo "sweep: Node.js 20 or newer with npm is required (tests/arrow-js): 'node' or 'npm' is not on PATH, or node is older than 20 (see https://nodejs.org/en/download)" >&2
+  exit 1
+fi
+arrow_js=tests/arrow-js
+lock_digest=$(sha256sum "$arrow_js/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$arrow_js/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_digest" ]; then
+  (cd "$arrow_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || { echo "sweep: 'npm ci' failed in $arrow_js (is the npm registry reachable?)" >&2; exit 1; }
+  echo "$lock_digest" >"$arrow_js/node_modules/.sweep-lock-sha256"
+fi
+
 dotnet build Sweep.sln -c Release -nologo -clp:ErrorsOnly -v quiet

@@ -35,6 +35,31 @@ internal static class ShardTestData
         return new DenseShard(Metadata(width), rows, seq, pos, token, act);
     }
 
+    public static ShardMetadata SparseMetadata(int dSae) => Metadata(dSae, site: SaeIdentity.SiteOf("blocks.0.hook_resid_post", "res-sae")) with
+    {
+        Kind = ShardMetadata.KindSparse,
+        Sae = new SaeIdentity("res-sae", "sha256:sae", "blocks.0.hook_resid_post", "codes", "topk", "gpt2-small/0-res-jb"),
+    };
+
+    /// <summary>Seeded random SAE codes: 0..maxL0 sorted distinct features per row, some rows empty.</summary>
+    public static SparseShard MakeSparse(int rows, int dSae, int maxL0, int seed = 7)
+    {
+        var random = new Random(seed);
+        var (seq, pos, token) = (new int[rows], new int[rows], new int[rows]);
+        var offsets = new int[rows + 1];
+        var indices = new List<int>();
+        var values = new List<float>();
+        for (int r = 0; r < rows; r++)
+        {
+            seq[r] = 10 + r / 9; pos[r] = r % 9; token[r] = random.Next(500);
+            var features = Enumerable.Range(0, random.Next(maxL0 + 1)).Select(_ => random.Next(dSae)).Distinct().Order().ToList();
+            indices.AddRange(features);
+            values.AddRange(features.Select(_ => (float)random.NextDouble() * 5));
+            offsets[r + 1] = indices.Count;
+        }
+        return new SparseShard(SparseMetadata(dSae), rows, seq, pos, token, offsets, indices.ToArray(), values.ToArray());
+    }
+
     public static bool BitwiseEqual(float[] a, float[] b) =>
         MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
 }

@@ -14,35 +14,10 @@ public sealed class SparseShardFileTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    private static ShardMetadata Metadata(int dSae) => ShardTestData.Metadata(dSae, site: SaeIdentity.SiteOf("blocks.0.hook_resid_post", "res-sae")) with
-    {
-        Kind = ShardMetadata.KindSparse,
-        Sae = new SaeIdentity("res-sae", "sha256:sae", "blocks.0.hook_resid_post", "codes", "topk", "gpt2-small/0-res-jb"),
-    };
-
-    /// <summary>Seeded random codes: 0..maxL0 sorted distinct features per row, some rows empty.</summary>
-    private static SparseShard Make(int rows, int dSae, int maxL0, int seed = 7)
-    {
-        var random = new Random(seed);
-        var (seq, pos, token) = (new int[rows], new int[rows], new int[rows]);
-        var offsets = new int[rows + 1];
-        var indices = new List<int>();
-        var values = new List<float>();
-        for (int r = 0; r < rows; r++)
-        {
-            seq[r] = 10 + r / 9; pos[r] = r % 9; token[r] = random.Next(500);
-            var features = Enumerable.Range(0, random.Next(maxL0 + 1)).Select(_ => random.Next(dSae)).Distinct().Order().ToList();
-            indices.AddRange(features);
-            values.AddRange(features.Select(_ => (float)random.NextDouble() * 5));
-            offsets[r + 1] = indices.Count;
-        }
-        return new SparseShard(Metadata(dSae), rows, seq, pos, token, offsets, indices.ToArray(), values.ToArray());
-    }
-
     [Fact]
     public void Round_trip_over_several_batches_keeps_every_code_and_the_sae_identity()
     {
-        var shard = Make(rows: 5000, dSae: 4096, maxL0: 12) with { ReconstructionSse = 1234.5678901234567 };
+        var shard = ShardTestData.MakeSparse(rows: 5000, dSae: 4096, maxL0: 12) with { ReconstructionSse = 1234.5678901234567 };
         var path = Path.Combine(_dir, "a", "sparse.arrow");
         var checksum = SparseShardFile.Write(path, shard, batchRows: 1500);
         var read = SparseShardFile.Read(path);
@@ -64,7 +39,7 @@ public sealed class SparseShardFileTests : IDisposable
     public void File_uses_plain_arrow_lists_and_sparse_metadata_keys()
     {
         var path = Path.Combine(_dir, "s.arrow");
-        SparseShardFile.Write(path, Make(rows: 20, dSae: 64, maxL0: 4));
+        SparseShardFile.Write(path, ShardTestData.MakeSparse(rows: 20, dSae: 64, maxL0: 4));
         using var stream = File.OpenRead(path);
         using var reader = new ArrowFileReader(stream);
         using var batch = reader.ReadNextRecordBatch();
@@ -82,7 +57,7 @@ public sealed class SparseShardFileTests : IDisposable
     [Fact]
     public void Empty_shard_round_trips()
     {
-        var empty = new SparseShard(Metadata(8), 0, [], [], [], [0], [], []);
+        var empty = new SparseShard(ShardTestData.SparseMetadata(8), 0, [], [], [], [0], [], []);
         var path = Path.Combine(_dir, "e.arrow");
         SparseShardFile.Write(path, empty);
         var read = SparseShardFile.Read(path);
@@ -93,7 +68,7 @@ public sealed class SparseShardFileTests : IDisposable
     [Fact]
     public void Cache_key_differs_from_the_dense_one_and_changes_with_the_sae_digest()
     {
-        var sparse = Metadata(64);
+        var sparse = ShardTestData.SparseMetadata(64);
         var other = sparse with { Sae = sparse.Sae! with { Digest = "sha256:other" } };
         Assert.NotEqual(sparse.CacheKey(), other.CacheKey());
         Assert.NotEqual(sparse.CacheKey(), (sparse with { Kind = "dense", Sae = null }).CacheKey());
@@ -102,7 +77,7 @@ public sealed class SparseShardFileTests : IDisposable
     [Fact]
     public void Writer_refuses_unsorted_or_out_of_range_features_and_leaves_no_file()
     {
-        var shard = Make(rows: 3, dSae: 16, maxL0: 0);
+        var shard = ShardTestData.MakeSparse(rows: 3, dSae: 16, maxL0: 0);
         var bad = shard with { Offsets = [0, 2, 2, 2], Indices = [5, 3], Values = [1f, 2f] };
         var path = Path.Combine(_dir, "bad.arrow");
         Assert.Contains("strictly ascending", Assert.Throws<ArgumentException>(() => SparseShardFile.Write(path, bad)).Message);
@@ -120,7 +95,7 @@ public sealed class SparseShardFileTests : IDisposable
         Assert.Contains($"{dense}: not a Sweep sparse shard: kind is 'dense'", e1.Message);
 
         var sparse = Path.Combine(_dir, "sparse.arrow");
-        SparseShardFile.Write(sparse, Make(rows: 4, dSae: 8, maxL0: 2));
+        SparseShardFile.Write(sparse, ShardTestData.MakeSparse(rows: 4, dSae: 8, maxL0: 2));
         Assert.Contains("kind is 'sparse', expected 'dense'", Assert.Throws<ShardFormatException>(() => DenseShardFile.Read(sparse)).Message);
 
         var junk = Path.Combine(_dir, "junk.arrow");
@@ -132,7 +107,7 @@ public sealed class SparseShardFileTests : IDisposable
     public void Reader_refuses_a_sparse_file_without_the_sae_keys()
     {
         var path = Path.Combine(_dir, "nosae.arrow");
-        var shard = Make(rows: 2, dSae: 8, maxL0: 2);
+        var shard = ShardTestData.MakeSparse(rows: 2, dSae: 8, maxL0: 2);
         var schema = new Schema.Builder()
             .Field(new Field("seq", Int32Type.Default, false)).Field(new Field("pos", Int32Type.Default, false))
             .Field(new Field("token", Int32Type.Default, false))
