@@ -9,22 +9,27 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+apt_install() {
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "sweep: installing $* with apt-get"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
+}
+
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # Independent reference implementations for the conformance tests (numpy/scipy/scikit-learn),
 # run with Debian's own interpreter, /usr/bin/python3.
 /usr/bin/python3 -c "import numpy, scipy, sklearn" >/dev/null 2>&1 || missing+=(python3-numpy python3-scipy python3-sklearn)
-if ((${#missing[@]})); then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "sweep: installing ${missing[*]} with apt-get"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+# Some nodejs packages bundle npm, Debian's does not.
+command -v npm >/dev/null 2>&1 || apt_install npm
 
 # The JavaScript apache-arrow reader for the shard conformance test (tests/arrow-js), pinned by its
 # lock file; npm ci runs again only when the lock changed since the last install.
-if ! command -v npm >/dev/null 2>&1 || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null; then
-  echo "sweep: Node.js 20 or newer with npm is required (tests/arrow-js): 'node' or 'npm' is not on PATH, or node is older than 20 (see https://nodejs.org/en/download)" >&2
+if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' 2>/dev/null; then
+  echo "sweep: Node.js 18 or newer is required (tests/arrow-js); $(command -v node) is $(node --version 2>/dev/null)" >&2
   exit 1
 fi
 arrow_js=tests/arrow-js
