@@ -84,6 +84,34 @@ public sealed class TopKTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Training_survives_garbage_collections_on_another_thread()
+    {
+        // A Scalar converted implicitly could be finalized mid-call by a GC that another thread triggered (see
+        // HeldScalars); with a thread collecting nonstop, that failed within about ten of these runs.
+        var data = RandomSaes.Gaussian(new Random(3), 2048 * 16, 1.0);
+        var options = new TopKTrainingOptions { DSae = 32, K = 2, Steps = 200, BatchSize = 32, ShuffleBufferRows = 1024, DeadAfterTokens = 1000 };
+        TorchSharp.torch.set_num_threads(1);
+        bool stop = false;
+        var collector = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop)) { GC.Collect(); GC.WaitForPendingFinalizers(); }
+        });
+        collector.Start();
+        try
+        {
+            for (int run = 0; run < 30; run++)
+            {
+                using var sae = TopKSaeTrainer.Train(() => [data], 16, options);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            collector.Join();
+        }
+    }
+
+    [Fact]
     public void Learning_rate_warms_up_holds_and_decays_to_zero()
     {
         var o = new TopKTrainingOptions { DSae = 4, K = 1, Steps = 100, WarmupSteps = 10, DecayFraction = 0.2, LearningRate = 1.0 };

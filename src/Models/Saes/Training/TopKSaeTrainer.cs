@@ -32,7 +32,9 @@ public static class TopKSaeTrainer
         var wDec = new TorchSharp.Modules.Parameter(wDecInit.to(device).clone());
         var bEnc = new TorchSharp.Modules.Parameter(torch.zeros([dSae], device: device));
         var bDec = new TorchSharp.Modules.Parameter(MeanOfBuffer(buffer, dIn, batch).to(device).clone());
-        var optimizer = torch.optim.AdamW([wEnc, bEnc, wDec, bDec], options.LearningRate, options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+        using var optimizer = new AdamW([wEnc, bEnc, wDec, bDec], options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+        // Scalars are passed held, never converted implicitly (see HeldScalars).
+        using Scalar auxKCoefficient = options.AuxKCoefficient;
 
         var lastFired = new long[dSae];
         var host = new float[batch * dIn];
@@ -41,20 +43,19 @@ public static class TopKSaeTrainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             double lr = options.LearningRateAt(step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             buffer.Next(host, batch);
             tokens += batch;
 
             using var scope = torch.NewDisposeScope();
             var x = torch.tensor(host, [batch, dIn]).to(device);
-            var pre = (x - bDec).matmul(wEnc) + bEnc;
+            var pre = (x - bDec).matmul(wEnc).add(bEnc, HeldScalars.One);
             var (topValues, topIndices) = pre.topk(k, dim: -1);
             var codes = torch.zeros_like(pre).scatter(-1, topIndices, torch.nn.functional.relu(topValues));
-            var recon = codes.matmul(wDec) + bDec;
-            var mse = (recon - x).pow(2).mean();
+            var recon = codes.matmul(wDec).add(bDec, HeldScalars.One);
+            var mse = (recon - x).pow(HeldScalars.Two).mean();
 
             // Dead features: not fired within DeadAfterTokens tokens (counting from the start of training).
-            var firedNow = codes.gt(0).any(0).cpu().data<bool>().ToArray();
+            var firedNow = codes.gt(HeldScalars.Zero).any(0).cpu().data<bool>().ToArray();
             for (int f = 0; f < dSae; f++) if (firedNow[f]) lastFired[f] = tokens;
             var deadMask = new bool[dSae];
             int dead = 0;
@@ -66,15 +67,16 @@ public static class TopKSaeTrainer
             {
                 var residual = (x - recon).detach();
                 var deadTensor = torch.tensor(deadMask, device: device);
-                var deadPre = pre.masked_fill(deadTensor.logical_not().unsqueeze(0), double.NegativeInfinity);
+                var deadPre = pre.masked_fill(deadTensor.logical_not().unsqueeze(0), HeldScalars.NegativeInfinity);
                 int kAux = Math.Min(auxK, dead);
                 var (auxValues, auxIndices) = deadPre.topk(kAux, dim: -1);
                 var auxCodes = torch.zeros_like(pre).scatter(-1, auxIndices, torch.nn.functional.relu(auxValues));
-                aux = (auxCodes.matmul(wDec) - residual).pow(2).mean() * Math.Min(1.0, dead / (double)auxK);
-                loss = loss + options.AuxKCoefficient * aux;
+                using Scalar deadShare = Math.Min(1.0, dead / (double)auxK);
+                aux = (auxCodes.matmul(wDec) - residual).pow(HeldScalars.Two).mean().mul(deadShare);
+                loss = loss.add(aux.mul(auxKCoefficient), HeldScalars.One);
             }
 
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss.backward();
             using (torch.no_grad())
             {
@@ -82,15 +84,15 @@ public static class TopKSaeTrainer
                 var g = wDec.grad!;
                 g.sub_((g * wDec).sum([1L], keepdim: true) * wDec);
             }
-            optimizer.step();
+            optimizer.Step(lr);
             using (torch.no_grad()) wDec.div_(wDec.norm(1, keepdim: true));
 
             if (report is not null && ((step + 1) % options.MetricsEvery == 0 || step == options.Steps - 1))
             {
                 using var _ = torch.no_grad();
-                double sse = (recon - x).pow(2).sum().item<float>();
-                double sst = (x - x.mean([0L], keepdim: true)).pow(2).sum().item<float>();
-                double l0 = codes.gt(0).sum(1).to(ScalarType.Float64).mean().item<double>();
+                double sse = (recon - x).pow(HeldScalars.Two).sum().item<float>();
+                double sst = (x - x.mean([0L], keepdim: true)).pow(HeldScalars.Two).sum().item<float>();
+                double l0 = codes.gt(HeldScalars.Zero).sum(1).to(ScalarType.Float64).mean().item<double>();
                 report(new TrainingMetrics(step + 1, lr, mse.item<float>(), aux.item<float>(), sst > 0 ? 1 - sse / sst : double.NaN, l0, dead, tokens));
             }
         }
