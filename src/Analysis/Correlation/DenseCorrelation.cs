@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Sweep.Analysis.Statistics;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sweep.Analysis.Correlation;
@@ -118,6 +119,10 @@ public sealed class CorrelationTile
     public static CorrelationTile FromBlocks(IEnumerable<RowBlock> blocks, int widthA, int widthB, int first, int width, GemmPrecision precision)
     {
         using var scope = NewDisposeScope();
+        // TorchSharp 0.107 does not keep an implicitly converted Scalar (the alpha of 1 in add_, a number passed to
+        // div) alive while libtorch reads it, so a GC on another thread can free it mid-call: every Scalar here is
+        // held by a using until its calls have returned.
+        using Scalar one = 1;
         var type = precision == GemmPrecision.Float64 ? float64 : float32;
         using var rowsA = new Workspace(type, widthA);
         using var rowsB = new Workspace(type, width);
@@ -139,20 +144,21 @@ public sealed class CorrelationTile
             shiftB ??= b.mean(new long[] { 0 }).MoveToOuterDisposeScope();
             a.sub_(shiftA);
             b.sub_(shiftB);
-            cross.add_(a.t().mm(b));
-            sumA.add_(a.sum(0L));
-            sumB.add_(b.sum(0L));
-            squaresA.add_(a.mul_(a).sum(0L));   // the shifted rows are not needed after this
-            squaresB.add_(b.mul_(b).sum(0L));
+            cross.add_(a.t().mm(b), one);
+            sumA.add_(a.sum(0L), one);
+            sumB.add_(b.sum(0L), one);
+            squaresA.add_(a.mul_(a).sum(0L), one);   // the shifted rows are not needed after this
+            squaresB.add_(b.mul_(b).sum(0L), one);
             count += rows;
         }
         if (count == 0) throw new ArgumentException("no rows to correlate");
+        using Scalar n = (double)count;
         return new CorrelationTile(widthA, first, width)
         {
             Count = count,
-            _meanA = Array(shiftA!.to(float64) + sumA / count), _m2A = Array(squaresA - sumA.square() / count),
-            _meanB = Array(shiftB!.to(float64) + sumB / count), _m2B = Array(squaresB - sumB.square() / count),
-            _co = Array(cross.sub_(sumA.outer(sumB).div_(count))),
+            _meanA = Array(shiftA!.to(float64).add_(sumA.div(n), one)), _m2A = Array(squaresA.sub(sumA.mul(sumA).div_(n))),
+            _meanB = Array(shiftB!.to(float64).add_(sumB.div(n), one)), _m2B = Array(squaresB.sub(sumB.mul(sumB).div_(n))),
+            _co = Array(cross.sub_(sumA.outer(sumB).div_(n))),
         };
     }
 
