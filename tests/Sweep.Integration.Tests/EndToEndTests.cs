@@ -3,6 +3,7 @@ using Sweep.Actors.Runs;
 using Sweep.Analysis.Similarity;
 using Sweep.Analysis.Statistics;
 using Sweep.Jobs.Spec;
+using Sweep.Models.Saes;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
@@ -56,6 +57,60 @@ public sealed class EndToEndTests(ServerFixture server)
             Assert.Equal(report.Tokens, m.NTokens);
             Assert.Equal(RecomputeCka(shards, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!), m.Value, 12);
             Assert.InRange(m.Value, 0.0, 1.0);
+        }
+    }
+
+    [Fact]
+    public async Task A_float16_job_writes_half_size_shards_its_analyses_and_saes_read_and_reuses_no_float32_shard()
+    {
+        using var workspace = new JobWorkspace(documents: 16);
+        const string captures = "  - model: tiny-a\n    sites: [blocks.1.hook_resid_post, blocks.3.hook_resid_post]";
+        const string saes = "saes:\n  - name: res\n    path: sae\n    model: tiny-a\n    site: blocks.1.hook_resid_post\n"
+            + "train_sae:\n  - name: trained\n    model: tiny-a\n    site: blocks.3.hook_resid_post\n    expansion_factor: 2\n    k: 4\n    steps: 5\n    batch_size: 32\n    warmup_steps: 1";
+        var saeFolder = Path.Combine(workspace.Root, "sae");
+        using (var sae = SaeEndToEndTests.RandomSae(dIn: 64, dSae: 128, hook: "blocks.1.hook_resid_post", model: "tiny-a")) SaeLensWriter.Save(sae, saeFolder);
+        var connection = await server.CreateDatabaseAsync();
+        workspace.WriteJob(captures, saes: saes);
+        var (full, db1) = await RunAsync(workspace, connection);
+        var fullShards = await db1.GetShardsAsync(full.RunId);
+        await db1.DisposeAsync();
+
+        workspace.WriteJob(captures, shardDtype: "float16", saes: saes);
+        var (half, database) = await RunAsync(workspace, connection);
+        await using var _ = database;
+
+        Assert.Equal(0, half.Outcome.UnitsReused);
+        var shards = await database.GetShardsAsync(half.RunId);
+        Assert.Equal(fullShards.Count, shards.Count);
+        Assert.DoesNotContain(shards, s => fullShards.Any(f => f.Uri == s.Uri));
+        var dense = shards.Where(s => !s.Site.Contains("/sae/")).ToList();
+        Assert.True(dense.Count >= 4, "the test corpus should span several shards of both sites");
+        foreach (var row in dense)
+        {
+            var shard = DenseShardFile.Read(row.Uri);
+            Assert.Equal(("float16", "float16", 2), (row.Dtype, shard.Metadata.Dtype, shard.Metadata.FormatVersion));
+            Assert.All(shard.Act, v => Assert.Equal(v, (float)(Half)v));
+            var twin = fullShards.Single(f => f.Site == row.Site && f.ShardIndex == row.ShardIndex);
+            long saved = row.Rows * row.Width * 2;   // two bytes less per value, the rest of the file alike (but for padding)
+            Assert.InRange(twin.Bytes - row.Bytes, saved - 128, saved + 128);
+        }
+
+        var cka = half.Metrics.Single(m => m.Metric.Measure == "cka_linear").Metric;
+        Assert.Equal(RecomputeCka(dense, cka.ModelA, cka.SiteA, cka.ModelB!, cka.SiteB!), cka.Value, 12);
+        var fullCka = full.Metrics.Single(m => m.Metric.Measure == "cka_linear").Metric.Value;
+        Assert.InRange(cka.Value - fullCka, -1e-3, 1e-3);   // float16 rounding moves CKA very little
+
+        // SAEs train on and encode the stored (rounded) activations: another trained SAE, codes exactly as if encoded from the file.
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(workspace.StoreDirectory, SaeRun.SaesFolder), "trained-*").Length);
+        Assert.All(shards.Where(s => s.Site.Contains("/sae/")), row => Assert.Equal("float16", SparseShardFile.ReadMetadata(row.Uri).Sae!.InputDtype));
+        using var encoder = SaeLoader.Load(saeFolder);
+        foreach (var row in shards.Where(s => s.Site.Contains("/sae/res")))
+        {
+            var codes = SparseShardFile.Read(row.Uri);
+            var activations = DenseShardFile.Read(dense.Single(d => d.Site == codes.Metadata.Sae!.Hook && d.ShardIndex == row.ShardIndex).Uri);
+            var expected = encoder.Encode(activations.Act, activations.Seq.GroupBy(s => s).Select(g => g.Count()).ToList()).Codes["codes"];
+            Assert.Equal(expected.Indices, codes.Indices);
+            Assert.Equal(expected.Values, codes.Values);
         }
     }
 

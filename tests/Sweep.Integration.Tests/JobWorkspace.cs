@@ -34,7 +34,7 @@ public sealed class JobWorkspace : IDisposable
         """;
 
     public void WriteJob(string captures = DefaultSites, int workers = 1, string store = "store", int sequencesPerShard = 8,
-        string corpus = "corpus.txt", string analyses = DefaultAnalyses) =>
+        string corpus = "corpus.txt", string analyses = DefaultAnalyses, string shardDtype = "float32", string saes = "") =>
         File.WriteAllText(JobPath, $"""
             version: 1
             name: integration
@@ -51,12 +51,14 @@ public sealed class JobWorkspace : IDisposable
             {captures}
             analyses:
             {analyses}
+            {saes}
             execution:
               device: cpu
               batch_size: 4
               workers: {workers}
             output:
               store: {store}
+              shard_dtype: {shardDtype}
             """);
 
     /// <summary>Shard files plus anything half-written (temp files) under the store.</summary>

@@ -199,13 +199,13 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
             """);
     }
 
-    private static SparseAutoencoder RandomSae(int dIn, int dSae, string hook)
+    internal static SparseAutoencoder RandomSae(int dIn, int dSae, string hook, string model = "stories")
     {
         var random = new Random(3);
         float[] G(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
         var config = new SaeConfig
         {
-            Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.Standard, DIn = dIn, DSae = dSae, HookName = hook, ModelName = "stories",
+            Format = SaeFormat.SaeLens, Architecture = SaeArchitecture.Standard, DIn = dIn, DSae = dSae, HookName = hook, ModelName = model,
         };
         return new SparseAutoencoder(config, G(dIn * dSae, 0.2), G(dSae, 0.1), G(dSae * dIn, 0.2), G(dIn, 0.1));
     }

@@ -51,6 +51,9 @@ public sealed class JobDirectory : IDisposable
         return dir;
     }
 
+    /// <summary><see cref="ValidJob"/> with <c>output.shard_dtype</c> set to <paramref name="value"/> (on line 25, the value at column 16).</summary>
+    public static string WithShardDtype(string value) => ValidJob.Replace("  store: out/store", $"  store: out/store\n  shard_dtype: {value}");
+
     public const string ValidJob = """
         version: 1
         name: demo

@@ -5,7 +5,8 @@ namespace Sweep.Storage.Tests;
 
 /// <summary>
 /// Shards written by Sweep open in the JavaScript apache-arrow reader (docs/shard-format.md) with the same
-/// columns, types, metadata and values, float32 compared bit for bit (NaN, -0, subnormals, infinities included).
+/// columns, types, metadata and values, compared bit for bit (NaN, -0, subnormals, infinities included): float32,
+/// and the 16-bit patterns of float16 and bfloat16 dense shards.
 /// </summary>
 public sealed class ArrowJsConformanceTests : IDisposable
 {
@@ -14,28 +15,32 @@ public sealed class ArrowJsConformanceTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Theory]
-    [InlineData(50, 16)]
-    [InlineData(0, DenseShardFile.DefaultBatchRows)]
-    public void Apache_arrow_js_reads_a_dense_shard_as_written(int rows, int batchRows)
+    [InlineData(50, 16, ShardDtype.Float32)]
+    [InlineData(0, DenseShardFile.DefaultBatchRows, ShardDtype.Float32)]
+    [InlineData(50, 16, ShardDtype.Float16)]
+    [InlineData(50, 16, ShardDtype.BFloat16)]
+    public void Apache_arrow_js_reads_a_dense_shard_as_written(int rows, int batchRows, string dtype)
     {
         const int width = 6;
         var made = ShardTestData.Make(rows, width);
-        // Non-ASCII metadata checks that both sides use UTF-8; a bfloat16 capture is stored widened to float32.
-        var shard = made with { Metadata = made.Metadata with { Model = "tiny-ä/模型", ComputeDtype = "bfloat16" } };
+        ShardDtypeTests.Awkward.AsSpan(0, Math.Min(made.Act.Length, ShardDtypeTests.Awkward.Length)).CopyTo(made.Act);
+        // Non-ASCII metadata checks that both sides use UTF-8; the compute dtype is independent of the storage dtype.
+        var shard = made with { Metadata = made.Metadata with { Model = "tiny-ä/模型", ComputeDtype = "bfloat16", Dtype = dtype } };
         var path = Path.Combine(_dir, "dense.arrow");
         DenseShardFile.Write(path, shard, batchRows);
 
         var read = ArrowJsReader.Read(path);
 
         AssertTable(read, rows, batchRows, DenseShardFile.CreateSchema(shard.Metadata).Metadata);
+        var item = dtype switch { ShardDtype.Float16 => "Float16", ShardDtype.BFloat16 => "Uint16", _ => "Float32" };
         AssertFields(read,
             Field("seq", "Int32"), Field("pos", "Int32"), Field("token", "Int32"),
-            Field("act", $"FixedSizeList[{width}]<Float32>", Field("item", "Float32")));
+            Field("act", $"FixedSizeList[{width}]<{item}>", Field("item", item)));
         var columns = read.GetProperty("columns");
         AssertRows(shard.Seq, shard.Pos, shard.Token, columns);
         var act = columns.GetProperty("act").EnumerateArray().ToList();
         Assert.All(act, row => Assert.Equal(width, row.GetArrayLength()));
-        Assert.Equal(Bits(shard.Act), act.SelectMany(row => row.EnumerateArray()).Select(v => v.GetUInt32()));
+        Assert.Equal(StoredBits(shard.Act, dtype), act.SelectMany(row => row.EnumerateArray()).Select(v => v.GetUInt32()));
     }
 
     [Theory]
@@ -100,4 +105,12 @@ public sealed class ArrowJsConformanceTests : IDisposable
     private static int[] Ints(JsonElement array) => array.EnumerateArray().Select(v => v.GetInt32()).ToArray();
 
     private static uint[] Bits(float[] values) => values.Select(BitConverter.SingleToUInt32Bits).ToArray();
+
+    /// <summary>The bit patterns <paramref name="dtype"/> stores <paramref name="values"/> as (rounding checked in ShardDtypeTests).</summary>
+    private static uint[] StoredBits(float[] values, string dtype) => dtype switch
+    {
+        ShardDtype.Float16 => values.Select(v => (uint)BitConverter.HalfToUInt16Bits((Half)v)).ToArray(),
+        ShardDtype.BFloat16 => values.Select(v => (uint)ShardDtype.ToBFloat16(v)).ToArray(),
+        _ => Bits(values),
+    };
 }

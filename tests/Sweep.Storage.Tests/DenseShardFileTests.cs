@@ -136,25 +136,39 @@ public sealed class DenseShardFileTests : IDisposable
     {
         Directory.CreateDirectory(_dir);
         var path = Path.Combine(_dir, "liar.arrow");
-        var real = ShardTestData.Make(rows: 4, width: 3);
-        var claimed = DenseShardFile.CreateSchema(real.Metadata with { Width = 8 });
-        var actual = DenseShardFile.CreateSchema(real.Metadata);
-        var schema = new Schema(actual.FieldsList, claimed.Metadata);
-        using (var stream = File.Create(path))
-        using (var writer = new ArrowFileWriter(stream, schema))
-        {
-            var act = (FixedSizeListType)schema.GetFieldByName("act").DataType;
-            IArrowArray[] columns =
-            [
-                new Int32Array.Builder().Build(), new Int32Array.Builder().Build(), new Int32Array.Builder().Build(),
-                new FixedSizeListArray(act, 0, new FloatArray.Builder().Build(), ArrowBuffer.Empty),
-            ];
-            writer.WriteRecordBatch(new RecordBatch(schema, columns, 0));
-            writer.WriteEnd();
-        }
+        var real = ShardTestData.Metadata(width: 3);
+        WriteEmptyFloat32Shard(path, real, real with { Width = 8 });
 
         var ex = Assert.Throws<ShardFormatException>(() => DenseShardFile.Read(path));
-        Assert.Equal($"{path}: not a Sweep dense shard: column 'act' must be fixed_size_list<float32>[8] (sweep.width), found fixed_size_list<float32>[3]", ex.Message);
+        Assert.Equal($"{path}: not a Sweep dense shard: column 'act' must be fixed_size_list<float32>[8] (sweep.width, sweep.dtype float32), found fixed_size_list<float32>[3]", ex.Message);
+    }
+
+    [Fact]
+    public void Reading_a_shard_whose_act_type_disagrees_with_its_dtype_is_refused()
+    {
+        Directory.CreateDirectory(_dir);
+        var path = Path.Combine(_dir, "liar16.arrow");
+        var real = ShardTestData.Metadata(width: 3);
+        WriteEmptyFloat32Shard(path, real, real with { Dtype = ShardDtype.BFloat16 });
+
+        var ex = Assert.Throws<ShardFormatException>(() => DenseShardFile.Read(path));
+        Assert.Equal($"{path}: not a Sweep dense shard: column 'act' must be fixed_size_list<uint16>[3] (sweep.width, sweep.dtype bfloat16), found fixed_size_list<float32>[3]", ex.Message);
+    }
+
+    /// <summary>A file with the columns of a float32 shard described by <paramref name="actual"/> but the metadata of <paramref name="claimed"/>.</summary>
+    private static void WriteEmptyFloat32Shard(string path, ShardMetadata actual, ShardMetadata claimed)
+    {
+        var schema = new Schema(DenseShardFile.CreateSchema(actual).FieldsList, DenseShardFile.CreateSchema(claimed).Metadata);
+        using var stream = File.Create(path);
+        using var writer = new ArrowFileWriter(stream, schema);
+        var act = (FixedSizeListType)schema.GetFieldByName("act").DataType;
+        IArrowArray[] columns =
+        [
+            new Int32Array.Builder().Build(), new Int32Array.Builder().Build(), new Int32Array.Builder().Build(),
+            new FixedSizeListArray(act, 0, new FloatArray.Builder().Build(), ArrowBuffer.Empty),
+        ];
+        writer.WriteRecordBatch(new RecordBatch(schema, columns, 0));
+        writer.WriteEnd();
     }
 
     [Fact]
@@ -184,6 +198,101 @@ public sealed class DenseShardFileTests : IDisposable
         Assert.NotEqual(a.CacheKey(), (a with { ComputeDtype = "bfloat16" }).CacheKey());
         Assert.Equal("bfloat16", ShardMetadata.FromDictionary((a with { ComputeDtype = "bfloat16" }).ToDictionary()).ComputeDtype);
         Assert.Matches("^[0-9a-f]{64}$", a.CacheKey());
+    }
+
+    [Fact]
+    public void Storage_dtype_is_part_of_the_cache_key_and_path_and_float32_keeps_the_key_it_had()
+    {
+        var a = ShardTestData.Metadata(width: 16);
+        // SHA-256 of the version 1 key lines (docs/shard-format.md), as every float32 shard had before 16-bit storage.
+        Assert.Equal("23e1b35ae98ce68a444acd2dc9b03dd507c2db73be38e22175366eef37cb201d", a.CacheKey());
+        var all = ShardDtype.All.Select(dtype => a with { Dtype = dtype }).ToList();
+        Assert.Equal(3, all.Select(m => m.CacheKey()).Distinct().Count());
+        Assert.Equal(3, all.Select(m => StoreLayout.DenseShardPath("/store", m)).Distinct().Count());
+        Assert.Equal([1, 2, 2], all.Select(m => m.FormatVersion));
+    }
+
+    [Theory]
+    [InlineData("3", "float32", "written with shard format version 3; this Sweep reads up to version 2, upgrade Sweep")]
+    [InlineData("0", "float32", "invalid shard format version 0")]
+    [InlineData("2", "float64", "dtype 'float64' is not supported by this reader (expected float32, float16, bfloat16)")]
+    [InlineData("1", "float16", "dtype 'float16' is written as shard format version 2, the file says 1")]
+    [InlineData("2", "float32", "dtype 'float32' is written as shard format version 1, the file says 2")]
+    public void Metadata_with_a_version_this_reader_cannot_trust_is_refused(string version, string dtype, string message)
+    {
+        var values = ShardTestData.Metadata(width: 4).ToDictionary().ToDictionary();
+        (values["sweep.format_version"], values["sweep.dtype"]) = (version, dtype);
+        Assert.Equal(message, Assert.Throws<ShardFormatException>(() => ShardMetadata.FromDictionary(values)).Message);
+    }
+
+    [Theory]
+    [InlineData(ShardDtype.Float16, typeof(HalfFloatType))]
+    [InlineData(ShardDtype.BFloat16, typeof(UInt16Type))]
+    public void A_16_bit_shard_stores_act_as_its_arrow_type_and_reads_back_the_rounded_values(string dtype, Type itemType)
+    {
+        var shard = WithAwkwardValues(ShardTestData.Make(rows: 20_001, width: 5), dtype);
+        var path = Path.Combine(_dir, $"{dtype}.arrow");
+
+        var checksum = DenseShardFile.Write(path, shard, batchRows: 8192);
+        var read = DenseShardFile.Read(path);
+
+        Assert.Equal(3, CountBatches(path));
+        Assert.Equal(shard.Metadata, read.Metadata);
+        Assert.Equal(2, read.Metadata.FormatVersion);
+        Assert.Equal(shard.Seq, read.Seq);
+        Assert.Equal(shard.Pos, read.Pos);
+        Assert.Equal(shard.Token, read.Token);
+        ShardTestData.AssertSameValues(shard.Act.Select(v => ShardDtypeTests.Stored(v, dtype)).ToArray(), read.Act);
+        Assert.Equal(checksum, DenseShardFile.Checksum(path));
+
+        var schema = ReadSchema(path);
+        var act = Assert.IsType<FixedSizeListType>(schema.GetFieldByName("act").DataType);
+        Assert.Equal((5, itemType), (act.ListSize, act.ValueDataType.GetType()));
+        Assert.False(act.ValueField.IsNullable);
+        Assert.Equal(ShardMetadata.AllKeys.Order(), schema.Metadata.Keys.Order());
+        Assert.Equal((dtype, "2"), (schema.Metadata["sweep.dtype"], schema.Metadata["sweep.format_version"]));
+    }
+
+    [Theory]
+    [InlineData(ShardDtype.Float32)]
+    [InlineData(ShardDtype.Float16)]
+    [InlineData(ShardDtype.BFloat16)]
+    public void Values_rounded_in_memory_equal_what_the_file_reads_back(string dtype)
+    {
+        var shard = WithAwkwardValues(ShardTestData.Make(rows: 100, width: 7), dtype);
+        ShardDtype.Round(shard.Act, dtype);
+        var path = Path.Combine(_dir, "rounded.arrow");
+        DenseShardFile.Write(path, shard);
+        Assert.True(ShardTestData.BitwiseEqual(shard.Act, DenseShardFile.Read(path).Act));
+    }
+
+    [Fact]
+    public void Sixteen_bit_shards_take_about_half_the_disk_of_float32()
+    {
+        long Size(string dtype)
+        {
+            var path = Path.Combine(_dir, $"size-{dtype}.arrow");
+            DenseShardFile.Write(path, WithAwkwardValues(ShardTestData.Make(rows: 2048, width: 256), dtype));
+            return new FileInfo(path).Length;
+        }
+        var float32 = Size(ShardDtype.Float32);
+        Assert.InRange(Size(ShardDtype.Float16) / (double)float32, 0.5, 0.52);
+        Assert.InRange(Size(ShardDtype.BFloat16) / (double)float32, 0.5, 0.52);
+    }
+
+    /// <summary><paramref name="shard"/> stored as <paramref name="dtype"/>, its first values the awkward ones of <see cref="ShardDtypeTests.Awkward"/>.</summary>
+    private static DenseShard WithAwkwardValues(DenseShard shard, string dtype)
+    {
+        ShardDtypeTests.Awkward.AsSpan().CopyTo(shard.Act);
+        return shard with { Metadata = shard.Metadata with { Dtype = dtype } };
+    }
+
+    private static Schema ReadSchema(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new ArrowFileReader(stream);
+        reader.ReadNextRecordBatch()?.Dispose();
+        return reader.Schema;
     }
 
     private static int CountBatches(string path)

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Sweep.Storage.Shards;
+using Xunit;
 
 namespace Sweep.Storage.Tests;
 
@@ -62,4 +63,16 @@ internal static class ShardTestData
 
     public static bool BitwiseEqual(float[] a, float[] b) =>
         MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
+
+    /// <summary>Bit for bit (so -0 is not 0), except that any NaN matches any NaN; names the first value that differs.</summary>
+    public static void AssertSameValues(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            bool same = float.IsNaN(expected[i]) ? float.IsNaN(actual[i])
+                : BitConverter.SingleToUInt32Bits(expected[i]) == BitConverter.SingleToUInt32Bits(actual[i]);
+            Assert.True(same, $"value {i}: expected {expected[i]:R}, got {actual[i]:R}");
+        }
+    }
 }

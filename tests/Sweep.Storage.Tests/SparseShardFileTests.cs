@@ -75,6 +75,24 @@ public sealed class SparseShardFileTests : IDisposable
     }
 
     [Fact]
+    public void Codes_of_16_bit_activations_name_their_input_dtype_in_the_key_and_the_file_and_float32_files_do_not()
+    {
+        var shard = ShardTestData.MakeSparse(rows: 20, dSae: 64, maxL0: 4);
+        var fromHalf = shard with { Metadata = shard.Metadata with { Sae = shard.Metadata.Sae! with { InputDtype = ShardDtype.Float16 } } };
+        Assert.NotEqual(shard.Metadata.CacheKey(), fromHalf.Metadata.CacheKey());
+
+        var (plainPath, halfPath) = (Path.Combine(_dir, "plain.arrow"), Path.Combine(_dir, "half.arrow"));
+        SparseShardFile.Write(plainPath, shard);
+        SparseShardFile.Write(halfPath, fromHalf);
+
+        Assert.Equal(shard.Metadata, SparseShardFile.ReadMetadata(plainPath));
+        Assert.Equal(fromHalf.Metadata, SparseShardFile.ReadMetadata(halfPath));
+        Assert.Equal(1, fromHalf.Metadata.FormatVersion);   // the codes themselves are float32
+        Assert.False(SparseShardFile.CreateSchema(shard.Metadata, double.NaN).Metadata.ContainsKey(SaeIdentity.KeyInputDtype));
+        Assert.Equal("float16", SparseShardFile.CreateSchema(fromHalf.Metadata, double.NaN).Metadata[SaeIdentity.KeyInputDtype]);
+    }
+
+    [Fact]
     public void Writer_refuses_unsorted_or_out_of_range_features_and_leaves_no_file()
     {
         var shard = ShardTestData.MakeSparse(rows: 3, dSae: 16, maxL0: 0);

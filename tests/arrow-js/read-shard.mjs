@@ -1,7 +1,8 @@
 // Opens an Arrow IPC file with the JavaScript apache-arrow package and prints what it read as JSON:
 //   { format, batches, rows, metadata, fields: [{ name, type, nullable, metadata, children }], columns: { name: values } }
-// float32 values are printed as their IEEE-754 bit patterns (unsigned 32-bit integers), because JSON
-// has no NaN, infinities or -0 and the check is bit for bit. List columns give one array per row.
+// float32 values are printed as their IEEE-754 bit patterns (unsigned 32-bit integers) and float16
+// values as theirs (unsigned 16-bit integers), because JSON has no NaN, infinities or -0 and the check is
+// bit for bit; uint16 (bfloat16 bits in Sweep shards) is printed as is. List columns give one array per row.
 // Usage: node read-shard.mjs FILE
 import { readFileSync } from "node:fs";
 import { RecordBatchReader, Table, Type, Precision } from "apache-arrow";
@@ -27,6 +28,12 @@ function values(vector) {
   if (type.typeId === Type.Float && type.precision === Precision.SINGLE) {
     const floats = vector.toArray();
     return Array.from(new Uint32Array(floats.buffer, floats.byteOffset, floats.length));
+  }
+  if (type.typeId === Type.Float && type.precision === Precision.HALF) {
+    // apache-arrow hands float16 out as its raw bits; insist, so a reader that decoded them fails loudly.
+    const halves = vector.toArray();
+    if (!(halves instanceof Uint16Array)) throw new Error(`float16 values came back as ${halves.constructor.name}, expected raw Uint16Array bits`);
+    return Array.from(halves);
   }
   if (type.typeId === Type.Int && type.bitWidth <= 32) return Array.from(vector.toArray());
   if (type.typeId === Type.List || type.typeId === Type.FixedSizeList)

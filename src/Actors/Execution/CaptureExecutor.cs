@@ -35,6 +35,8 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var values = activations[metadata.Site];
+                // SAEs encode this in-memory copy: it must hold what the file holds, as a later read would.
+                ShardDtype.Round(values.Values, metadata.Dtype);
                 var shard = new DenseShard(metadata, seq.Length, seq, pos, token, values.Values);
                 DenseShardFile.Write(path, shard);
                 written[metadata.Site] = shard;

@@ -41,6 +41,7 @@ public sealed class RunContext
         CorpusShardDigest = Corpus.Shards[shardIndex].Digest,
         ShardIndex = shardIndex,
         ComputeDtype = SpecNames.Of(Spec.Execution.Dtype),
+        Dtype = SpecNames.Of(Spec.Output.ShardDtype),
     };
 
     public string ShardPath(ShardMetadata metadata) => StoreLayout.DenseShardPath(StoreDirectory, metadata);

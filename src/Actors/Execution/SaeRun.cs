@@ -52,15 +52,21 @@ public sealed class SaeRun(RunContext run)
             $"options={JobLoader.TrainingKey(spec.Options)}",
         };
         fields.AddRange(run.Corpus.Shards.Select(s => $"shard={s.Digest}"));
+        // Training reads the stored (rounded) activations; float32 keeps the folders it had before the key existed.
+        if (run.Spec.Output.ShardDtype != ActivationDtype.Float32) fields.Add($"shard_dtype={SpecNames.Of(run.Spec.Output.ShardDtype)}");
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
         return Path.Combine(run.StoreDirectory, SaesFolder, StoreLayout.SafeSegment(spec.Name) + "-" + key[..16]);
     }
 
-    public ShardMetadata SparseMetadata(string model, string hook, int shardIndex, SaeIdentity sae, int dSae) =>
-        run.ShardMetadataFor(model, hook, shardIndex) with
+    public ShardMetadata SparseMetadata(string model, string hook, int shardIndex, SaeIdentity sae, int dSae)
+    {
+        var dense = run.ShardMetadataFor(model, hook, shardIndex);
+        return dense with
         {
-            Site = SaeIdentity.SiteOf(hook, sae.Name, sae.Codes), Width = dSae, Kind = ShardMetadata.KindSparse, Sae = sae,
+            Site = SaeIdentity.SiteOf(hook, sae.Name, sae.Codes), Width = dSae, Kind = ShardMetadata.KindSparse,
+            Dtype = ShardDtype.Float32, Sae = sae with { InputDtype = dense.Dtype },
         };
+    }
 
     /// <summary>
     /// Encodes one corpus shard's activations at a site (<paramref name="meta"/>; read through <paramref name="readDense"/> only

@@ -16,7 +16,7 @@ public static class JobPlanner
 
     public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel)
     {
-        string dtype = SpecNames.Of(spec.Execution.Dtype);
+        string dtype = SpecNames.Of(spec.Execution.Dtype), shardDtype = SpecNames.Of(spec.Output.ShardDtype);
         var captures = new List<CaptureUnit>();
         foreach (var capture in spec.Captures)
         {
@@ -24,7 +24,7 @@ public static class JobPlanner
                 throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
             foreach (var shard in corpus.Shards)
                 captures.Add(new CaptureUnit(
-                    CaptureKey(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype),
+                    CaptureKey(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),
                     capture.Model, shard.Index, capture.Sites));
         }
 
@@ -48,13 +48,21 @@ public static class JobPlanner
 
     /// <summary>
     /// Ledger key of one model's capture of a shard: the model's name in the job (two names for the same
-    /// weights are two units), format version, weights, sorted sites, tokenizer, shard, dtype. The shard
-    /// files themselves are content-addressed by <c>ShardMetadata.CacheKey</c>, which leaves the name out.
+    /// weights are two units), format version, weights, sorted sites, tokenizer, shard, dtype, and the storage
+    /// dtype when it is not float32 (so float32 captures keep the keys they had). The shard files themselves are
+    /// content-addressed by <c>ShardMetadata.CacheKey</c>, which leaves the name out.
     /// </summary>
-    public static string CaptureKey(string model, string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest, string dtype) =>
-        Hash("sweep.capture", $"format={CaptureFormatVersion}", $"model={model}", $"weights={weightsDigest}",
+    public static string CaptureKey(string model, string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest,
+        string dtype, string shardDtype = "float32")
+    {
+        string[] fields =
+        [
+            "sweep.capture", $"format={CaptureFormatVersion}", $"model={model}", $"weights={weightsDigest}",
             $"sites={string.Join(",", sites.Order(StringComparer.Ordinal))}", $"tokenizer={tokenizerDigest}",
-            $"shard={corpusShardDigest}", $"dtype={dtype}");
+            $"shard={corpusShardDigest}", $"dtype={dtype}",
+        ];
+        return Hash(shardDtype == "float32" ? fields : [.. fields, $"shard_dtype={shardDtype}"]);
+    }
 
     /// <summary>
     /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job

@@ -18,7 +18,7 @@ public static partial class JobLoader
     private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
-    private static readonly string[] OutputKeys = ["store", "database"];
+    private static readonly string[] OutputKeys = ["store", "database", "shard_dtype"];
 
     private static readonly Dictionary<string, CorpusFormat> Formats = new() { ["txt"] = CorpusFormat.Txt, ["jsonl"] = CorpusFormat.Jsonl };
 
@@ -307,8 +307,12 @@ public static partial class JobLoader
         int before = errors.Errors.Count;
         var store = o.String("store", "a directory path for shards");
         var database = o.String("database", "a PostgreSQL URL (postgresql://...) or connection string");
+        var shardDtype = o.Choice("shard_dtype", Dtypes);
         if (errors.Errors.Count > before) return null;
-        return new OutputSpec { Store = Resolve(baseDir, store ?? OutputSpec.DefaultStore), Database = database };
+        return new OutputSpec
+        {
+            Store = Resolve(baseDir, store ?? OutputSpec.DefaultStore), Database = database, ShardDtype = shardDtype ?? ActivationDtype.Float32,
+        };
     }
 
     private static string HookPointSummary(ModelDescriptor model)
@@ -371,6 +375,8 @@ public static partial class JobLoader
         Line("execution.workers", execution.Workers);
         Line("output.store", Rel(output.Store));
         Line("output.database", output.Database ?? "embedded");
+        // Only when set, so the digests of jobs written before the key existed stay as they were.
+        if (output.ShardDtype != ActivationDtype.Float32) Line("output.shard_dtype", SpecNames.Of(output.ShardDtype));
         return sb.ToString();
     }
 }

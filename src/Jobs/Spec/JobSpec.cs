@@ -141,6 +141,9 @@ public sealed record OutputSpec
 
     /// <summary>A PostgreSQL URL or connection string; null means Sweep's embedded server.</summary>
     public string? Database { get; init; }
+
+    /// <summary>How dense activation shards store <c>act</c> (<c>output.shard_dtype</c>); the 16-bit types halve the files.</summary>
+    public ActivationDtype ShardDtype { get; init; } = ActivationDtype.Float32;
 }
 
 /// <summary>The YAML spellings of the spec's enums.</summary>

@@ -16,9 +16,8 @@ public sealed record DenseShard(ShardMetadata Metadata, int Rows, int[] Seq, int
         if (width <= 0) throw new ArgumentException($"shard width must be positive, got {width}");
         if (Rows < 0) throw new ArgumentException($"shard rows must be non-negative, got {Rows}");
         if (Metadata.Kind != "dense") throw new ArgumentException($"a dense shard must have kind 'dense', got '{Metadata.Kind}'");
-        if (Metadata.Dtype != "float32") throw new ArgumentException($"dense shards hold float32 activations, metadata says dtype '{Metadata.Dtype}'");
-        if (Metadata.FormatVersion != ShardMetadata.CurrentFormatVersion)
-            throw new ArgumentException($"can only write shard format version {ShardMetadata.CurrentFormatVersion}, metadata says {Metadata.FormatVersion}");
+        if (!ShardDtype.All.Contains(Metadata.Dtype))
+            throw new ArgumentException($"dense shards store act as {ShardDtype.Names}, metadata says dtype '{Metadata.Dtype}'");
         if (Seq.Length != Rows) throw new ArgumentException($"seq has {Seq.Length} values for {Rows} rows");
         if (Pos.Length != Rows) throw new ArgumentException($"pos has {Pos.Length} values for {Rows} rows");
         if (Token.Length != Rows) throw new ArgumentException($"token has {Token.Length} values for {Rows} rows");

@@ -8,8 +8,9 @@ namespace Sweep.Storage.Shards;
 
 /// <summary>
 /// Reads and writes dense activation shards: Arrow IPC files with columns
-/// <c>seq</c>, <c>pos</c>, <c>token</c> (int32) and <c>act</c> (FixedSizeList&lt;float32&gt;[width]),
-/// plus <see cref="ShardMetadata"/> in the schema metadata. Format: docs/shard-format.md.
+/// <c>seq</c>, <c>pos</c>, <c>token</c> (int32) and <c>act</c> (FixedSizeList[width] of float32, float16 or
+/// bfloat16 bits as uint16: <see cref="ShardDtype"/>), plus <see cref="ShardMetadata"/> in the schema metadata.
+/// Reading always gives float32. Format: docs/shard-format.md.
 /// </summary>
 public static class DenseShardFile
 {
@@ -23,7 +24,7 @@ public static class DenseShardFile
             .Field(new Field("seq", Int32Type.Default, nullable: false))
             .Field(new Field("pos", Int32Type.Default, nullable: false))
             .Field(new Field("token", Int32Type.Default, nullable: false))
-            .Field(new Field("act", ActType(metadata.Width), nullable: false));
+            .Field(new Field("act", ActType(metadata), nullable: false));
         foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
         return builder.Build();
     }
@@ -79,7 +80,7 @@ public static class DenseShardFile
             try
             {
                 metadata = ReadMetadata(path, schema);
-                CheckColumns(path, schema, metadata.Width);
+                CheckColumns(path, schema, metadata);
             }
             catch
             {
@@ -115,8 +116,8 @@ public static class DenseShardFile
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    private static FixedSizeListType ActType(int width) =>
-        new(new Field("item", FloatType.Default, nullable: false), width);
+    private static FixedSizeListType ActType(ShardMetadata metadata) =>
+        new(new Field("item", ShardDtype.ArrowType(metadata.Dtype), nullable: false), metadata.Width);
 
     private static void CheckOrder(DenseShard shard, int start, int count)
     {
@@ -132,18 +133,18 @@ public static class DenseShardFile
     private static RecordBatch CreateBatch(DenseShard shard, int start, int count)
     {
         var width = shard.Metadata.Width;
-        var values = new FloatArray(ShardArrow.Buffer<float>(shard.Act.AsSpan(start * width, count * width)), ArrowBuffer.Empty, count * width, 0, 0);
+        var values = ShardDtype.Encode(shard.Act.AsSpan(start * width, count * width), shard.Metadata.Dtype);
         IArrowArray[] columns =
         [
             ShardArrow.Int32Column(shard.Seq, start, count),
             ShardArrow.Int32Column(shard.Pos, start, count),
             ShardArrow.Int32Column(shard.Token, start, count),
-            new FixedSizeListArray(ActType(width), count, values, ArrowBuffer.Empty, 0, 0),
+            new FixedSizeListArray(ActType(shard.Metadata), count, values, ArrowBuffer.Empty, 0, 0),
         ];
         return new RecordBatch(CreateSchema(shard.Metadata), columns, count);
     }
 
-    private static void CheckColumns(string path, Schema schema, int width)
+    private static void CheckColumns(string path, Schema schema, ShardMetadata metadata)
     {
         foreach (var name in new[] { "seq", "pos", "token" })
         {
@@ -151,8 +152,9 @@ public static class DenseShardFile
             if (field.DataType is not Int32Type) throw NotAShard(path, $"column '{name}' is {field.DataType.Name}, expected int32");
         }
         var act = schema.GetFieldByName("act") ?? throw NotAShard(path, "column 'act' is missing");
-        if (act.DataType is not FixedSizeListType list || list.ValueDataType is not FloatType || list.ListSize != width)
-            throw NotAShard(path, $"column 'act' must be fixed_size_list<float32>[{width}] (sweep.width), found {Describe(act.DataType)}");
+        var expected = ActType(metadata);
+        if (act.DataType is not FixedSizeListType list || list.ValueDataType.TypeId != expected.ValueDataType.TypeId || list.ListSize != expected.ListSize)
+            throw NotAShard(path, $"column 'act' must be {Describe(expected)} (sweep.width, sweep.dtype {metadata.Dtype}), found {Describe(act.DataType)}");
     }
 
     private static DenseShard Assemble(string path, ShardMetadata metadata, List<RecordBatch> batches)
@@ -172,8 +174,7 @@ public static class DenseShardFile
             ShardArrow.CopyInt32(path, Kind, batch, "token", token.AsSpan(at, n));
             var list = (FixedSizeListArray)batch.Column("act");
             if (list.NullCount > 0 || list.Values.NullCount > 0) throw NotAShard(path, "column 'act' holds nulls");
-            var floats = (FloatArray)list.Values;
-            floats.Values.Slice(list.Offset * width, n * width).CopyTo(act.AsSpan(at * width, n * width));
+            ShardDtype.Decode(list.Values, list.Offset * width, act.AsSpan(at * width, n * width));
             at += n;
         }
         return new DenseShard(metadata, rows, seq, pos, token, act);
@@ -184,6 +185,7 @@ public static class DenseShardFile
         FixedSizeListType l => $"fixed_size_list<{Describe(l.ValueDataType)}>[{l.ListSize}]",
         FloatType => "float32",
         HalfFloatType => "float16",
+        UInt16Type => "uint16",
         DoubleType => "float64",
         _ => type.Name,
     };

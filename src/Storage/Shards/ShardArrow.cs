@@ -15,7 +15,7 @@ internal static class ShardArrow
     public static Int32Array Int32Column(int[] source, int start, int count) =>
         new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
 
-    public static ArrowBuffer Buffer<T>(Span<T> values) where T : struct => new(MemoryMarshal.AsBytes(values).ToArray());
+    public static ArrowBuffer Buffer<T>(ReadOnlySpan<T> values) where T : struct => new(MemoryMarshal.AsBytes(values).ToArray());
 
     public static void CopyInt32(string path, string kind, RecordBatch batch, string name, Span<int> target)
     {
@@ -41,17 +41,18 @@ internal static class ShardArrow
         }
     }
 
-    /// <summary>Parses the sweep.* metadata and checks what every reader needs: a known format version, the kind, float32, a positive width.</summary>
+    /// <summary>
+    /// Parses the sweep.* metadata and checks what every reader needs: a known format version and dtype, the kind,
+    /// a dtype the kind stores (sparse codes are float32), a positive width.
+    /// </summary>
     public static ShardMetadata ParseMetadata(string path, string kind, Schema schema, string widthName = "width")
     {
         ShardMetadata metadata;
         try { metadata = ShardMetadata.FromDictionary(schema.Metadata); }
         catch (ShardFormatException ex) { throw NotAShard(path, kind, ex.Message, ex); }
-        if (metadata.FormatVersion > ShardMetadata.CurrentFormatVersion)
-            throw NotAShard(path, kind, $"written with shard format version {metadata.FormatVersion}; this Sweep reads up to version {ShardMetadata.CurrentFormatVersion}, upgrade Sweep");
-        if (metadata.FormatVersion < 1) throw NotAShard(path, kind, $"invalid shard format version {metadata.FormatVersion}");
         if (metadata.Kind != kind) throw NotAShard(path, kind, $"kind is '{metadata.Kind}', expected '{kind}'");
-        if (metadata.Dtype != "float32") throw NotAShard(path, kind, $"dtype '{metadata.Dtype}' is not supported by this reader (expected float32)");
+        if (kind == ShardMetadata.KindSparse && metadata.Dtype != ShardDtype.Float32)
+            throw NotAShard(path, kind, $"dtype '{metadata.Dtype}' is not supported for sparse codes (expected float32)");
         if (metadata.Width <= 0) throw NotAShard(path, kind, $"{widthName} {metadata.Width} is not positive");
         return metadata;
     }

@@ -11,7 +11,8 @@ namespace Sweep.Storage.Shards;
 /// </summary>
 public sealed record ShardMetadata
 {
-    public const int CurrentFormatVersion = 1;
+    /// <summary>The newest shard format version this Sweep reads (docs/shard-format.md); each file states the one it needs.</summary>
+    public const int CurrentFormatVersion = 2;
 
     public const string KeyModel = "sweep.model";
     public const string KeySite = "sweep.site";
@@ -46,13 +47,15 @@ public sealed record ShardMetadata
     public required string Site { get; init; }
     /// <summary>Length of each activation vector.</summary>
     public required int Width { get; init; }
-    public string Dtype { get; init; } = "float32";
+    /// <summary>How <c>act</c> is stored (<see cref="ShardDtype"/>): float32, float16 or bfloat16 for dense shards; sparse codes are float32.</summary>
+    public string Dtype { get; init; } = ShardDtype.Float32;
     public required string WeightsDigest { get; init; }
     public required string TokenizerDigest { get; init; }
     public required string CorpusShardDigest { get; init; }
     /// <summary>Index of the corpus shard this file covers (0-based).</summary>
     public required int ShardIndex { get; init; }
-    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    /// <summary>The format version the file is written as: the oldest that describes it (<see cref="ShardDtype.FormatVersionOf"/>).</summary>
+    public int FormatVersion => ShardDtype.FormatVersionOf(Dtype);
     public string CodeVersion { get; init; } = CurrentCodeVersion;
     public string Kind { get; init; } = KindDense;
     /// <summary>The dtype the model computed in (execution.dtype): float32, bfloat16 or float16. Activations are stored as <see cref="Dtype"/>.</summary>
@@ -97,7 +100,10 @@ public sealed record ShardMetadata
         [KeyComputeDtype] = ComputeDtype,
     };
 
-    /// <summary>Parses the <c>sweep.*</c> keys; throws <see cref="ShardFormatException"/> naming every missing or bad key.</summary>
+    /// <summary>
+    /// Parses the <c>sweep.*</c> keys; throws <see cref="ShardFormatException"/> naming every missing or bad key, a format
+    /// version newer than this Sweep reads, an unknown dtype, or a version that does not match the dtype.
+    /// </summary>
     public static ShardMetadata FromDictionary(IReadOnlyDictionary<string, string>? values)
     {
         values ??= new Dictionary<string, string>();
@@ -110,6 +116,7 @@ public sealed record ShardMetadata
                 ? v
                 : throw new ShardFormatException($"shard metadata key {key} must be an integer, found '{values[key]}'");
 
+        CheckVersion(Int(KeyFormatVersion), values[KeyDtype]);
         return new ShardMetadata
         {
             Model = values[KeyModel],
@@ -120,11 +127,21 @@ public sealed record ShardMetadata
             TokenizerDigest = values[KeyTokenizerDigest],
             CorpusShardDigest = values[KeyCorpusShardDigest],
             ShardIndex = Int(KeyShardIndex),
-            FormatVersion = Int(KeyFormatVersion),
             CodeVersion = values[KeyCodeVersion],
             Kind = values[KeyKind],
             ComputeDtype = values[KeyComputeDtype],
             Sae = values[KeyKind] == KindSparse ? SaeIdentity.FromDictionary(values) : null,
         };
+    }
+
+    private static void CheckVersion(int version, string dtype)
+    {
+        if (version > CurrentFormatVersion)
+            throw new ShardFormatException($"written with shard format version {version}; this Sweep reads up to version {CurrentFormatVersion}, upgrade Sweep");
+        if (version < 1) throw new ShardFormatException($"invalid shard format version {version}");
+        if (!ShardDtype.All.Contains(dtype))
+            throw new ShardFormatException($"dtype '{dtype}' is not supported by this reader (expected {ShardDtype.Names})");
+        if (version != ShardDtype.FormatVersionOf(dtype))
+            throw new ShardFormatException($"dtype '{dtype}' is written as shard format version {ShardDtype.FormatVersionOf(dtype)}, the file says {version}");
     }
 }

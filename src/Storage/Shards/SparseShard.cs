@@ -21,26 +21,44 @@ public sealed record SaeIdentity(string Name, string Digest, string Hook, string
     public const string KeyArchitecture = "sweep.sae_architecture";
     public const string KeyNeuronpediaId = "sweep.sae_neuronpedia_id";
 
+    /// <summary>Written only when not float32, so files from before the key existed read as what they are.</summary>
+    public const string KeyInputDtype = "sweep.sae_input_dtype";
+
     public static IReadOnlyList<string> AllKeys { get; } = [KeyName, KeyDigest, KeyHook, KeyCodes, KeyArchitecture, KeyNeuronpediaId];
+
+    /// <summary>How the encoded activations were stored (<see cref="ShardDtype"/>): codes of rounded activations are other codes.</summary>
+    public string InputDtype { get; init; } = ShardDtype.Float32;
 
     /// <summary>The addressable site of these codes: <c>{hook}/sae/{name}</c>, plus <c>/novel</c> or <c>/pred</c> for a temporal SAE.</summary>
     public static string SiteOf(string hook, string name, string codes = "codes") =>
         codes == "codes" ? $"{hook}/sae/{name}" : $"{hook}/sae/{name}/{codes}";
 
-    internal string CacheKeySuffix() => string.Concat("\n", Digest, "\n", Hook, "\n", Codes);
+    internal string CacheKeySuffix() =>
+        string.Concat("\n", Digest, "\n", Hook, "\n", Codes, InputDtype == ShardDtype.Float32 ? "" : "\ninput=" + InputDtype);
 
-    internal IReadOnlyDictionary<string, string> ToDictionary() => new Dictionary<string, string>
+    internal IReadOnlyDictionary<string, string> ToDictionary()
     {
-        [KeyName] = Name, [KeyDigest] = Digest, [KeyHook] = Hook, [KeyCodes] = Codes,
-        [KeyArchitecture] = Architecture, [KeyNeuronpediaId] = NeuronpediaId,
-    };
+        var values = new Dictionary<string, string>
+        {
+            [KeyName] = Name, [KeyDigest] = Digest, [KeyHook] = Hook, [KeyCodes] = Codes,
+            [KeyArchitecture] = Architecture, [KeyNeuronpediaId] = NeuronpediaId,
+        };
+        if (InputDtype != ShardDtype.Float32) values[KeyInputDtype] = InputDtype;
+        return values;
+    }
 
     internal static SaeIdentity FromDictionary(IReadOnlyDictionary<string, string> values)
     {
         var missing = AllKeys.Where(k => !values.ContainsKey(k)).ToList();
         if (missing.Count > 0)
             throw new ShardFormatException($"missing sparse shard metadata key(s) {string.Join(", ", missing)}");
-        return new SaeIdentity(values[KeyName], values[KeyDigest], values[KeyHook], values[KeyCodes], values[KeyArchitecture], values[KeyNeuronpediaId]);
+        var inputDtype = values.GetValueOrDefault(KeyInputDtype, ShardDtype.Float32);
+        if (!ShardDtype.All.Contains(inputDtype))
+            throw new ShardFormatException($"{KeyInputDtype} '{inputDtype}' is not one of {ShardDtype.Names}");
+        return new SaeIdentity(values[KeyName], values[KeyDigest], values[KeyHook], values[KeyCodes], values[KeyArchitecture], values[KeyNeuronpediaId])
+        {
+            InputDtype = inputDtype,
+        };
     }
 }
 
@@ -70,9 +88,9 @@ public sealed record SparseShard(ShardMetadata Metadata, int Rows, int[] Seq, in
         if (Rows < 0) throw new ArgumentException($"shard rows must be non-negative, got {Rows}");
         if (Metadata.Kind != ShardMetadata.KindSparse) throw new ArgumentException($"a sparse shard must have kind 'sparse', got '{Metadata.Kind}'");
         if (Metadata.Sae is null) throw new ArgumentException("a sparse shard's metadata must name its SAE (Sae)");
-        if (Metadata.Dtype != "float32") throw new ArgumentException($"sparse shards hold float32 codes, metadata says dtype '{Metadata.Dtype}'");
-        if (Metadata.FormatVersion != ShardMetadata.CurrentFormatVersion)
-            throw new ArgumentException($"can only write shard format version {ShardMetadata.CurrentFormatVersion}, metadata says {Metadata.FormatVersion}");
+        if (Metadata.Dtype != ShardDtype.Float32) throw new ArgumentException($"sparse shards hold float32 codes, metadata says dtype '{Metadata.Dtype}'");
+        if (!ShardDtype.All.Contains(Metadata.Sae.InputDtype))
+            throw new ArgumentException($"the SAE's input dtype '{Metadata.Sae.InputDtype}' is not one of {ShardDtype.Names}");
         if (Seq.Length != Rows) throw new ArgumentException($"seq has {Seq.Length} values for {Rows} rows");
         if (Pos.Length != Rows) throw new ArgumentException($"pos has {Pos.Length} values for {Rows} rows");
         if (Token.Length != Rows) throw new ArgumentException($"token has {Token.Length} values for {Rows} rows");

@@ -98,6 +98,18 @@ public sealed class JobPlannerTests : IDisposable
     }
 
     [Fact]
+    public void Shard_dtype_changes_every_key_and_float32_keeps_the_keys_it_had()
+    {
+        var a = JobPlanner.Plan(Spec(), ThreeShards(), Weights);
+        var b = JobPlanner.Plan(_dir.Parse(JobDirectory.WithShardDtype("float16")), ThreeShards(), Weights);
+        Assert.All(a.Captures.Zip(b.Captures), p => Assert.NotEqual(p.First.Key, p.Second.Key));
+        Assert.All(a.Analyses.Zip(b.Analyses), p => Assert.NotEqual(p.First.Key, p.Second.Key));
+        // The key every float32 capture had before shard_dtype existed (SHA-256 of its fields, one per line).
+        Assert.Equal("041c9b3e840853a06490741ccf1bb3ce4f19583994bae08625b6ecc8d5408c99", JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "float32"));
+        Assert.NotEqual(JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "float16"), JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "bfloat16"));
+    }
+
+    [Fact]
     public void Capture_keys_do_not_depend_on_site_order_but_on_the_model_name()
     {
         Assert.Equal(JobPlanner.CaptureKey("m", "w", ["x", "y"], "t", "s", "float32"), JobPlanner.CaptureKey("m", "w", ["y", "x"], "t", "s", "float32"));

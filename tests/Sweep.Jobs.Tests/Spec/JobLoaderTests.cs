@@ -203,6 +203,28 @@ public sealed class JobLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Shard_dtype_is_read_from_output_and_joins_the_digest_only_when_not_float32()
+    {
+        var unset = _dir.Parse(JobDirectory.ValidJob);
+        var float32 = _dir.Parse(JobDirectory.WithShardDtype("float32"));
+        var float16 = _dir.Parse(JobDirectory.WithShardDtype("float16"));
+        var bfloat16 = _dir.Parse(JobDirectory.WithShardDtype("bfloat16"));
+
+        Assert.Equal(ActivationDtype.Float32, unset.Output.ShardDtype);
+        Assert.Equal(ActivationDtype.Float16, float16.Output.ShardDtype);
+        Assert.Equal(ActivationDtype.BFloat16, bfloat16.Output.ShardDtype);
+        Assert.Equal(unset.Digest, float32.Digest);
+        Assert.Equal(3, new[] { unset.Digest, float16.Digest, bfloat16.Digest }.Distinct().Count());
+        Assert.Contains("output.shard_dtype: float16\n", float16.CanonicalText);
+    }
+
+    [Theory]
+    [InlineData("float64", "'float64', expected one of: float32, bfloat16, float16; did you mean 'float16'?")]
+    [InlineData("[float16]", "a list, expected one of: float32, bfloat16, float16")]
+    public void A_bad_shard_dtype_is_one_line_with_file_position_key_and_choices(string value, string complaint) =>
+        Assert.Equal($"jobs.yaml:25:16: output.shard_dtype is {complaint}", Only(JobDirectory.WithShardDtype(value)));
+
+    [Fact]
     public void Device_accepts_cuda_with_an_index()
     {
         Assert.Equal("cuda:1", _dir.Parse(JobDirectory.ValidJob.Replace("device: cpu", "device: cuda:1")).Execution.Device);
