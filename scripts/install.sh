@@ -22,6 +22,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 # run with Debian's own interpreter, /usr/bin/python3.
 /usr/bin/python3 -c "import numpy, scipy, sklearn" >/dev/null 2>&1 || missing+=(python3-numpy python3-scipy python3-sklearn)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+# `sweep report` draws its figures with SkiaSharp built without fontconfig: it reads fonts from /usr/share/fonts.
+compgen -G "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" >/dev/null || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 # Some nodejs packages bundle npm, Debian's does not.
 command -v npm >/dev/null 2>&1 || apt_install npm

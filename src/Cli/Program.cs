@@ -10,4 +10,5 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 return await root.Parse(args).InvokeAsync();

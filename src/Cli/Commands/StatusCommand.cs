@@ -12,7 +12,7 @@ internal static class StatusCommand
 {
     public static Command Create()
     {
-        var run = new Argument<long?>("run") { Description = "the run (default: the newest)", Arity = ArgumentArity.ZeroOrOne };
+        var run = RunSelection.Argument();
         var database = CommonOptions.Database();
         var home = CommonOptions.Home();
         var command = new Command("status", "Show a run's units done/running/failed per stage and per node, from the ledger") { run, database, home };
@@ -21,10 +21,9 @@ internal static class StatusCommand
             await using var session = await DatabaseSession.OpenAsync(
                 DatabaseSession.ChooseConnection(parse.GetValue(database), null), parse.GetValue(home)!, ct);
             var db = session.Database;
-            long runId = parse.GetValue(run) ?? await db.GetLatestRunIdAsync(ct) ?? throw new InvalidOperationException($"no runs in {session.Description}");
-            var record = await db.GetRunAsync(runId, ct) ?? throw new KeyNotFoundException($"run {runId} does not exist");
-            Print(record, await db.GetStageProgressAsync(runId, ct), await db.GetNodeProgressAsync(runId, ct),
-                (await db.GetUnitsAsync(runId, ct)).Where(u => u.Status == UnitStatus.Failed).ToList());
+            var record = await RunSelection.FindAsync(session, parse.GetValue(run), ct);
+            Print(record, await db.GetStageProgressAsync(record.RunId, ct), await db.GetNodeProgressAsync(record.RunId, ct),
+                (await db.GetUnitsAsync(record.RunId, ct)).Where(u => u.Status == UnitStatus.Failed).ToList());
             return ExitCodes.Success;
         }));
         return command;

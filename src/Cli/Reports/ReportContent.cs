@@ -1,0 +1,35 @@
+using Sweep.Storage.Database;
+
+namespace Sweep.Cli.Reports;
+
+/// <summary>Everything a report shows, read from PostgreSQL, each list in a fixed order.</summary>
+public sealed record ReportContent(
+    RunRecord Run,
+    IReadOnlyList<MetricRow> Metrics,
+    IReadOnlyList<FeatureMatchSummary> MatchSummaries,
+    IReadOnlyList<FeatureMatchRow> TopMatches)
+{
+    /// <summary>Rows in each site pair's table of strongest matches.</summary>
+    public const int TopMatchesPerPair = 50;
+
+    public static async Task<ReportContent> LoadAsync(SweepDatabase database, RunRecord run, CancellationToken ct)
+    {
+        var metrics = (await database.GetMetricsAsync(run.RunId, ct)).Select(m => m.Metric).ToList();
+        return new ReportContent(run, Sorted(metrics),
+            await database.GetFeatureMatchSummariesAsync(run.RunId, ct),
+            await database.GetTopFeatureMatchesAsync(run.RunId, TopMatchesPerPair, ct));
+    }
+
+    /// <summary>The analyses with anything to show, by name.</summary>
+    public IReadOnlyList<string> Analyses =>
+        Metrics.Select(m => m.Analysis).Concat(MatchSummaries.Select(s => s.Analysis)).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Metrics by analysis, measure, model and site (residual-stream order), then value and parameters.</summary>
+    private static List<MetricRow> Sorted(IEnumerable<MetricRow> metrics) =>
+        metrics.OrderBy(m => m.Analysis, StringComparer.Ordinal)
+            .ThenBy(m => m.Measure, StringComparer.Ordinal)
+            .ThenBy(m => m.ModelA, StringComparer.Ordinal).ThenBy(m => m.SiteA, SiteOrder.Instance)
+            .ThenBy(m => m.ModelB ?? "", StringComparer.Ordinal).ThenBy(m => m.SiteB ?? "", SiteOrder.Instance)
+            .ThenBy(m => m.ParamsJson, StringComparer.Ordinal).ThenBy(m => m.Value)
+            .ToList();
+}

@@ -1,0 +1,18 @@
+using System.Globalization;
+
+namespace Sweep.Cli.Reports;
+
+/// <summary>How numbers appear in the report: invariant culture, six significant digits, so a table reads as the database holds it.</summary>
+public static class ReportFormat
+{
+    public static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary>Shorter, for heatmap cells.</summary>
+    public static string Cell(double value) => double.IsNaN(value) ? "" : value.ToString("0.000", CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset? time) =>
+        time is { } t ? t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) : "—";
+
+    public static string Duration(DateTimeOffset? start, DateTimeOffset? end) =>
+        start is { } s && end is { } e ? (e - s).ToString(@"hh\:mm\:ss\.f", CultureInfo.InvariantCulture) : "—";
+}
