@@ -27,10 +27,19 @@ public abstract class DecoderModel : IDisposable
     public ScalarType Dtype { get; }
 
     private readonly IReadOnlyList<Tensor> _owned;
+    private readonly List<Scalar> _heldScalars = [];
 
     protected DecoderModel(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights)
     {
         Config = config; Device = device; Dtype = dtype; _owned = weights;
+    }
+
+    /// <summary>A Scalar fixed by the config (an eps, a scale), held until the model is disposed (see <see cref="HeldScalars"/>).</summary>
+    protected Scalar Hold(double value)
+    {
+        Scalar held = value;
+        _heldScalars.Add(held);
+        return held;
     }
 
     /// <summary>Token ids [B, T] to the residual stream entering block 0 [B, T, d]; reports <c>hook_embed</c> itself.</summary>
@@ -114,6 +123,7 @@ public abstract class DecoderModel : IDisposable
     public void Dispose()
     {
         foreach (var t in _owned.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()) t.Dispose();
+        foreach (var s in _heldScalars) s.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -31,12 +31,18 @@ public sealed class Gemma2 : DecoderModel
     private readonly Tensor _embed, _finalNorm, _lmHead;
     private readonly Gemma2Block[] _blocks;
     private readonly float[] _invFreq;
+    private readonly Scalar _rmsNormEps, _attentionScale;
+    private readonly Scalar? _attentionSoftCap, _finalSoftCap;
 
     private Gemma2(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights, Tensor embed,
                    Gemma2Block[] blocks, Tensor finalNorm, Tensor lmHead) : base(config, device, dtype, weights)
     {
         _embed = embed; _blocks = blocks; _finalNorm = finalNorm; _lmHead = lmHead;
         _invFreq = Layers.RotaryInverseFrequencies(config.RopeTheta, config.HeadDim);
+        _rmsNormEps = Hold(config.RmsNormEps);
+        _attentionScale = Hold(1.0 / Math.Sqrt(config.QueryPreAttnScalar ?? config.HeadDim));
+        _attentionSoftCap = config.AttnLogitSoftcapping is double attentionCap ? Hold(attentionCap) : null;
+        _finalSoftCap = config.FinalLogitSoftcapping is double finalCap ? Hold(finalCap) : null;
     }
 
     protected override float[] RotaryInverseFrequencies => _invFreq;
@@ -104,13 +110,13 @@ public sealed class Gemma2 : DecoderModel
         var blocked = IsSliding(Config, l) ? batch.WindowBlocked ?? batch.Blocked : batch.Blocked;   // no window tensor: window >= T
         var attnOut = Norm(Attention(Norm(x, w.InputNorm), w, blocked, batch), w.PostAttentionNorm);
         hook(HookPoints.AttnOut(l), attnOut);
-        x = x + attnOut;
+        x = x.Plus(attnOut);
         hook(HookPoints.ResidMid(l), x);
 
         var h = Norm(x, w.PreFeedforwardNorm);
         var mlpOut = Norm(F.linear(Layers.GeluTanh(F.linear(h, w.WGate)) * F.linear(h, w.WUp), w.WDown), w.PostFeedforwardNorm);
         hook(HookPoints.MlpOut(l), mlpOut);
-        x = x + mlpOut;
+        x = x.Plus(mlpOut);
         hook(HookPoints.ResidPost(l), x);
         return x;
     }
@@ -121,22 +127,21 @@ public sealed class Gemma2 : DecoderModel
         var q = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wq), h, hd), batch.Cos!, batch.Sin!);
         var k = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wk), kvh, hd), batch.Cos!, batch.Sin!);
         var v = Layers.SplitHeads(F.linear(x, w.Wv), kvh, hd);
-        double scale = 1.0 / Math.Sqrt(Config.QueryPreAttnScalar ?? hd);
-        return F.linear(Layers.Attend(q, k, v, blocked, scale, Config.AttnLogitSoftcapping), w.Wo);
+        return F.linear(Layers.Attend(q, k, v, blocked, _attentionScale, _attentionSoftCap), w.Wo);
     }
 
     /// <summary>Gemma's RMSNorm: x / rms(x) * (1 + w), the gain applied in float32 before casting back.</summary>
     private Tensor Norm(Tensor x, Tensor weight)
     {
-        var normalized = Layers.RmsNormalize(x.to(ScalarType.Float32), Config.RmsNormEps);
-        return (normalized * (weight.to(ScalarType.Float32) + 1.0)).to(x.dtype);
+        var normalized = Layers.RmsNormalize(x.to(ScalarType.Float32), _rmsNormEps);
+        return (normalized * weight.to(ScalarType.Float32).Plus(HeldScalars.One)).to(x.dtype);
     }
 
-    protected override Tensor FinalNormalize(Tensor x) => Layers.RmsNormalize(x, Config.RmsNormEps);
+    protected override Tensor FinalNormalize(Tensor x) => Layers.RmsNormalize(x, _rmsNormEps);
 
     protected override Tensor Unembed(Tensor normalized)
     {
-        var logits = F.linear((normalized.to(ScalarType.Float32) * (_finalNorm.to(ScalarType.Float32) + 1.0)).to(Dtype), _lmHead);
-        return Config.FinalLogitSoftcapping is double cap ? Layers.SoftCap(logits.to(ScalarType.Float32), cap) : logits;
+        var logits = F.linear((normalized.to(ScalarType.Float32) * _finalNorm.to(ScalarType.Float32).Plus(HeldScalars.One)).to(Dtype), _lmHead);
+        return _finalSoftCap is not null ? Layers.SoftCap(logits.to(ScalarType.Float32), _finalSoftCap) : logits;
     }
 }

@@ -32,11 +32,14 @@ public sealed class Gpt2 : DecoderModel
 {
     private readonly Tensor _wte, _wpe, _lnFWeight, _lnFBias, _lmHead;
     private readonly Gpt2Block[] _blocks;
+    private readonly Scalar _layerNormEps, _attentionScale;
 
     private Gpt2(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights, Tensor wte, Tensor wpe,
                  Gpt2Block[] blocks, Tensor lnFWeight, Tensor lnFBias, Tensor lmHead) : base(config, device, dtype, weights)
     {
         _wte = wte; _wpe = wpe; _blocks = blocks; _lnFWeight = lnFWeight; _lnFBias = lnFBias; _lmHead = lmHead;
+        _layerNormEps = Hold(config.LayerNormEps);
+        _attentionScale = Hold(1.0 / Math.Sqrt(config.HiddenSize / config.NumHeads));
     }
 
     public static Gpt2 Load(ModelDescriptor descriptor, Device device, ScalarType dtype)
@@ -82,24 +85,23 @@ public sealed class Gpt2 : DecoderModel
             throw new ArgumentException($"sequence of {t} tokens is longer than n_positions {Config.MaxPositions}");
         var embed = _wte.index_select(0, tokens.reshape(-1)).reshape(b, t, Config.HiddenSize);
         hook(HookPoints.Embed, embed);
-        return embed + _wpe.narrow(0, 0, t).unsqueeze(0);
+        return embed.Plus(_wpe.narrow(0, 0, t).unsqueeze(0));
     }
 
     protected override Tensor Block(int l, Tensor x, DecoderBatch batch, HookSink hook)
     {
         var w = _blocks[l];
-        double eps = Config.LayerNormEps;
         hook(HookPoints.ResidPre(l), x);
 
-        var attnOut = Conv1D(Attention(Layers.LayerNorm(x, w.Ln1Weight, w.Ln1Bias, eps), w, batch), w.AttnProjWeight, w.AttnProjBias);
+        var attnOut = Conv1D(Attention(Layers.LayerNorm(x, w.Ln1Weight, w.Ln1Bias, _layerNormEps), w, batch), w.AttnProjWeight, w.AttnProjBias);
         hook(HookPoints.AttnOut(l), attnOut);
-        x = x + attnOut;
+        x = x.Plus(attnOut);
         hook(HookPoints.ResidMid(l), x);
 
-        var h = Layers.LayerNorm(x, w.Ln2Weight, w.Ln2Bias, eps);
+        var h = Layers.LayerNorm(x, w.Ln2Weight, w.Ln2Bias, _layerNormEps);
         var mlpOut = Conv1D(Layers.GeluTanh(Conv1D(h, w.FcWeight, w.FcBias)), w.MlpProjWeight, w.MlpProjBias);
         hook(HookPoints.MlpOut(l), mlpOut);
-        x = x + mlpOut;
+        x = x.Plus(mlpOut);
         hook(HookPoints.ResidPost(l), x);
         return x;
     }
@@ -112,13 +114,13 @@ public sealed class Gpt2 : DecoderModel
         var q = Layers.SplitHeads(qkv.narrow(-1, 0, d), h, hd);
         var k = Layers.SplitHeads(qkv.narrow(-1, d, d), h, hd);
         var v = Layers.SplitHeads(qkv.narrow(-1, 2 * d, d), h, hd);
-        return Layers.Attend(q, k, v, batch.Blocked, 1.0 / Math.Sqrt(hd));
+        return Layers.Attend(q, k, v, batch.Blocked, _attentionScale);
     }
 
-    private static Tensor Conv1D(Tensor x, Tensor weight, Tensor bias) => torch.matmul(x, weight) + bias;
+    private static Tensor Conv1D(Tensor x, Tensor weight, Tensor bias) => torch.matmul(x, weight).Plus(bias);
 
-    protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, Config.LayerNormEps);
+    protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, _layerNormEps);
 
     protected override Tensor Unembed(Tensor normalized) =>
-        TorchSharp.torch.nn.functional.linear(normalized * _lnFWeight + _lnFBias, _lmHead);
+        TorchSharp.torch.nn.functional.linear((normalized * _lnFWeight).Plus(_lnFBias), _lmHead);
 }

@@ -37,12 +37,15 @@ public sealed class GptNeoX : DecoderModel
     private readonly Tensor _embed, _lnFWeight, _lnFBias, _embedOut;
     private readonly GptNeoXBlock[] _blocks;
     private readonly float[] _invFreq;
+    private readonly Scalar _layerNormEps, _attentionScale;
 
     private GptNeoX(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights, Tensor embed,
                     GptNeoXBlock[] blocks, Tensor lnFWeight, Tensor lnFBias, Tensor embedOut) : base(config, device, dtype, weights)
     {
         _embed = embed; _blocks = blocks; _lnFWeight = lnFWeight; _lnFBias = lnFBias; _embedOut = embedOut;
         _invFreq = Layers.RotaryInverseFrequencies(config.RopeTheta, RotaryDims(config));
+        _layerNormEps = Hold(config.LayerNormEps);
+        _attentionScale = Hold(1.0 / Math.Sqrt(config.HiddenSize / config.NumHeads));
     }
 
     /// <summary>int(head_size * rotary_pct), as transformers computes it.</summary>
@@ -96,23 +99,22 @@ public sealed class GptNeoX : DecoderModel
     protected override Tensor Block(int l, Tensor x, DecoderBatch batch, HookSink hook)
     {
         var w = _blocks[l];
-        double eps = Config.LayerNormEps;
         hook(HookPoints.ResidPre(l), x);
 
-        var attnOut = F.linear(Attention(Layers.LayerNorm(x, w.Ln1Weight, w.Ln1Bias, eps), w, batch), w.DenseWeight, w.DenseBias);
+        var attnOut = F.linear(Attention(Layers.LayerNorm(x, w.Ln1Weight, w.Ln1Bias, _layerNormEps), w, batch), w.DenseWeight, w.DenseBias);
         hook(HookPoints.AttnOut(l), attnOut);
         Tensor mlpIn = x;
         if (!Config.UseParallelResidual)
         {
-            x = x + attnOut;
+            x = x.Plus(attnOut);
             hook(HookPoints.ResidMid(l), x);
             mlpIn = x;
         }
 
-        var h = Layers.LayerNorm(mlpIn, w.Ln2Weight, w.Ln2Bias, eps);
+        var h = Layers.LayerNorm(mlpIn, w.Ln2Weight, w.Ln2Bias, _layerNormEps);
         var mlpOut = F.linear(Layers.Gelu(F.linear(h, w.UpWeight, w.UpBias)), w.DownWeight, w.DownBias);
         hook(HookPoints.MlpOut(l), mlpOut);
-        x = Config.UseParallelResidual ? x + attnOut + mlpOut : x + mlpOut;
+        x = Config.UseParallelResidual ? x.Plus(attnOut).Plus(mlpOut) : x.Plus(mlpOut);
         hook(HookPoints.ResidPost(l), x);
         return x;
     }
@@ -125,10 +127,10 @@ public sealed class GptNeoX : DecoderModel
         var q = Layers.ApplyRotary(qkv.narrow(-1, 0, hd), batch.Cos!, batch.Sin!);
         var k = Layers.ApplyRotary(qkv.narrow(-1, hd, hd), batch.Cos!, batch.Sin!);
         var v = qkv.narrow(-1, 2 * hd, hd);
-        return Layers.Attend(q, k, v, batch.Blocked, 1.0 / Math.Sqrt(hd));
+        return Layers.Attend(q, k, v, batch.Blocked, _attentionScale);
     }
 
-    protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, Config.LayerNormEps);
+    protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, _layerNormEps);
 
-    protected override Tensor Unembed(Tensor normalized) => F.linear(normalized * _lnFWeight + _lnFBias, _embedOut);
+    protected override Tensor Unembed(Tensor normalized) => F.linear((normalized * _lnFWeight).Plus(_lnFBias), _embedOut);
 }

@@ -36,12 +36,15 @@ public sealed class Llama : DecoderModel
     private readonly Tensor _finalNorm;      // [d]
     private readonly Tensor _lmHead;         // [vocab, d]; the same tensor as _embed when tied
     private readonly float[] _invFreq;
+    private readonly Scalar _rmsNormEps, _attentionScale;
 
     private Llama(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights,
                   Tensor embed, LlamaBlock[] blocks, Tensor finalNorm, Tensor lmHead) : base(config, device, dtype, weights)
     {
         _embed = embed; _blocks = blocks; _finalNorm = finalNorm; _lmHead = lmHead;
         _invFreq = RopeInverseFrequencies(config);
+        _rmsNormEps = Hold(config.RmsNormEps);
+        _attentionScale = Hold(1.0 / Math.Sqrt(config.HeadDim));
     }
 
     protected override float[] RotaryInverseFrequencies => _invFreq;
@@ -101,15 +104,15 @@ public sealed class Llama : DecoderModel
         var w = _blocks[l];
         hook(HookPoints.ResidPre(l), x);
 
-        var attnOut = Attention(Layers.RmsNormalize(x, Config.RmsNormEps) * w.InputNorm, w, batch);
+        var attnOut = Attention(Layers.RmsNormalize(x, _rmsNormEps) * w.InputNorm, w, batch);
         hook(HookPoints.AttnOut(l), attnOut);
-        x = x + attnOut;
+        x = x.Plus(attnOut);
         hook(HookPoints.ResidMid(l), x);
 
-        var h = Layers.RmsNormalize(x, Config.RmsNormEps) * w.PostAttentionNorm;
+        var h = Layers.RmsNormalize(x, _rmsNormEps) * w.PostAttentionNorm;
         var mlpOut = F.linear(F.silu(F.linear(h, w.WGate)) * F.linear(h, w.WUp), w.WDown);
         hook(HookPoints.MlpOut(l), mlpOut);
-        x = x + mlpOut;
+        x = x.Plus(mlpOut);
         hook(HookPoints.ResidPost(l), x);
         return x;
     }
@@ -121,11 +124,11 @@ public sealed class Llama : DecoderModel
         var q = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wq), h, hd), batch.Cos!, batch.Sin!);
         var k = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wk), kvh, hd), batch.Cos!, batch.Sin!);
         var v = Layers.SplitHeads(F.linear(x, w.Wv), kvh, hd);
-        var context = Layers.Attend(q, k, v, batch.WindowBlocked ?? batch.Blocked, 1.0 / Math.Sqrt(hd));
+        var context = Layers.Attend(q, k, v, batch.WindowBlocked ?? batch.Blocked, _attentionScale);
         return F.linear(context, w.Wo);
     }
 
-    protected override Tensor FinalNormalize(Tensor x) => Layers.RmsNormalize(x, Config.RmsNormEps);
+    protected override Tensor FinalNormalize(Tensor x) => Layers.RmsNormalize(x, _rmsNormEps);
 
     protected override Tensor Unembed(Tensor normalized) => F.linear(normalized * _finalNorm, _lmHead);
 

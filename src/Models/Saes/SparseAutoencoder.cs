@@ -77,9 +77,9 @@ public sealed class SparseAutoencoder : ISparseEncoder
         EnsureTensors();
         var (xin, undo) = SaeNorm.In(Config.Normalization, x, Config.DIn);
         var saeIn = Config.ApplyBDecToInput ? xin - _bDec! : xin;
-        var pre = saeIn.matmul(_wEnc!) + _bEnc!;
+        var pre = saeIn.matmul(_wEnc!).Plus(_bEnc!);
         var codes = Activate(pre);
-        var recon = undo(codes.matmul(_wDec!) + _bDec!);
+        var recon = undo(codes.matmul(_wDec!).Plus(_bDec!));
         return (codes, recon);
     }
 
@@ -118,13 +118,16 @@ public sealed class SparseAutoencoder : ISparseEncoder
 /// <summary>SAELens' run-time activation normalisation, as a forward map and the map that undoes it.</summary>
 internal static class SaeNorm
 {
+    private static readonly Scalar LayerNormEps = 1e-5;
+
     public static (Tensor X, Func<Tensor, Tensor> Undo) In(SaeNormalization norm, Tensor x, int dIn)
     {
         switch (norm)
         {
             case SaeNormalization.ConstantNormRescale:
             {
-                var coeff = Math.Sqrt(dIn) / x.norm(-1, keepdim: true);
+                using Scalar sqrtDIn = Math.Sqrt(dIn);
+                var coeff = x.norm(-1, keepdim: true).reciprocal().mul(sqrtDIn);   // sqrt(d_in) / ||x||
                 return (x * coeff, y => y / coeff);
             }
             case SaeNormalization.LayerNorm:
@@ -132,7 +135,7 @@ internal static class SaeNorm
                 var mu = x.mean([-1L], keepdim: true);
                 var centred = x - mu;
                 var std = centred.std(-1, unbiased: true, keepdim: true);
-                return (centred / (std + 1e-5), y => y * std + mu);
+                return (centred / std.Plus(LayerNormEps), y => (y * std).Plus(mu));
             }
             default:
                 // none, and expected_average_only_in (its factor is folded into the weights when SAELens saves).

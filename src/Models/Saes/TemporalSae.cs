@@ -25,7 +25,7 @@ public sealed class TemporalSae : ISparseEncoder
 {
     public const string NovelOutput = "novel";
     public const string PredOutput = "pred";
-    private const double Eps = 1e-6;
+    private static readonly Scalar Eps = 1e-6;
 
     public SaeConfig Config { get; }
     public int NumHeads { get; }
@@ -41,6 +41,7 @@ public sealed class TemporalSae : ISparseEncoder
     private readonly Device _device;
     private Tensor? _d, _b, _e;
     private List<Tensor[]>? _layers;
+    private Scalar? _lambda, _sqrtHeadWidth;   // λ = 1/(4 d_in) and sqrt of a head's q/k width, held with the tensors (see HeldScalars)
 
     public TemporalSae(SaeConfig config, int numHeads, int bottleneckFactor, float[] d, float[] b, float[]? e,
         IReadOnlyList<TemporalAttentionWeights> layers, string device = "cpu")
@@ -90,24 +91,23 @@ public sealed class TemporalSae : ISparseEncoder
     {
         int w = Config.DSae;
         long length = input.shape[0];
-        double lam = 1.0 / (4.0 * Config.DIn);
         var encoder = _e ?? _d!.t();
         var x = input - _b!;
         var zPred = torch.zeros([length, w], device: _device);
         foreach (var layer in _layers!)
         {
-            var z = torch.nn.functional.relu((x * lam).matmul(encoder));
+            var z = torch.nn.functional.relu((x * _lambda!).matmul(encoder));
             var ctx = torch.cat([torch.zeros([1, w], device: _device), z[..(int)(length - 1)]], 0);
             var p = torch.nn.functional.relu(Attention(layer, ctx, z));
             var dz = p.matmul(_d!);
-            var norm = dz.norm(-1, keepdim: true) + Eps;
-            var scale = (dz * x).sum([-1L], keepdim: true) / norm.pow(2);
-            zPred = zPred + p * scale;
+            var norm = dz.norm(-1, keepdim: true).Plus(Eps);
+            var scale = (dz * x).sum([-1L], keepdim: true) / norm.pow(HeldScalars.Two);
+            zPred = zPred.Plus(p * scale);
             x = x - scale * dz;
         }
-        var novel = torch.nn.functional.relu((x * lam).matmul(encoder));
+        var novel = torch.nn.functional.relu((x * _lambda!).matmul(encoder));
         if (Config.K is { } k) novel = SparseAutoencoder.TopK(novel, k);
-        var recon = (novel + zPred).matmul(_d!) + _b!;
+        var recon = novel.Plus(zPred).matmul(_d!).Plus(_b!);
         return (novel, zPred, recon);
     }
 
@@ -119,9 +119,9 @@ public sealed class TemporalSae : ISparseEncoder
         var k = torch.nn.functional.linear(ctx, l[0], l[1]).view(length, h, ne / h).transpose(0, 1);
         var q = torch.nn.functional.linear(target, l[2], l[3]).view(length, h, ne / h).transpose(0, 1);
         var v = torch.nn.functional.linear(ctx, l[4], l[5]).view(length, h, w / h).transpose(0, 1);
-        var scores = q.matmul(k.transpose(1, 2)) / Math.Sqrt(ne / h);
+        var scores = q.matmul(k.transpose(1, 2)) / _sqrtHeadWidth!;
         var mask = torch.ones([length, length], dtype: ScalarType.Bool, device: _device).triu(1);
-        var weights = torch.nn.functional.softmax(scores.masked_fill(mask, double.NegativeInfinity), -1);
+        var weights = torch.nn.functional.softmax(scores.masked_fill(mask, HeldScalars.NegativeInfinity), -1);
         var heads = weights.matmul(v).transpose(0, 1).contiguous().view(length, w);
         return torch.nn.functional.linear(heads, l[6], l[7]);
     }
@@ -139,12 +139,15 @@ public sealed class TemporalSae : ISparseEncoder
             T(l.KWeight, ne, w), T(l.KBias, ne), T(l.QWeight, ne, w), T(l.QBias, ne),
             T(l.VWeight, w, w), T(l.VBias, w), T(l.OWeight, w, w), T(l.OBias, w),
         }).ToList();
+        _lambda = 1.0 / (4.0 * din);
+        _sqrtHeadWidth = Math.Sqrt(ne / NumHeads);
     }
 
     public void Dispose()
     {
         _d?.Dispose(); _b?.Dispose(); _e?.Dispose();
         foreach (var t in _layers?.SelectMany(l => l) ?? []) t.Dispose();
-        _d = _b = _e = null; _layers = null;
+        _lambda?.Dispose(); _sqrtHeadWidth?.Dispose();
+        _d = _b = _e = null; _layers = null; _lambda = _sqrtHeadWidth = null;
     }
 }

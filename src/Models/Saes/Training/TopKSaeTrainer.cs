@@ -48,10 +48,10 @@ public static class TopKSaeTrainer
 
             using var scope = torch.NewDisposeScope();
             var x = torch.tensor(host, [batch, dIn]).to(device);
-            var pre = (x - bDec).matmul(wEnc).add(bEnc, HeldScalars.One);
+            var pre = (x - bDec).matmul(wEnc).Plus(bEnc);
             var (topValues, topIndices) = pre.topk(k, dim: -1);
             var codes = torch.zeros_like(pre).scatter(-1, topIndices, torch.nn.functional.relu(topValues));
-            var recon = codes.matmul(wDec).add(bDec, HeldScalars.One);
+            var recon = codes.matmul(wDec).Plus(bDec);
             var mse = (recon - x).pow(HeldScalars.Two).mean();
 
             // Dead features: not fired within DeadAfterTokens tokens (counting from the start of training).
@@ -73,7 +73,7 @@ public static class TopKSaeTrainer
                 var auxCodes = torch.zeros_like(pre).scatter(-1, auxIndices, torch.nn.functional.relu(auxValues));
                 using Scalar deadShare = Math.Min(1.0, dead / (double)auxK);
                 aux = (auxCodes.matmul(wDec) - residual).pow(HeldScalars.Two).mean().mul(deadShare);
-                loss = loss.add(aux.mul(auxKCoefficient), HeldScalars.One);
+                loss = loss.Plus(aux.mul(auxKCoefficient));
             }
 
             optimizer.ZeroGrad();
