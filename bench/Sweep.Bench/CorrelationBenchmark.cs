@@ -16,7 +16,7 @@ public sealed class CorrelationBenchmark : IBenchmark
 
     public void Run(BenchmarkOutput output)
     {
-        double gemm = GemmRate.Measure(n: 2048, repetitions: 5);
+        double gemm = GemmRate.Measure();
         output.Line("float32 GEMM rate (2048^3, this run)", $"{gemm / 1e9:F1} GFLOP/s");
 
         // Blocks the size of a default corpus shard (64 sequences x 128 tokens): per-block work is O(rows x width), the GEMM O(rows x width²).

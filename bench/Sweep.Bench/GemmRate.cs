@@ -9,8 +9,11 @@ namespace Sweep.Bench;
 /// </summary>
 public static class GemmRate
 {
-    /// <summary>FLOP/s of an n x n x n float32 matmul, best of several timed repetitions after a warm-up.</summary>
-    public static double Measure(int n = 1024, int repetitions = 8, string device = "cpu")
+    /// <summary>
+    /// FLOP/s of an n x n x n float32 matmul, best of several timed repetitions after a warm-up. 2048³ takes ~0.1 s
+    /// here: long enough that a noisy neighbour or a timer tick does not decide the yardstick, as it did at 1024³.
+    /// </summary>
+    public static double Measure(int n = 2048, int repetitions = 5, string device = "cpu")
     {
         using var scope = NewDisposeScope();
         var dev = TorchSharp.torch.device(device);

@@ -20,7 +20,7 @@ if (unknown.Count > 0)
 }
 var output = new BenchmarkOutput(Console.Out);
 Console.WriteLine($"sweep-bench on {Environment.ProcessorCount} cores, torch threads {TorchSharp.torch.get_num_threads()}");
-output.Line("float32 GEMM rate (1024^3)", $"{GemmRate.Measure() / 1e9:F1} GFLOP/s");
+output.Line("float32 GEMM rate (2048^3)", $"{GemmRate.Measure() / 1e9:F1} GFLOP/s");
 foreach (var benchmark in benchmarks.Where(b => args.Length == 0 || args.Contains(b.Name)))
 {
     output.Section($"{benchmark.Name}: {benchmark.Description}");
