@@ -137,9 +137,10 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
         Assert.NotNull(running.StartedAt);
         Assert.InRange(running.HeartbeatAge!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         await Task.Delay(300);
-        Assert.True((await _db.GetRunAsync(run))!.HeartbeatAge >= TimeSpan.FromMilliseconds(250));
+        var beforeTouch = (await _db.GetRunAsync(run))!.HeartbeatAge!.Value;
+        Assert.True(beforeTouch >= TimeSpan.FromMilliseconds(250), $"heartbeat {beforeTouch} old");
         Assert.True(await _db.TouchRunAsync(run));
-        Assert.True((await _db.GetRunAsync(run))!.HeartbeatAge < TimeSpan.FromMilliseconds(250));
+        Assert.True((await _db.GetRunAsync(run))!.HeartbeatAge < beforeTouch);
 
         await Assert.ThrowsAsync<ArgumentException>(() => _db.SetRunStatusAsync(run, RunStatus.Failed));
         await _db.SetRunStatusAsync(run, RunStatus.Failed, "model file missing: /models/a");
