@@ -29,17 +29,7 @@ public sealed class ReportCommandTests(ServerFixture server)
     {
         using var workspace = new JobWorkspace(documents: 24);
         workspace.WriteJob(analyses: Analyses);
-        var connection = await server.CreateDatabaseAsync();
-        long runId;
-        await using (var database = await SweepDatabase.OpenAsync(connection))
-            runId = (await LocalRunner.RunAsync(JobLoader.Load(workspace.JobPath), database, NoProgress.Instance, CancellationToken.None)).RunId;
-
-        var outDir = Path.Combine(workspace.Root, "report");
-        var result = await SweepProcess.RunAsync(workspace.Root, "report", $"{runId}", "--db", connection, "--out", outDir);
-        Assert.True(result.ExitCode == 0, result.Stderr);
-        var htmlPath = Path.Combine(outDir, "report.html");
-        Assert.Contains(htmlPath, result.Stdout);
-        var html = await File.ReadAllTextAsync(htmlPath);
+        var (connection, runId, outDir, html) = await RunAndReportAsync(workspace);
 
         // Self-contained: nothing fetched from anywhere, no scripts.
         Assert.DoesNotMatch(new Regex(@"(src|href)\s*=\s*[""']?\s*(https?:)?//", RegexOptions.IgnoreCase), html);
@@ -86,6 +76,28 @@ public sealed class ReportCommandTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task A_trained_SAE_gets_a_PNG_of_its_training_curves_beside_the_page_and_in_it()
+    {
+        using var workspace = new JobWorkspace(documents: 16);
+        workspace.WriteJob(captures: "  - model: tiny-a\n    sites: [blocks.1.hook_resid_post, blocks.3.hook_resid_post]",
+            saes: "train_sae:\n  - name: trained\n    model: tiny-a\n    site: blocks.3.hook_resid_post\n    expansion_factor: 2\n    k: 4\n"
+                + "    steps: 12\n    batch_size: 32\n    warmup_steps: 1\n    dead_after_tokens: 96\n    metrics_every: 2");
+        var (connection, runId, outDir, html) = await RunAndReportAsync(workspace);
+
+        const string name = "training-trained-tiny-a-blocks.3.hook_resid_post_sae_trained.png";
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(outDir, name));
+        AssertValidPng(name, bytes);
+        Assert.Contains($"<img src=\"data:image/png;base64,{Convert.ToBase64String(bytes)}\" alt=\"training of trained: tiny-a blocks.3.hook_resid_post/sae/trained\">", html);
+        Assert.Contains($"— {name}</figcaption>", html);
+        Assert.Contains("<td>train_mse</td><td>tiny-a</td><td>blocks.3.hook_resid_post/sae/trained</td>", html);   // the last-step table stays
+        Assert.Contains("last of 6 steps", html);
+
+        var again = Path.Combine(workspace.Root, "again");   // the same database draws the same bytes
+        Assert.Equal(0, (await SweepProcess.RunAsync(workspace.Root, "report", $"{runId}", "--db", connection, "--out", again)).ExitCode);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(again, name)));
+    }
+
+    [Fact]
     public async Task A_run_that_does_not_exist_is_one_line_and_a_non_zero_exit()
     {
         using var workspace = new JobWorkspace(documents: 2);
@@ -93,6 +105,22 @@ public sealed class ReportCommandTests(ServerFixture server)
         var result = await SweepProcess.RunAsync(workspace.Root, "report", "4242", "--db", connection);
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("sweep: run 4242 does not exist", Assert.Single(result.StderrLines));
+    }
+
+    /// <summary>Runs the workspace's job in a fresh database, then <c>sweep report</c> on it into <c>{root}/report</c>.</summary>
+    private async Task<(string Connection, long RunId, string OutDir, string Html)> RunAndReportAsync(JobWorkspace workspace)
+    {
+        var connection = await server.CreateDatabaseAsync();
+        long runId;
+        await using (var database = await SweepDatabase.OpenAsync(connection))
+            runId = (await LocalRunner.RunAsync(JobLoader.Load(workspace.JobPath), database, NoProgress.Instance, CancellationToken.None)).RunId;
+
+        var outDir = Path.Combine(workspace.Root, "report");
+        var result = await SweepProcess.RunAsync(workspace.Root, "report", $"{runId}", "--db", connection, "--out", outDir);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var htmlPath = Path.Combine(outDir, "report.html");
+        Assert.Contains(htmlPath, result.Stdout);
+        return (connection, runId, outDir, await File.ReadAllTextAsync(htmlPath));
     }
 
     private static void AssertValidPng(string name, byte[] bytes)

@@ -14,7 +14,7 @@ public sealed record Heatmap(
     public string Title => $"{Measure}: {ModelA} vs {ModelB} ({Analysis})";
 
     /// <summary>A file name made of the analysis, measure and models, e.g. <c>layer-cka-cka_linear-tiny-a-vs-tiny-b.png</c>.</summary>
-    public string FileName => Slug($"{Analysis}-{Measure}-{ModelA}-vs-{ModelB}") + ".png";
+    public string FileName => ReportFormat.FileName($"{Analysis}-{Measure}-{ModelA}-vs-{ModelB}") + ".png";
 
     /// <summary>
     /// The heatmaps of a run's pair metrics: one per (analysis, measure, model pair) with at least two cells filled
@@ -50,7 +50,4 @@ public sealed record Heatmap(
         }
         return new Heatmap(analysis, measure, modelA, modelB, rows, columns, values);
     }
-
-    private static string Slug(string text) =>
-        new(text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
 }

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Sweep.Storage.Database;
 
 namespace Sweep.Cli.Reports;
@@ -13,7 +12,7 @@ public static class HtmlReport
     /// <summary>The one line that differs between two reports of the same run; tests strip it.</summary>
     public const string GeneratedAtPrefix = "<p class=\"generated\">";
 
-    public static string Render(ReportContent content, IReadOnlyList<(Heatmap Heatmap, byte[] Png)> figures, DateTimeOffset generatedAt)
+    public static string Render(ReportContent content, IReadOnlyList<ReportFigure> figures, DateTimeOffset generatedAt)
     {
         var html = new StringBuilder();
         var run = content.Run;
@@ -53,12 +52,12 @@ public static class HtmlReport
     private static void Fact(StringBuilder html, string name, string value) =>
         html.Append($"<tr><th>{Html.Escape(name)}</th><td>{Html.Escape(value)}</td></tr>\n");
 
-    private static void AnalysisSection(StringBuilder html, string analysis, ReportContent content, IReadOnlyList<(Heatmap Heatmap, byte[] Png)> figures)
+    private static void AnalysisSection(StringBuilder html, string analysis, ReportContent content, IReadOnlyList<ReportFigure> figures)
     {
         html.Append($"<section>\n<h2>{Html.Escape(analysis)}</h2>\n");
-        foreach (var (heatmap, png) in figures.Where(f => f.Heatmap.Analysis == analysis))
-            html.Append($"<figure><img src=\"data:image/png;base64,{Convert.ToBase64String(png)}\" alt=\"{Html.Escape(heatmap.Title)}\">" +
-                        $"<figcaption>{Html.Escape(heatmap.Title)} — {Html.Escape(heatmap.FileName)}</figcaption></figure>\n");
+        foreach (var figure in figures.Where(f => f.Analysis == analysis))
+            html.Append($"<figure><img src=\"data:image/png;base64,{Convert.ToBase64String(figure.Png)}\" alt=\"{Html.Escape(figure.Title)}\">" +
+                        $"<figcaption>{Html.Escape(figure.Title)} — {Html.Escape(figure.FileName)}</figcaption></figure>\n");
 
         var pairMetrics = content.Metrics.Where(m => m.Analysis == analysis && m.ModelB is not null).ToList();
         if (pairMetrics.Count > 0) PairMetrics(html, pairMetrics);
@@ -107,18 +106,12 @@ public static class HtmlReport
     {
         var rows = metrics.GroupBy(m => (m.Measure, m.ModelA, m.SiteA)).SelectMany(g =>
         {
-            var points = g.Select(m => (Metric: m, Step: Step(m.ParamsJson))).ToList();
+            var points = g.Select(m => (Metric: m, Step: TrainingCurves.Step(m.ParamsJson))).ToList();
             if (points.All(p => p.Step is null)) return g.Select(m => new[] { m.Measure, m.ModelA, m.SiteA, ReportFormat.Number(m.Value), $"{m.NTokens}", m.ParamsJson });
             var last = points.OrderBy(p => p.Step ?? long.MinValue).ThenBy(p => p.Metric.Value).Last().Metric;
             return [[last.Measure, last.ModelA, last.SiteA, ReportFormat.Number(last.Value), $"{last.NTokens}", $"last of {points.Count} steps: {last.ParamsJson}"]];
         });
         Table(html, "Per-site measures", ["measure", "model", "site", "value", "tokens", "params"], rows);
-    }
-
-    private static long? Step(string paramsJson)
-    {
-        using var json = JsonDocument.Parse(paramsJson);
-        return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("step", out var step) && step.TryGetInt64(out long s) ? s : null;
     }
 
     private static void Table(StringBuilder html, string caption, IReadOnlyList<string> headers, IEnumerable<string[]> rows)

@@ -14,14 +14,14 @@ public static class ReportWriter
     public static async Task<string> WriteAsync(SweepDatabase database, RunRecord run, string directory, CancellationToken ct)
     {
         var content = await ReportContent.LoadAsync(database, run, ct);
-        var figures = Heatmap.From(content.Metrics).Select(h => (Heatmap: h, Png: HeatmapFigure.RenderPng(h))).ToList();
+        var figures = ReportFigure.Draw(content);
         var html = HtmlReport.Render(content, figures, DateTimeOffset.UtcNow);
 
         directory = Path.GetFullPath(directory);
         try
         {
             Directory.CreateDirectory(directory);
-            foreach (var (heatmap, png) in figures) await File.WriteAllBytesAsync(Path.Combine(directory, heatmap.FileName), png, ct);
+            foreach (var figure in figures) await File.WriteAllBytesAsync(Path.Combine(directory, figure.FileName), figure.Png, ct);
             var path = Path.Combine(directory, HtmlFileName);
             await File.WriteAllTextAsync(path, html, ct);
             return path;
