@@ -202,7 +202,8 @@ internal sealed class CrossSums
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private (int[]?, double[], int) AddRow(CrossSums other, int i, bool consume)
     {
-        if (_counts[i] == 0) return (other._columns[i], other._values[i], other._counts[i]);  // rows are never written after construction: sharing is safe
+        // Sharing a row is safe: rows are written in place only by a consuming merge, whose operands are never used again.
+        if (_counts[i] == 0) return (other._columns[i], other._values[i], other._counts[i]);
         if (other._counts[i] == 0) return (_columns[i], _values[i], _counts[i]);
         if (IsDense(i) || other.IsDense(i))
         {
@@ -221,14 +222,14 @@ internal sealed class CrossSums
             else count += ScatterAdd(sum, sparse.Columns(i), sparse.Values(i));
             return (null, sum, count);
         }
-        int merged = MergedCount(Columns(i), other.Columns(i));
-        if (StoresDense(merged, WidthB))
+        if (StoresDense(_counts[i] + other._counts[i], WidthB))
         {
+            // Likely dense: scattering both is branch-free and counts the union exactly on the way.
             var sum = new double[WidthB];
-            ScatterAdd(sum, Columns(i), Values(i));
-            ScatterAdd(sum, other.Columns(i), other.Values(i));
-            return (null, sum, merged);
+            int union = ScatterAdd(sum, Columns(i), Values(i)) + ScatterAdd(sum, other.Columns(i), other.Values(i));
+            if (StoresDense(union, WidthB)) return (null, sum, union);
         }
+        int merged = MergedCount(Columns(i), other.Columns(i));
         var (mergedColumns, mergedValues) = MergeSorted(Columns(i), Values(i), other.Columns(i), other.Values(i), merged);
         return (mergedColumns, mergedValues, merged);
     }
