@@ -71,6 +71,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
                 shuffle_buffer: 1024
                 dead_after_tokens: 5000
                 metrics_every: 100
+                checkpoint_every: 100
             execution:
               device: cpu
               batch_size: 8
@@ -97,6 +98,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         // The trained SAE is a SAELens folder; re-encode the dense shards with it to check the recorded statistics.
         var trainUnit = units.Single(u => u.Stage == "train_sae");
         using var trained = SaeLoader.Load(trainUnit.OutputUri!);
+        Assert.False(Directory.Exists(TrainSaeExecutor.CheckpointFolder(trainUnit.OutputUri!)), "the checkpoints are removed once the SAE is written");
         Assert.Equal(("blocks.3.hook_resid_post", 8, 256), (trained.Config.HookName, trained.Config.K!.Value, trained.Config.DSae));
         long tokens = 0, active = 0;
         double sse = 0, sum2 = 0;

@@ -11,7 +11,9 @@ namespace Sweep.Actors.Execution;
 /// <summary>
 /// Trains a TopK SAE from the cached dense shards of one site (streamed shard by shard through a shuffle buffer),
 /// writes it as a SAELens folder under the store (reused when a folder with the same key exists), then encodes every
-/// shard of the site with it into sparse shards. Training metrics go to the metrics table.
+/// shard of the site with it into sparse shards. Training metrics go to the metrics table. Training checkpoints go to
+/// <c>{folder}.checkpoint</c>, so a retried unit resumes where the last attempt saved; the folder is removed once the
+/// SAE is written.
 /// </summary>
 public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
 {
@@ -27,6 +29,8 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
 
         var metrics = new List<MetricRow>();
         bool reused = File.Exists(Path.Combine(folder, SaeLoader.SaeLensConfig)) && File.Exists(Path.Combine(folder, SaeLoader.SaeLensWeights));
+        var checkpoints = new TrainingCheckpoints(CheckpointFolder(folder), DataKey: Path.GetFileName(folder),
+            Warn: message => Console.Error.WriteLine($"sweep: train_sae '{spec.Name}': {message}"));
         if (!reused)
         {
             int width = run.Spec.Model(spec.Model).Descriptor.HiddenSize;
@@ -38,9 +42,10 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
             // One dense shard in memory at a time; the shuffle buffer holds the rest of what training sees.
             IEnumerable<float[]> Source() => densePaths.Select(p => DenseShardFile.Read(p).Act);
             using var sae = TopKSaeTrainer.Train(Source, width, spec.Options with { Device = saes.Device }, identity,
-                m => metrics.AddRange(Rows(spec, m)), cancellationToken);
+                m => metrics.AddRange(Rows(spec, m)), cancellationToken, checkpoints);
             WriteFolder(sae, folder, new SaeLensWriter.TrainingMetadata(ContextSize: run.Spec.Corpus.MaxTokens, DatasetPath: Path.GetFileName(run.Spec.Corpus.Path)));
         }
+        checkpoints.Remove();
 
         using var encoders = new SaeEncoders(saes);
         var encoder = encoders.For(spec.Name, folder);
@@ -57,6 +62,9 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
         var output = new UnitOutput(OutputUri: folder, Checksum: Digests.Combine(rows.Select(r => r.Checksum)), Shards: rows, Metrics: metrics);
         return Task.FromResult(new UnitResult(output, reused));
     }
+
+    /// <summary>Where training of the SAE of <paramref name="trainedFolder"/> keeps its checkpoints: beside it, never inside (a folder with the final name is complete).</summary>
+    public static string CheckpointFolder(string trainedFolder) => trainedFolder + ".checkpoint";
 
     /// <summary>Writes the SAELens folder beside its final name, then renames it into place (a folder with the final name is complete).</summary>
     private static void WriteFolder(SparseAutoencoder sae, string folder, SaeLensWriter.TrainingMetadata training)

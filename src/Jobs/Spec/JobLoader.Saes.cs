@@ -13,7 +13,7 @@ public static partial class JobLoader
     private static readonly string[] TrainSaeKeys =
     [
         "name", "model", "site", "d_sae", "expansion_factor", "k", "steps", "batch_size", "learning_rate", "warmup_steps",
-        "decay_fraction", "aux_k", "aux_k_coefficient", "dead_after_tokens", "shuffle_buffer", "seed", "metrics_every",
+        "decay_fraction", "aux_k", "aux_k_coefficient", "dead_after_tokens", "shuffle_buffer", "seed", "metrics_every", "checkpoint_every",
     ];
 
     public const int DefaultExpansionFactor = 8;
@@ -91,6 +91,7 @@ public static partial class JobLoader
         int buffer = s.Int("shuffle_buffer", 1, "an integer >= 1 (rows)") ?? defaults.ShuffleBufferRows;
         int seed = s.Int("seed", 0, "an integer >= 0") ?? defaults.Seed;
         int every = s.Int("metrics_every", 1, "an integer >= 1") ?? defaults.MetricsEvery;
+        int checkpointEvery = s.Int("checkpoint_every", 0, "an integer >= 0 (steps between resumable checkpoints; 0 turns them off)") ?? defaults.CheckpointEvery;
         if (errors.Errors.Count > before || name is null || model is null || site is null || k is null) return null;
 
         int width = model.Descriptor.HiddenSize;
@@ -98,7 +99,7 @@ public static partial class JobLoader
         {
             DSae = dSae ?? (expansion ?? DefaultExpansionFactor) * width, K = k.Value, Steps = steps, BatchSize = batch, LearningRate = lr,
             WarmupSteps = warmup, DecayFraction = decay, AuxK = auxK, AuxKCoefficient = auxCoef, DeadAfterTokens = deadAfter,
-            ShuffleBufferRows = buffer, Seed = seed, MetricsEvery = every,
+            ShuffleBufferRows = buffer, Seed = seed, MetricsEvery = every, CheckpointEvery = checkpointEvery,
         };
         if (options.Problem(width) is { } problem)
         {
@@ -190,7 +191,10 @@ public static partial class JobLoader
         return sb.ToString();
     }
 
-    /// <summary>Every training setting that changes the trained weights, in one canonical line.</summary>
+    /// <summary>
+    /// Every training setting that changes the trained weights, in one canonical line (so neither metrics_every nor
+    /// checkpoint_every: changing them keeps the trained folder and the job digest).
+    /// </summary>
     public static string TrainingKey(TopKTrainingOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"d_sae={o.DSae},k={o.K},steps={o.Steps},batch_size={o.BatchSize},learning_rate={o.LearningRate:R},warmup_steps={o.WarmupSteps},decay_fraction={o.DecayFraction:R},aux_k={o.AuxK?.ToString(CultureInfo.InvariantCulture) ?? "default"},aux_k_coefficient={o.AuxKCoefficient:R},dead_after_tokens={o.DeadAfterTokens},shuffle_buffer={o.ShuffleBufferRows},seed={o.Seed}");
 }

@@ -66,7 +66,7 @@ public static class TinyLlamaCheckpoint
         Ones("model.norm.weight", d);
         if (!shape.TieWordEmbeddings) Normal("lm_head.weight", vocab, d);
 
-        WriteAtomically(Path.Combine(directory, "config.json"), ConfigJson(shape));
+        AtomicFile.WriteAllBytes(Path.Combine(directory, "config.json"), ConfigJson(shape));
         SafeTensors.Write(Path.Combine(directory, "model.safetensors"), tensors, SafeTensorDtype.F32,
                           new Dictionary<string, string> { ["sweep_demo_seed"] = seed.ToString() });
     }
@@ -128,13 +128,6 @@ public static class TinyLlamaCheckpoint
         ulong h = 14695981039346656037UL;
         foreach (var b in Encoding.UTF8.GetBytes(s)) { h ^= b; h *= 1099511628211UL; }
         return h;
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
     }
 
     /// <summary>SplitMix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by a constant and mixed.</summary>

@@ -61,10 +61,7 @@ public static class SaeLensWriter
             ["seqpos_slice"] = new object?[] { null },
             ["sae_lens_training_version"] = null,
         };
-        var json = JsonSerializer.Serialize(cfg, new JsonSerializerOptions { WriteIndented = true });
-        var path = Path.Combine(directory, SaeLoader.SaeLensConfig);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, json);
-        File.Move(temp, path, overwrite: true);
+        var json = JsonSerializer.SerializeToUtf8Bytes(cfg, new JsonSerializerOptions { WriteIndented = true });
+        AtomicFile.WriteAllBytes(Path.Combine(directory, SaeLoader.SaeLensConfig), json);
     }
 }

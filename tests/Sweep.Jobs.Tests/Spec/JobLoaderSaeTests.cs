@@ -107,6 +107,34 @@ public sealed class JobLoaderSaeTests : IDisposable
     }
 
     [Fact]
+    public void Checkpoint_every_defaults_to_1000_and_zero_turns_checkpoints_off()
+    {
+        Assert.Equal(1000, _dir.Parse(Job(Trained)).TrainSaes.Single().Options.CheckpointEvery);
+        Assert.Equal(0, _dir.Parse(Job(Trained + "\n    checkpoint_every: 0")).TrainSaes.Single().Options.CheckpointEvery);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("often")]
+    [InlineData("2.5")]
+    public void A_checkpoint_every_that_is_not_a_non_negative_integer_is_an_error_at_its_line(string value)
+    {
+        var error = Assert.Single(_dir.Errors(Job(Trained + "\n    checkpoint_every: " + value)));
+        Assert.Matches(@"^jobs\.yaml:\d+:\d+: train_sae\[0\]\.checkpoint_every is ", error);
+        Assert.Contains("expected an integer >= 0", error);
+    }
+
+    [Fact]
+    public void Checkpoint_every_changes_neither_the_job_digest_nor_the_training_key()
+    {
+        var spec = _dir.Parse(Job(Trained));
+        var other = _dir.Parse(Job(Trained + "\n    checkpoint_every: 50"));
+        Assert.Equal(50, other.TrainSaes.Single().Options.CheckpointEvery);
+        Assert.Equal(spec.Digest, other.Digest);
+        Assert.Equal(JobLoader.TrainingKey(spec.TrainSaes.Single().Options), JobLoader.TrainingKey(other.TrainSaes.Single().Options));
+    }
+
+    [Fact]
     public void A_folder_that_is_not_an_sae_is_an_error_at_its_path()
     {
         Directory.CreateDirectory(Path.Combine(_dir.Root, "saes", "empty"));

@@ -14,7 +14,6 @@ internal sealed class AdamW : IDisposable
     private readonly Tensor[] _parameters, _expAvg, _expAvgSq;
     private readonly double _beta1, _beta2, _weightDecay;
     private readonly Scalar _beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps;
-    private long _steps;
 
     public AdamW(IReadOnlyList<Tensor> parameters, double beta1, double beta2, double eps, double weightDecay)
     {
@@ -24,6 +23,13 @@ internal sealed class AdamW : IDisposable
         (_beta1, _beta2, _weightDecay) = (beta1, beta2, weightDecay);
         (_beta1Scalar, _beta2Scalar, _oneMinusBeta1, _oneMinusBeta2, _eps) = (beta1, beta2, 1 - beta1, 1 - beta2, eps);
     }
+
+    /// <summary>Steps taken (the bias corrections depend on it); set when resuming from a checkpoint.</summary>
+    public long Steps { get; set; }
+
+    /// <summary>The first and second moment estimates, one of each per parameter, in the parameters' order.</summary>
+    public IReadOnlyList<Tensor> ExpAvg => _expAvg;
+    public IReadOnlyList<Tensor> ExpAvgSq => _expAvgSq;
 
     public void ZeroGrad()
     {
@@ -36,8 +42,8 @@ internal sealed class AdamW : IDisposable
 
     public void Step(double learningRate)
     {
-        _steps++;
-        double biasCorrection1 = 1 - Math.Pow(_beta1, _steps), biasCorrection2 = 1 - Math.Pow(_beta2, _steps);
+        Steps++;
+        double biasCorrection1 = 1 - Math.Pow(_beta1, Steps), biasCorrection2 = 1 - Math.Pow(_beta2, Steps);
         using Scalar decay = 1 - learningRate * _weightDecay;
         using Scalar sqrtBiasCorrection2 = Math.Sqrt(biasCorrection2);
         using Scalar negativeStepSize = -(learningRate / biasCorrection1);

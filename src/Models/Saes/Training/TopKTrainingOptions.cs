@@ -30,6 +30,8 @@ public sealed record TopKTrainingOptions
     public int Seed { get; init; } = 0;
     /// <summary>Report metrics every this many steps (and at the last step).</summary>
     public int MetricsEvery { get; init; } = 100;
+    /// <summary>Save a resumable checkpoint every this many steps (0: never). Does not change the trained weights.</summary>
+    public int CheckpointEvery { get; init; } = 1000;
     /// <summary>"cpu" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";
 
@@ -53,6 +55,7 @@ public sealed record TopKTrainingOptions
         : ShuffleBufferRows < BatchSize ? "shuffle_buffer must hold at least one batch"
         : DecayFraction is < 0 or > 1 ? "decay_fraction must be in 0..1"
         : (AuxK ?? dIn / 2) < 1 ? "aux_k must be at least 1"
+        : CheckpointEvery < 0 ? "checkpoint_every must be at least 0"
         : null;
 }
 
