@@ -61,10 +61,9 @@ public sealed class SparseCorrelationTests
         var reversed = SparsePairStatistics.MergeAll(Enumerable.Reverse(parts).ToList());
         var leftFold = parts.Aggregate(SparsePairStatistics.Empty(80, 70), (acc, p) => acc.Merge(p));
         var shuffled = parts.OrderBy(p => p.Count % 7).Aggregate((acc, p) => p.Merge(acc));
-        var concatenated = SparsePairStatistics.FromRows(
-            SparseRows.Concat(Enumerable.Range(0, cuts.Length - 1).Select(k => codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k])).ToList()),
-            SparseRows.Concat(Enumerable.Range(0, cuts.Length - 1).Select(k => codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k])).ToList()));
-        foreach (var stats in new[] { tree, reversed, leftFold, shuffled, concatenated })
+        var oneProduct = SparsePairStatistics.FromBlocks(Enumerable.Range(0, cuts.Length - 1)
+            .Select(k => (codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k]), codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k]))).ToList());
+        foreach (var stats in new[] { tree, reversed, leftFold, shuffled, oneProduct })
         {
             Assert.Equal(900, stats.Count);
             Assert.Equal(SparsePairStatistics.FromRows(codes.A, codes.B).CoActivePairs, stats.CoActivePairs);

@@ -11,4 +11,27 @@ namespace Sweep.Analysis.Correlation;
 internal static class Cores
 {
     public static readonly ParallelOptions OnePerCore = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    /// <summary>Chunks a parallel loop over rows is cut into at most: a few per core, so uneven rows still balance.</summary>
+    public static readonly int MaxChunks = 4 * Environment.ProcessorCount;
+
+    /// <summary>
+    /// Splits rows [0, rows) into contiguous chunks of about equal <paramref name="cost"/>, a few per core so uneven
+    /// rows still balance; returns the chunk boundaries.
+    /// </summary>
+    public static int[] Chunks(int rows, Func<int, long> cost)
+    {
+        long total = 0;
+        for (int i = 0; i < rows; i++) total += cost(i);
+        int wanted = Math.Max(1, Math.Min(rows, MaxChunks));
+        var bounds = new List<int>(wanted + 1) { 0 };
+        long done = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            done += cost(i);
+            if (bounds.Count < wanted && done * wanted >= total * bounds.Count && i + 1 < rows) bounds.Add(i + 1);
+        }
+        bounds.Add(rows);
+        return bounds.ToArray();
+    }
 }

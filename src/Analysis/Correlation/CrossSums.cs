@@ -80,7 +80,7 @@ internal sealed class CrossSums
         var values = new double[widthA][];
         var counts = new int[widthA];
         double bPerToken = (double)byToken.Entries.Length / Math.Max(1, byToken.Offsets.Length - 1);
-        var chunks = Chunks(widthA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1);
+        var chunks = Cores.Chunks(widthA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1);
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             var scratch = new double[widthB];
@@ -189,7 +189,7 @@ internal sealed class CrossSums
         var columns = new int[]?[WidthA];
         var values = new double[WidthA][];
         var counts = new int[WidthA];
-        var chunks = Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
+        var chunks = Cores.Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i, consume);
@@ -274,26 +274,6 @@ internal sealed class CrossSums
             else { columns[n] = xc[p]; values[n++] = xv[p++] + yv[q++]; }
         }
         return (columns, values);
-    }
-
-    /// <summary>
-    /// Splits rows [0, rows) into contiguous chunks of about equal <paramref name="cost"/>, a few per core so uneven
-    /// rows still balance; returns the chunk boundaries.
-    /// </summary>
-    public static int[] Chunks(int rows, Func<int, long> cost)
-    {
-        long total = 0;
-        for (int i = 0; i < rows; i++) total += cost(i);
-        int wanted = Math.Max(1, Math.Min(rows, 4 * Environment.ProcessorCount));
-        var bounds = new List<int>(wanted + 1) { 0 };
-        long done = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            done += cost(i);
-            if (bounds.Count < wanted && done * wanted >= total * bounds.Count && i + 1 < rows) bounds.Add(i + 1);
-        }
-        bounds.Add(rows);
-        return bounds.ToArray();
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public static class SparseCorrelation
         var sideB = Side.Of(stats.SumB, stats.SumSqB, n);
         var aToB = new Match[stats.WidthA];
         var topKAToB = new Match[topK > 0 ? stats.WidthA : 0][];
-        var chunks = CrossSums.Chunks(stats.WidthA, i => cross.IsDense(i) ? stats.WidthB : cross.CountOf(i) + 1);
+        var chunks = Cores.Chunks(stats.WidthA, i => cross.IsDense(i) ? stats.WidthB : cross.CountOf(i) + 1);
         var bToAByChunk = new RowPass[chunks.Length - 1];
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
@@ -50,7 +50,7 @@ public static class SparseCorrelation
 
     /// <summary>Working memory of <see cref="BestMatches"/> beyond the statistics: per chunk, B's bests and co-active marks.</summary>
     public static long WorkingBytes(int widthA, int widthB) =>
-        Math.Min(widthA, 4L * Environment.ProcessorCount) * widthB * 20L + (widthA + widthB) * 40L;
+        Math.Min(widthA, Cores.MaxChunks) * widthB * 20L + (widthA + widthB) * 40L;
 
     /// <summary>Per-feature moments of one side: sums, dead flags, q = s/√v with the live features in ascending q, and 1/√v.</summary>
     private sealed record Side(double[] Sum, bool[] Dead, double[] Q, int[] Live, int[] LiveByQ, double[] InvStd)

@@ -33,26 +33,6 @@ public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[]
         return dense;
     }
 
-    /// <summary>The tokens of several blocks, in order, as one block (one sparse product over a shard range instead of a merge per shard).</summary>
-    public static SparseRows Concat(IReadOnlyList<SparseRows> blocks)
-    {
-        if (blocks.Count == 0) throw new ArgumentException("no blocks to concatenate");
-        int width = blocks[0].Width;
-        if (blocks.Any(b => b.Width != width)) throw new ArgumentException("cannot concatenate sparse rows of different widths");
-        var offsets = new int[blocks.Sum(b => b.Rows) + 1];
-        var indices = new int[blocks.Sum(b => b.Indices.Length)];
-        var values = new float[indices.Length];
-        int row = 0, at = 0;
-        foreach (var b in blocks)
-        {
-            for (int t = 0; t < b.Rows; t++) offsets[++row] = at + b.Offsets[t + 1];
-            Array.Copy(b.Indices, 0, indices, at, b.Indices.Length);
-            Array.Copy(b.Values, 0, values, at, b.Values.Length);
-            at += b.Indices.Length;
-        }
-        return new SparseRows(width, offsets, indices, values);
-    }
-
     /// <summary>Tokens [from, from + count) as their own block.</summary>
     public SparseRows Slice(int from, int count)
     {
