@@ -31,16 +31,10 @@ public sealed partial class SweepDatabase
         }, ct);
 
     /// <summary>Reads rows selected as <c>analysis, model_a, site_a, model_b, site_b, direction, feature, rank, match, correlation, mutual, dead</c>.</summary>
-    private static async Task<IReadOnlyList<FeatureMatchRow>> ReadFeatureMatchesAsync(NpgsqlCommand command, CancellationToken ct)
-    {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var rows = new List<FeatureMatchRow>();
-        while (await reader.ReadAsync(ct))
-            rows.Add(new FeatureMatchRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7),
-                reader.IsDBNull(8) ? null : reader.GetInt32(8), reader.GetDouble(9), reader.GetBoolean(10), reader.GetBoolean(11)));
-        return rows;
-    }
+    private static Task<IReadOnlyList<FeatureMatchRow>> ReadFeatureMatchesAsync(NpgsqlCommand command, CancellationToken ct) =>
+        ReadListAsync(command, reader => new FeatureMatchRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+            reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7),
+            reader.IsDBNull(8) ? null : reader.GetInt32(8), reader.GetDouble(9), reader.GetBoolean(10), reader.GetBoolean(11)), ct);
 
     // Binary COPY: a 32k-feature SAE pair gives 64k rows per site pair (more with top-k); COPY streams them in one round trip.
     private static async Task CopyFeatureMatchesAsync(NpgsqlConnection connection, long runId, string unitKey,

@@ -164,12 +164,8 @@ public sealed partial class SweepDatabase
                 FROM unit_attempts WHERE run_id = @run_id ORDER BY unit_key, attempt
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var attempts = new List<UnitAttempt>();
-            while (await reader.ReadAsync(c))
-                attempts.Add(new UnitAttempt(reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3),
-                    reader.GetString(4), NullableString(reader, 5), reader.GetFieldValue<DateTimeOffset>(6), NullableTime(reader, 7)));
-            return attempts;
+            return await ReadListAsync(command, reader => new UnitAttempt(reader.GetString(0), reader.GetInt32(1), reader.GetString(2),
+                reader.GetString(3), reader.GetString(4), NullableString(reader, 5), reader.GetFieldValue<DateTimeOffset>(6), NullableTime(reader, 7)), c);
         }, ct);
 
     /// <summary>How many times each unit of the run was committed (a correct run commits each once).</summary>
@@ -194,8 +190,7 @@ public sealed partial class SweepDatabase
             var byUnit = new Dictionary<string, List<ShardRow>>();
             while (await reader.ReadAsync(c))
             {
-                var row = new ShardRow(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4),
-                    reader.GetInt64(5), reader.GetInt32(6), reader.GetString(7), reader.GetString(8), reader.GetString(9), reader.GetInt64(10));
+                var row = ShardFrom(reader, 1);
                 if (!byUnit.TryGetValue(reader.GetString(0), out var rows)) byUnit[reader.GetString(0)] = rows = new();
                 rows.Add(row);
             }
@@ -216,11 +211,8 @@ public sealed partial class SweepDatabase
                 FROM units WHERE run_id = @run_id GROUP BY stage ORDER BY stage
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var rows = new List<StageProgress>();
-            while (await reader.ReadAsync(c))
-                rows.Add(new StageProgress(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5)));
-            return rows;
+            return await ReadListAsync(command, reader =>
+                new StageProgress(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5)), c);
         }, ct);
 
     /// <summary>Attempts per node by outcome.</summary>
@@ -236,11 +228,8 @@ public sealed partial class SweepDatabase
                 FROM unit_attempts WHERE run_id = @run_id GROUP BY node ORDER BY node
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var rows = new List<NodeProgress>();
-            while (await reader.ReadAsync(c))
-                rows.Add(new NodeProgress(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4)));
-            return rows;
+            return await ReadListAsync(command, reader =>
+                new NodeProgress(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4)), c);
         }, ct);
 
     private static async Task EndAttemptCoreAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, long runId, string unitKey,

@@ -32,13 +32,9 @@ public sealed partial class SweepDatabase
                 ORDER BY analysis, model_a, site_a, model_b, site_b
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var rows = new List<FeatureMatchSummary>();
-            while (await reader.ReadAsync(c))
-                rows.Add(new FeatureMatchSummary(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    reader.GetString(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9),
-                    reader.IsDBNull(10) ? null : reader.GetDouble(10), reader.IsDBNull(11) ? null : reader.GetDouble(11)));
-            return rows;
+            return await ReadListAsync(command, reader => new FeatureMatchSummary(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                reader.GetString(3), reader.GetString(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8),
+                reader.GetInt64(9), reader.IsDBNull(10) ? null : reader.GetDouble(10), reader.IsDBNull(11) ? null : reader.GetDouble(11)), c);
         }, ct);
 
     /// <summary>

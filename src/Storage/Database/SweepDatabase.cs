@@ -248,15 +248,11 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 FROM units WHERE run_id = @run_id ORDER BY unit_key
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var units = new List<UnitState>();
-            while (await reader.ReadAsync(c))
-                units.Add(new UnitState(
-                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    StatusText.ParseUnit(reader.GetString(4)), reader.GetInt32(5), NullableString(reader, 6),
-                    NullableString(reader, 7), NullableString(reader, 8), NullableString(reader, 9),
-                    reader.GetFieldValue<DateTimeOffset>(10)));
-            return units;
+            return await ReadListAsync(command, reader => new UnitState(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                StatusText.ParseUnit(reader.GetString(4)), reader.GetInt32(5), NullableString(reader, 6),
+                NullableString(reader, 7), NullableString(reader, 8), NullableString(reader, 9),
+                reader.GetFieldValue<DateTimeOffset>(10)), c);
         }, ct);
 
     // ---- catalog and results ----
@@ -299,30 +295,25 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 FROM metrics WHERE run_id = @run_id ORDER BY metric_id
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var metrics = new List<StoredMetric>();
-            while (await reader.ReadAsync(c))
-                metrics.Add(new StoredMetric(
-                    reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
-                    new MetricRow(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
-                        NullableString(reader, 7), NullableString(reader, 8), reader.GetDouble(9), reader.GetInt64(10), reader.GetString(11)),
-                    reader.GetFieldValue<DateTimeOffset>(12)));
-            return metrics;
+            return await ReadListAsync(command, reader => new StoredMetric(
+                reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
+                new MetricRow(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                    NullableString(reader, 7), NullableString(reader, 8), reader.GetDouble(9), reader.GetInt64(10), reader.GetString(11)),
+                reader.GetFieldValue<DateTimeOffset>(12)), c);
         }, ct);
 
     // ---- plumbing ----
 
     private const string ShardColumns = "shard_key, model, site, shard_index, rows, width, dtype, uri, checksum, bytes";
 
-    private static async Task<IReadOnlyList<ShardRow>> ReadShardsAsync(NpgsqlCommand command, CancellationToken ct)
-    {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var rows = new List<ShardRow>();
-        while (await reader.ReadAsync(ct))
-            rows.Add(new ShardRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
-                reader.GetInt64(4), reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetInt64(9)));
-        return rows;
-    }
+    private static Task<IReadOnlyList<ShardRow>> ReadShardsAsync(NpgsqlCommand command, CancellationToken ct) =>
+        ReadListAsync(command, reader => ShardFrom(reader, 0), ct);
+
+    /// <summary>A <see cref="ShardRow"/> from the <see cref="ShardColumns"/> selected from column <paramref name="first"/> on.</summary>
+    private static ShardRow ShardFrom(NpgsqlDataReader reader, int first) =>
+        new(reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetInt32(first + 3),
+            reader.GetInt64(first + 4), reader.GetInt32(first + 5), reader.GetString(first + 6), reader.GetString(first + 7),
+            reader.GetString(first + 8), reader.GetInt64(first + 9));
 
     private static async Task InsertShardsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string unitKey,
         IReadOnlyList<ShardRow> shards, CancellationToken ct)
@@ -433,6 +424,15 @@ public sealed partial class SweepDatabase : IAsyncDisposable
 
     private static KeyNotFoundException UnknownUnit(long runId, string unitKey) =>
         new($"unit '{unitKey}' is not in the ledger of run {runId}");
+
+    /// <summary>Every row the command selects, each mapped by <paramref name="row"/>, in the order the query gives.</summary>
+    private static async Task<IReadOnlyList<T>> ReadListAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> row, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct)) rows.Add(row(reader));
+        return rows;
+    }
 
     private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
