@@ -4,12 +4,21 @@
 // Debian 12's libstdc++ (GCC 12) lacks, so the dynamic loader refuses it. The only symbol
 // bound to that version (std::ios_base_library_init) is never called. Setting VER_FLG_WEAK
 // on that one Vernaux entry of .gnu.version_r turns the hard requirement into a weak one,
-// after which the library loads and runs. We only touch files, and only when the system
-// libstdc++ really lacks the version.
+// after which the library loads and runs.
+//
+// Only the copies in a project's own output (or publish) folder are patched, never the NuGet
+// package cache: the cache is shared by every build on the machine, and builds run in parallel.
+// Each patch writes the whole file under a temporary name unique to this process and task, then
+// renames it over the original; rename(2) replaces a directory entry in one step, so another
+// build or a starting process sees either the old file or the patched one, never a missing or
+// half-written one. Patching is idempotent, so two builds patching one folder are harmless.
+// A file that cannot be patched stops the build with an error naming it.
 using System;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -20,6 +29,9 @@ public class WeakenMissingGlibcxx : Task
 
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const ushort VerFlgWeak = 0x2;
+
+    // "Says so once": the first patch in an MSBuild node process is reported at high importance, later ones at normal.
+    private static int _announced;
 
     private static readonly string[] LibstdcxxCandidates =
     {
@@ -34,22 +46,21 @@ public class WeakenMissingGlibcxx : Task
         if (systemLib == null) return true;
         if (ContainsAscii(File.ReadAllBytes(systemLib), Version + "\0")) return true;
 
-        foreach (var item in Libraries)
+        foreach (var path in Libraries.Select(item => Path.GetFullPath(item.ItemSpec)).Distinct())
         {
-            var path = item.ItemSpec;
             if (!File.Exists(path)) continue;
             try
             {
-                if (MarkWeak(path, Version))
-                    Log.LogMessage(MessageImportance.High,
-                        $"Sweep: {systemLib} lacks {Version}; marked that requirement weak in {path}");
+                if (!MarkWeak(path, Version)) continue;
+                var importance = Interlocked.Exchange(ref _announced, 1) == 0 ? MessageImportance.High : MessageImportance.Normal;
+                Log.LogMessage(importance, $"Sweep: {systemLib} lacks {Version}; marked that requirement weak in {path}");
             }
             catch (Exception e)
             {
-                Log.LogWarning($"Sweep: could not patch {path}: {e.Message}");
+                Log.LogError($"Sweep: could not mark {Version} weak in {path} ({e.Message}); TorchSharp cannot load without it on this system. Delete the output folder and build again.");
             }
         }
-        return true;
+        return !Log.HasLoggedErrors;
     }
 
     private static bool ContainsAscii(byte[] haystack, string needle)
@@ -70,7 +81,7 @@ public class WeakenMissingGlibcxx : Task
     {
         var elf = File.ReadAllBytes(path);
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[4] != 2 || elf[5] != 1)
-            return false; // not a little-endian ELF64
+            throw new InvalidDataException("not a little-endian ELF64 file");
         ulong shoff = BitConverter.ToUInt64(elf, 0x28);
         int shentsize = BitConverter.ToUInt16(elf, 0x3A), shnum = BitConverter.ToUInt16(elf, 0x3C);
 
@@ -95,10 +106,7 @@ public class WeakenMissingGlibcxx : Task
                         ushort flags = BitConverter.ToUInt16(elf, aux + 4);
                         if ((flags & VerFlgWeak) != 0) return false;
                         BitConverter.GetBytes((ushort)(flags | VerFlgWeak)).CopyTo(elf, aux + 4);
-                        var temp = path + ".sweep-patch";
-                        File.WriteAllBytes(temp, elf);
-                        File.Delete(path);
-                        File.Move(temp, path);
+                        ReplaceAtomically(path, elf);
                         return true;
                     }
                     aux += (int)BitConverter.ToUInt32(elf, aux + 12);
@@ -108,6 +116,29 @@ public class WeakenMissingGlibcxx : Task
         }
         return false;
     }
+
+    // Same size and modification time as the copy it replaces, so MSBuild's incremental copy
+    // (which compares size and time with the package's file) keeps the patched copy next build.
+    private static void ReplaceAtomically(string path, byte[] contents)
+    {
+        var modified = File.GetLastWriteTimeUtc(path);
+        var temp = $"{path}.sweep-patch-{Guid.NewGuid():N}";
+        try
+        {
+            File.WriteAllBytes(temp, contents);
+            File.SetLastWriteTimeUtc(temp, modified);
+            if (rename(temp, path) != 0)
+                throw new IOException($"rename over it failed (errno {Marshal.GetLastWin32Error()})");
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    // rename(2) itself: the task compiles against netstandard2.0, whose File.Move cannot replace a file.
+    [DllImport("libc", SetLastError = true)]
+    private static extern int rename(string oldPath, string newPath);
 
     private static string ReadCString(byte[] bytes, int offset)
     {

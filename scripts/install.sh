@@ -42,4 +42,16 @@ if [ "$(cat "$arrow_js/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_
   echo "$lock_digest" >"$arrow_js/node_modules/.sweep-lock-sha256"
 fi
 
+# Builds before this fix patched TorchSharp's native library inside the NuGet cache and, when two ran at
+# once, could leave the package without it (every later build then fails in GenerateDepsFile). NuGet sees
+# the package folder and never restores it again, so remove a package folder that lost its library.
+packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+for package in "$packages"/torchsharp/*/ "$packages"/torchsharp-cuda-linux/*/; do
+  [ -f "$package/.nupkg.metadata" ] || continue
+  if ! compgen -G "$package/runtimes/*/native/libLibTorchSharp.so" >/dev/null; then
+    echo "sweep: $package lacks libLibTorchSharp.so (left by an earlier interrupted build); restoring it again"
+    rm -rf "$package"
+  fi
+done
+
 dotnet build Sweep.sln -c Release -nologo -clp:ErrorsOnly -v quiet

@@ -3,6 +3,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1
+# The fresh-machine path: a build with an empty NuGet cache, then a forward pass with what it built.
+bash scripts/check-fresh-build.sh || exit 1
 
 log=$(mktemp)
 dotnet test Sweep.sln -c Release --no-build -nologo 2>&1 | tee "$log"

@@ -7,6 +7,7 @@ root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DatabaseCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
