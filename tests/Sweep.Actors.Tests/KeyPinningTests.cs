@@ -1,4 +1,5 @@
 using Sweep.Actors.Execution;
+using Sweep.Identity;
 using Sweep.Actors.Runs;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
@@ -20,8 +21,8 @@ public sealed class KeyPinningTests
     [Fact]
     public void Capture_unit_keys_are_the_ones_runs_made_before_stored()
     {
-        Assert.Equal("369fea18fee14d18e489b9a211c5f49ef7c6e7eec7d19812139b2d8379b90740", JobPlanner.CaptureKey("tiny-a", "sha256:weights", Sites, "sha256:tokenizer", "sha256:shard0", "float32"));
-        Assert.Equal("626f892b860b7124bf82cb2fa5d34e5f0f763afdf05739b6c1ac896090a0fcfb", JobPlanner.CaptureKey("tiny-a", "sha256:weights", Sites, "sha256:tokenizer", "sha256:shard0", "float32", "bfloat16"));
+        Assert.Equal("369fea18fee14d18e489b9a211c5f49ef7c6e7eec7d19812139b2d8379b90740", Keys.Capture("tiny-a", "sha256:weights", Sites, "sha256:tokenizer", "sha256:shard0", "float32"));
+        Assert.Equal("626f892b860b7124bf82cb2fa5d34e5f0f763afdf05739b6c1ac896090a0fcfb", Keys.Capture("tiny-a", "sha256:weights", Sites, "sha256:tokenizer", "sha256:shard0", "float32", "bfloat16"));
     }
 
     private static ShardMetadata Dense(string dtype = ShardDtype.Float32) => new()

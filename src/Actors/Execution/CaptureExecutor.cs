@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models;
@@ -57,7 +58,7 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
                 }
         var output = new UnitOutput(
             OutputUri: Path.GetDirectoryName(rows[0].Uri),
-            Checksum: Digests.Combine(rows.Select(r => r.Checksum)),
+            Checksum: Keys.Combine(rows.Select(r => r.Checksum)),
             Shards: rows);
         return Task.FromResult(new UnitResult(output, reused));
     }

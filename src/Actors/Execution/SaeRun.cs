@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
+using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
 using Sweep.Storage;
@@ -44,26 +43,16 @@ public sealed class SaeRun(RunContext run)
     /// Where a trained SAE lives: <c>{store}/saes/{name}-{key16}</c>, the key hashing everything that determines its
     /// weights (model weights, site, tokenizer, every corpus shard, training settings), so a later run reuses it.
     /// </summary>
-    public string TrainedFolder(TrainSaeSpec spec)
-    {
-        var fields = new List<string>
-        {
-            "sweep.train_sae", $"weights={run.WeightsDigests[spec.Model]}", $"site={spec.Site}", $"tokenizer={run.Corpus.TokenizerDigest}",
-            $"options={JobLoader.TrainingKey(spec.Options)}",
-        };
-        fields.AddRange(run.Corpus.Shards.Select(s => $"shard={s.Digest}"));
-        // Training reads the stored (rounded) activations; float32 keeps the folders it had before the key existed.
-        if (run.Spec.Output.ShardDtype != ActivationDtype.Float32) fields.Add($"shard_dtype={SpecNames.Of(run.Spec.Output.ShardDtype)}");
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
-        return Path.Combine(run.StoreDirectory, SaesFolder, StoreLayout.SafeSegment(spec.Name) + "-" + key[..16]);
-    }
+    public string TrainedFolder(TrainSaeSpec spec) =>
+        Path.Combine(run.StoreDirectory, SaesFolder, Keys.TrainedSaeFolder(spec.Name, run.WeightsDigests[spec.Model], spec.Site,
+            run.Corpus.TokenizerDigest, JobLoader.TrainingKey(spec.Options), run.Corpus.Shards.Select(s => s.Digest), SpecNames.Of(run.Spec.Output.ShardDtype)));
 
     public ShardMetadata SparseMetadata(string model, string hook, int shardIndex, SaeIdentity sae, int dSae)
     {
         var dense = run.ShardMetadataFor(model, hook, shardIndex);
         return dense with
         {
-            Site = SaeIdentity.SiteOf(hook, sae.Name, sae.Codes), Width = dSae, Kind = ShardMetadata.KindSparse,
+            Site = Keys.SaeSite(hook, sae.Name, sae.Codes), Width = dSae, Kind = ShardMetadata.KindSparse,
             Dtype = ShardDtype.Float32, Sae = sae with { InputDtype = dense.Dtype },
         };
     }

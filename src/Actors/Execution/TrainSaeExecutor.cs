@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
 using Sweep.Models.Saes.Training;
@@ -59,7 +60,7 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
             rows.AddRange(shardRows);
             reused &= shardReused;
         }
-        var output = new UnitOutput(OutputUri: folder, Checksum: Digests.Combine(rows.Select(r => r.Checksum)), Shards: rows, Metrics: metrics);
+        var output = new UnitOutput(OutputUri: folder, Checksum: Keys.Combine(rows.Select(r => r.Checksum)), Shards: rows, Metrics: metrics);
         return Task.FromResult(new UnitResult(output, reused));
     }
 
@@ -87,7 +88,7 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
 
     private static IEnumerable<MetricRow> Rows(TrainSaeSpec spec, TrainingMetrics m)
     {
-        var site = SaeIdentity.SiteOf(spec.Site, spec.Name);
+        var site = Keys.SaeSite(spec.Site, spec.Name);
         var parameters = JsonSerializer.Serialize(new { step = m.Step, learning_rate = m.LearningRate, tokens = m.TokensSeen, batch_size = spec.Options.BatchSize });
         (string Measure, double Value)[] values =
         [

@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Sweep.Actors.Execution;
+using Sweep.Identity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 
@@ -23,7 +22,7 @@ public static class SaeUnits
             var config = sae.Folder.Config;
             IEnumerable<string> outputs = config.Architecture == Models.Saes.SaeArchitecture.Temporal ? ["novel", "pred"] : ["codes"];
             foreach (var output in outputs)
-                units.Add(new WorkUnit(Key(["sweep.sae_stats", sae.Name, output, $"path={sae.Path}", .. inputs]), WorkStage.SaeStats,
+                units.Add(new WorkUnit(Keys.PublishedSaeStats(sae.Name, output, sae.Path, inputs), WorkStage.SaeStats,
                     $"{sae.Name} {output} statistics", inputs, new SaeStatsUnit(sae.Name, sae.Model, sae.Site, output, config.DSae)));
         }
         foreach (var train in spec.TrainSaes)
@@ -31,7 +30,7 @@ public static class SaeUnits
             var inputs = CapturesOf(train.Model);
             var trainKey = TrainKey(train, plan);
             units.Add(new WorkUnit(trainKey, WorkStage.TrainSae, $"train {train.Name} on {train.Model} {train.Site}", inputs, new TrainSaeUnit(train)));
-            units.Add(new WorkUnit(Key(["sweep.sae_stats", train.Name, "codes", trainKey]), WorkStage.SaeStats, $"{train.Name} codes statistics",
+            units.Add(new WorkUnit(Keys.TrainedSaeStats(train.Name, trainKey), WorkStage.SaeStats, $"{train.Name} codes statistics",
                 [trainKey], new SaeStatsUnit(train.Name, train.Model, train.Site, "codes", train.Options.DSae)));
         }
         return units;
@@ -39,8 +38,8 @@ public static class SaeUnits
 
     /// <summary>Key of the <c>train_sae</c> unit of <paramref name="train"/> (after every capture of its model).</summary>
     public static string TrainKey(TrainSaeSpec train, JobPlan plan) =>
-        Key(["sweep.train_sae", train.Name, train.Model, train.Site, JobLoader.TrainingKey(train.Options),
-            .. plan.Captures.Where(c => c.Model == train.Model).Select(c => c.Key)]);
+        Keys.TrainSae(train.Name, train.Model, train.Site, JobLoader.TrainingKey(train.Options),
+            plan.Captures.Where(c => c.Model == train.Model).Select(c => c.Key));
 
     /// <summary>
     /// Analysis units over a trained SAE's code site also wait for its training unit, which writes those codes;
@@ -51,7 +50,4 @@ public static class SaeUnits
                 && new[] { a.A, a.B }.Select(s => SitePairing.FindSaeSite(spec, s)?.Trained).OfType<TrainSaeSpec>().Select(t => TrainKey(t, plan)).ToList() is { Count: > 0 } extra
             ? u with { DependsOn = [.. u.DependsOn, .. extra.Distinct()] }
             : u).ToList();
-
-    private static string Key(IEnumerable<string> fields) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
 }

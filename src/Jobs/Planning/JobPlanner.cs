@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Spec;
 
@@ -11,9 +10,6 @@ namespace Sweep.Jobs.Planning;
 /// </summary>
 public static class JobPlanner
 {
-    /// <summary>Version of the activation shard format; part of every capture key so a format change invalidates caches.</summary>
-    public const int CaptureFormatVersion = 1;
-
     public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel)
     {
         string dtype = SpecNames.Of(spec.Execution.Dtype), shardDtype = SpecNames.Of(spec.Output.ShardDtype);
@@ -24,7 +20,7 @@ public static class JobPlanner
                 throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
             foreach (var shard in corpus.Shards)
                 captures.Add(new CaptureUnit(
-                    CaptureKey(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),
+                    Keys.Capture(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),
                     capture.Model, shard.Index, capture.Sites));
         }
 
@@ -47,24 +43,6 @@ public static class JobPlanner
     }
 
     /// <summary>
-    /// Ledger key of one model's capture of a shard: the model's name in the job (two names for the same
-    /// weights are two units), format version, weights, sorted sites, tokenizer, shard, dtype, and the storage
-    /// dtype when it is not float32 (so float32 captures keep the keys they had). The shard files themselves are
-    /// content-addressed by <c>ShardMetadata.CacheKey</c>, which leaves the name out.
-    /// </summary>
-    public static string CaptureKey(string model, string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest,
-        string dtype, string shardDtype = "float32")
-    {
-        string[] fields =
-        [
-            "sweep.capture", $"format={CaptureFormatVersion}", $"model={model}", $"weights={weightsDigest}",
-            $"sites={string.Join(",", sites.Order(StringComparer.Ordinal))}", $"tokenizer={tokenizerDigest}",
-            $"shard={corpusShardDigest}", $"dtype={dtype}",
-        ];
-        return Hash(shardDtype == "float32" ? fields : [.. fields, $"shard_dtype={shardDtype}"]);
-    }
-
-    /// <summary>
     /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job
     /// never share a unit (each records its own rows). Parameters ("key=value,...") join the key only when
     /// the kind has any, so parameterless kinds keep the keys they had.
@@ -76,6 +54,5 @@ public static class JobPlanner
             : Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
                 $"inputs={string.Join(",", captureKeys)}", $"params={parameters}");
 
-    private static string Hash(params string[] fields) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
+    private static string Hash(params string[] fields) => Keys.Hash(fields);
 }

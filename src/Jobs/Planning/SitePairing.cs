@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
 
@@ -38,16 +39,13 @@ public static class SitePairing
     /// </summary>
     public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained) =>
         saes.SelectMany(sae => (sae.Folder.Config.Architecture == SaeArchitecture.Temporal ? new[] { "novel", "pred" } : ["codes"])
-                .Select(codes => new SaeSite(new SiteRef(sae.Model, SiteOf(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
-            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, SiteOf(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
+                .Select(codes => new SaeSite(new SiteRef(sae.Model, Keys.SaeSite(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
+            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
             .ToList();
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
     public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>
-        site.Site.Contains("/sae/", StringComparison.Ordinal) ? SaeSites(spec.Saes, spec.TrainSaes).FirstOrDefault(s => s.Ref == site) : null;
-
-    // The same spelling as Sweep.Storage.Shards.SaeIdentity.SiteOf (Jobs does not reference Storage).
-    private static string SiteOf(string hook, string name, string codes) => codes == "codes" ? $"{hook}/sae/{name}" : $"{hook}/sae/{name}/{codes}";
+        Keys.IsSaeSite(site.Site) ? SaeSites(spec.Saes, spec.TrainSaes).FirstOrDefault(s => s.Ref == site) : null;
 
     private static List<(SiteRef, SiteRef)> PairsOf(List<SiteRef> sites, SitePairs pairs)
     {

@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
@@ -105,16 +106,16 @@ public sealed class JobPlannerTests : IDisposable
         Assert.All(a.Captures.Zip(b.Captures), p => Assert.NotEqual(p.First.Key, p.Second.Key));
         Assert.All(a.Analyses.Zip(b.Analyses), p => Assert.NotEqual(p.First.Key, p.Second.Key));
         // The key every float32 capture had before shard_dtype existed (SHA-256 of its fields, one per line).
-        Assert.Equal("041c9b3e840853a06490741ccf1bb3ce4f19583994bae08625b6ecc8d5408c99", JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "float32"));
-        Assert.NotEqual(JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "float16"), JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32", "bfloat16"));
+        Assert.Equal("041c9b3e840853a06490741ccf1bb3ce4f19583994bae08625b6ecc8d5408c99", Keys.Capture("m", "w", ["x"], "t", "s", "float32", "float32"));
+        Assert.NotEqual(Keys.Capture("m", "w", ["x"], "t", "s", "float32", "float16"), Keys.Capture("m", "w", ["x"], "t", "s", "float32", "bfloat16"));
     }
 
     [Fact]
     public void Capture_keys_do_not_depend_on_site_order_but_on_the_model_name()
     {
-        Assert.Equal(JobPlanner.CaptureKey("m", "w", ["x", "y"], "t", "s", "float32"), JobPlanner.CaptureKey("m", "w", ["y", "x"], "t", "s", "float32"));
+        Assert.Equal(Keys.Capture("m", "w", ["x", "y"], "t", "s", "float32"), Keys.Capture("m", "w", ["y", "x"], "t", "s", "float32"));
         // Two job names for the same weights are two ledger units (their shard files are still shared by content).
-        Assert.NotEqual(JobPlanner.CaptureKey("m", "w", ["x"], "t", "s", "float32"), JobPlanner.CaptureKey("n", "w", ["x"], "t", "s", "float32"));
+        Assert.NotEqual(Keys.Capture("m", "w", ["x"], "t", "s", "float32"), Keys.Capture("n", "w", ["x"], "t", "s", "float32"));
     }
 
     [Fact]
