@@ -1,6 +1,6 @@
-using Sweep.Actors.Execution;
 using Sweep.Identity;
-using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
@@ -57,10 +57,10 @@ public sealed class KeyPinningTests
     [Fact]
     public void Sae_training_keys_and_trained_folders_are_the_ones_runs_made_before_stored()
     {
-        Assert.Equal("45404cbec0f1d5bdc6c2a174f235eb235b918ad38b3ee63a50e08f88e4143a7e", SaeUnits.TrainKey(Train, Plan));
+        Assert.Equal("45404cbec0f1d5bdc6c2a174f235eb235b918ad38b3ee63a50e08f88e4143a7e", UnitPlanner.TrainKey(Train, Plan));
         Assert.Equal("trained-22b06a6983b4fef0", Path.GetFileName(new SaeRun(Context(ActivationDtype.Float32)).TrainedFolder(Train)));
         Assert.Equal("trained-a558118c832f04a4", Path.GetFileName(new SaeRun(Context(ActivationDtype.Float16)).TrainedFolder(Train)));
-        var stats = SaeUnits.From(Context(ActivationDtype.Float32).Spec, Plan).Single(u => u.Stage == WorkStage.SaeStats);
+        var stats = UnitPlanner.Plan(Context(ActivationDtype.Float32).Spec, Plan).OfType<SaeStatsWork>().Single();
         Assert.Equal("7777f5183f3dfe5ac45f12a345b7c2e069441e7c8724b12419f7d71a02d3a91f", stats.Key);
     }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Runs;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Linear;
@@ -124,7 +126,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
         Assert.Equal(3, matches.Where(m => m.Analysis == "corr").Select(m => (m.SiteA, m.SiteB)).Distinct().Count());
         var prepared = PreparedRun.Prepare(spec, report.RunId);
         var training = prepared.Units.Single(u => u.Stage == WorkStage.TrainSae);
-        var analysisUnits = prepared.Units.Where(u => u.Payload is Sweep.Jobs.Planning.AnalysisUnit).ToList();
+        var analysisUnits = prepared.Units.OfType<AnalysisWork>().ToList();
         Assert.Equal(3 * 3, analysisUnits.Count);
         Assert.All(analysisUnits, u => Assert.Equal(u.Description.Contains("trained", StringComparison.Ordinal), u.DependsOn.Contains(training.Key)));
         var trained = ReadCodes(shards, TrainedSite);

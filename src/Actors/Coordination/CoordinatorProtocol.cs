@@ -1,4 +1,5 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Coordination;
 
@@ -14,17 +15,11 @@ public sealed record WorkAssigned(string UnitKey, int Lease);
 /// <summary>The worker still works on the unit: renews its lease.</summary>
 public sealed record WorkProgress(string UnitKey, int Lease);
 
-/// <summary>A worker finished a unit; the coordinator commits it before counting it done.</summary>
+/// <summary>A worker finished a unit; the coordinator has the ledger commit it before counting it done.</summary>
 public sealed record WorkSucceeded(string UnitKey, int Lease, UnitResult Result);
 
 /// <summary>A worker's unit threw. <paramref name="Permanent"/> failures are not retried.</summary>
 public sealed record WorkFailed(string UnitKey, int Lease, string Error, bool Permanent);
-
-/// <summary>How a run ended, reported once to whoever started the coordinator.</summary>
-public sealed record RunOutcome(bool Succeeded, string? Error, int UnitsRun, int UnitsReused, int Retries)
-{
-    public static RunOutcome Failed(string error, int run, int reused, int retries) => new(false, error, run, reused, retries);
-}
 
 /// <summary>
 /// How hard a run tries: <paramref name="MaxAttempts"/> leases per unit before the run fails, and the

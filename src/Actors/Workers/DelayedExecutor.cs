@@ -1,4 +1,5 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Workers;
 

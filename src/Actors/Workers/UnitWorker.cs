@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Workers;
 

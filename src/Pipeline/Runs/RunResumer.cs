@@ -1,9 +1,9 @@
-using Sweep.Actors.Execution;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Runs;
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>
 /// Continues an interrupted run from its ledger (<c>sweep run --resume RUN</c>). The job is the one the
@@ -36,12 +36,6 @@ public static class RunResumer
         return stored;
     }
 
-    public static async Task<RunReport> ResumeAsync(long runId, string? jobFile, SweepDatabase database, IRunProgress progress, CancellationToken ct)
-    {
-        var spec = await LoadJobAsync(database, runId, jobFile, ct);
-        return await LocalRunner.ExecuteAsync(runId, spec, database, progress, _ => ReopenAsync(database, runId, ct), ct);
-    }
-
     /// <summary>Verifies the done units' shards, reopens what does not verify, and returns the units that stay done.</summary>
     public static async Task<IReadOnlySet<string>> ReopenAsync(SweepDatabase database, long runId, CancellationToken ct)
     {
@@ -51,7 +45,7 @@ public static class RunResumer
         var reopen = new List<string>();
         foreach (var unit in units.Where(u => u.Status == UnitStatus.Done))
         {
-            bool valid = unit.Stage != WorkUnits.StageName(WorkStage.Capture)
+            bool valid = unit.Stage != StageNames.Of(WorkStage.Capture)
                 || (shards.TryGetValue(unit.UnitKey, out var rows) && rows.Count > 0 && rows.All(Verifies));
             (valid ? (ICollection<string>)done : reopen).Add(unit.UnitKey);
         }

@@ -1,9 +1,10 @@
-using Sweep.Actors.Execution;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Units;
 
-namespace Sweep.Actors.Runs;
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>
 /// A job made ready to execute: corpus tokenized, weights digested, units planned. Every node of a
@@ -31,26 +32,14 @@ public sealed class PreparedRun
         var corpus = LoadCorpus(spec);
         var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
         var plan = JobPlanner.Plan(spec, corpus, weights);
-        var units = SaeUnits.WithTrainingDependencies(spec, plan, WorkUnits.From(plan).Concat(SaeUnits.From(spec, plan)).ToList());
-        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, units);
+        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, UnitPlanner.Plan(spec, plan));
     }
 
     /// <summary>
-    /// The executor serving <paramref name="stage"/> for a worker on <paramref name="device"/>: model work
-    /// (capture, SAE training) runs on that device, reductions need no device.
+    /// The executor of one worker on <paramref name="device"/>: model work (capture, SAE training) runs on that device,
+    /// reductions need no device.
     /// </summary>
-    public IUnitExecutor CreateExecutor(WorkStage stage, string device)
-    {
-        var saes = device == Context.Spec.Execution.Device ? Saes : new SaeRun(ContextOn(device));
-        return stage switch
-        {
-            WorkStage.Capture => new CaptureExecutor(saes.Run, saes),
-            WorkStage.TrainSae => new TrainSaeExecutor(saes),
-            WorkStage.SaeStats => new SaeStatsExecutor(Saes),
-            WorkStage.Analysis => new PairAnalysisExecutor(Context),
-            _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "no executor for this stage"),
-        };
-    }
+    public IUnitExecutor CreateExecutor(string device) => new UnitExecutor(this, device);
 
     /// <summary>The same run with its models placed on <paramref name="device"/> (one capture worker per device).</summary>
     public RunContext ContextOn(string device) =>

@@ -5,25 +5,27 @@ using Sweep.Analysis.Similarity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Compares two captured sites over the whole corpus with the analysis' measure: every corpus shard is one
 /// block of aligned rows, folded into mergeable statistics (or a seeded item sample, or correlation tiles)
 /// by <see cref="PairMeasures"/>; the result becomes metric rows, and for <c>correlation</c> feature-match rows.
 /// </summary>
-public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
+public sealed class PairAnalysisExecutor(RunContext run)
 {
     private readonly SaeRun _saes = new(run);
 
     public const string LinearCkaMeasure = "cka_linear";
 
-    public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    public UnitResult Execute(AnalysisWork unit, CancellationToken cancellationToken)
     {
-        var analysis = (AnalysisUnit)unit.Payload;
+        var analysis = unit.Analysis;
         var spec = run.Spec.Analyses.FirstOrDefault(a => a.Name == analysis.Analysis)
             ?? throw new PermanentUnitFailure($"analysis '{analysis.Analysis}' is not in the job");
         var saeA = SitePairing.FindSaeSite(run.Spec, analysis.A);
@@ -31,7 +33,7 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         if (saeA is not null || saeB is not null)
         {
             if (saeA is null || saeB is null) throw new PermanentUnitFailure($"{analysis.A} ~ {analysis.B}: an SAE site is compared only with another SAE site");
-            return Task.FromResult(ExecuteSparse(analysis, spec, saeA, saeB, cancellationToken));
+            return ExecuteSparse(analysis, spec, saeA, saeB, cancellationToken);
         }
         var kind = PairMeasures.Parse(analysis.Kind) ?? throw new PermanentUnitFailure($"analysis kind '{analysis.Kind}' has no executor");
         int widthA = run.Spec.Model(analysis.A.Model).Descriptor.HiddenSize;
@@ -41,7 +43,7 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         var metrics = result.Values.Select(v => new MetricRow(analysis.Analysis, v.Measure, analysis.A.Model, analysis.A.Site,
             analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
         var matches = result.Matches is { } m ? MatchRows(analysis, m) : null;
-        return Task.FromResult(new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: matches), Reused: false));
+        return new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: matches), Reused: false);
     }
 
     /// <summary>Correlation (and feature matching) between two SAE code sites, from their sparse shards.</summary>
@@ -163,6 +165,4 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         if (!aligned)
             throw new PermanentUnitFailure($"shards of {a.Model}/{a.Site} and {b.Model}/{b.Site} (shard {a.ShardIndex}) do not hold the same tokens");
     }
-
-    public void Dispose() { }
 }

@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Run-level statistics of one SAE output, merged over every corpus shard in float64 from the sparse shards (codes,
@@ -13,16 +15,15 @@ namespace Sweep.Actors.Execution;
 /// dead  = features that never fire in the run;  dense = features firing on more than 10% of its tokens
 /// </code>
 /// </summary>
-public sealed class SaeStatsExecutor(SaeRun saes) : IUnitExecutor
+public sealed class SaeStatsExecutor(SaeRun saes)
 {
     public const string L0Measure = "sae_l0";
     public const string FveMeasure = "sae_fve";
     public const string DeadMeasure = "sae_dead_features";
     public const string DenseMeasure = "sae_dense_features";
 
-    public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    public UnitResult Execute(SaeStatsWork stats, CancellationToken cancellationToken)
     {
-        var stats = (SaeStatsUnit)unit.Payload;
         var run = saes.Run;
         long tokens = 0, active = 0;
         double sse = 0, sumSquares = 0;
@@ -67,10 +68,10 @@ public sealed class SaeStatsExecutor(SaeRun saes) : IUnitExecutor
             Row(DeadMeasure, fires?.Count(f => f == 0) ?? 0),
             Row(DenseMeasure, fires?.Count(f => f > SaeRun.DenseFraction * tokens) ?? 0),
         };
-        return Task.FromResult(new UnitResult(new UnitOutput(Metrics: metrics), Reused: false));
+        return new UnitResult(new UnitOutput(Metrics: metrics), Reused: false);
     }
 
-    private SparseShard ReadSparse(SaeStatsUnit stats, int shardIndex)
+    private SparseShard ReadSparse(SaeStatsWork stats, int shardIndex)
     {
         // The identity's informational fields (architecture, Neuronpedia id) are not part of the cache key.
         var identity = new SaeIdentity(stats.Sae, saes.DigestOf(stats.Sae), stats.Hook, stats.Output);
@@ -81,6 +82,4 @@ public sealed class SaeStatsExecutor(SaeRun saes) : IUnitExecutor
             throw new InvalidDataException($"{path}: holds other codes than SAE '{stats.Sae}' ({stats.Output}) shard {shardIndex} of this run");
         return shard;
     }
-
-    public void Dispose() { }
 }

@@ -1,4 +1,6 @@
-namespace Sweep.Actors.Execution;
+using Sweep.Pipeline.Units;
+
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Does the work of one unit (outside any actor: actors only schedule, retry and record). An

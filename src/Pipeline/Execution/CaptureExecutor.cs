@@ -1,11 +1,13 @@
 using Sweep.Identity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Models;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Runs one model over one corpus shard and writes one dense shard per requested site. Keeps the
@@ -13,15 +15,15 @@ namespace Sweep.Actors.Execution;
 /// content-addressed file already exists (same weights, site, tokenizer, corpus shard) are reused.
 /// Sites with published SAEs attached (job key <c>saes</c>) are also encoded into sparse shards.
 /// </summary>
-public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnitExecutor
+public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisposable
 {
     private CausalLm? _model;
     private string? _modelName;
     private readonly SaeEncoders? _encoders = saes is null ? null : new SaeEncoders(saes);
 
-    public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    public UnitResult Execute(CaptureWork unit, CancellationToken cancellationToken)
     {
-        var capture = (CaptureUnit)unit.Payload;
+        var capture = unit.Capture;
         var corpusShard = run.Corpus.Shards[capture.ShardIndex];
         var targets = capture.Sites.Select(site => run.ShardMetadataFor(capture.Model, site, capture.ShardIndex))
             .Select(metadata => (Metadata: metadata, Path: run.ShardPath(metadata))).ToList();
@@ -60,7 +62,7 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
             OutputUri: Path.GetDirectoryName(rows[0].Uri),
             Checksum: Keys.Combine(rows.Select(r => r.Checksum)),
             Shards: rows);
-        return Task.FromResult(new UnitResult(output, reused));
+        return new UnitResult(output, reused);
     }
 
     private static bool IsCached(string path, ShardMetadata expected)

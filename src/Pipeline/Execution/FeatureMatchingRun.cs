@@ -7,9 +7,10 @@ using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
 using Sweep.Models.Tokenizers;
+using Sweep.Pipeline.Runs;
 using Sweep.Storage.Database;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// <c>feature_matching</c> between two SAE code sites (Lan et al., arXiv 2410.06981): the exact sparse correlation's

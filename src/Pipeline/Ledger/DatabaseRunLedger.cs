@@ -2,9 +2,10 @@ using System.Collections.Concurrent;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using Sweep.Pipeline.Execution;
 using Sweep.Storage.Database;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Ledger;
 
 /// <summary>
 /// The run's ledger in PostgreSQL. Writes are applied one after another in the order they were
@@ -41,21 +42,22 @@ public sealed class DatabaseRunLedger : IRunLedger
             .Build();
     }
 
-    public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node)
+    public Task MarkStartedAsync(string unitKey, int lease, string worker, string node)
     {
-        var attempt = Enqueue(() => _database.StartAttemptAsync(_runId, unit.Key, worker, node));
-        _attempts[(unit.Key, lease)] = attempt;
+        var attempt = Enqueue(() => _database.StartAttemptAsync(_runId, unitKey, worker, node));
+        _attempts[(unitKey, lease)] = attempt;
         return attempt;
     }
 
-    public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) =>
-        Enqueue(async () => await _database.CommitUnitOnceAsync(_runId, unit.Key, await AttemptOf(unit, lease), result.Output));
+    public Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitResult result) =>
+        Enqueue(async () => await _database.CommitUnitOnceAsync(_runId, unitKey, await AttemptOf(unitKey, lease), result.Output)
+            ? CommitOutcome.Committed : CommitOutcome.AlreadyDone);
 
-    public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) =>
-        Enqueue(async () => { await _database.RetryAttemptAsync(_runId, unit.Key, await AttemptOf(unit, lease), error); return true; });
+    public Task MarkRetriedAsync(string unitKey, int lease, string error) =>
+        Enqueue(async () => { await _database.RetryAttemptAsync(_runId, unitKey, await AttemptOf(unitKey, lease), error); return true; });
 
-    public Task MarkFailedAsync(WorkUnit unit, int lease, string error) =>
-        Enqueue(async () => { await _database.FailAttemptAsync(_runId, unit.Key, await AttemptOf(unit, lease), error); return true; });
+    public Task MarkFailedAsync(string unitKey, int lease, string error) =>
+        Enqueue(async () => { await _database.FailAttemptAsync(_runId, unitKey, await AttemptOf(unitKey, lease), error); return true; });
 
     // The server is down or restarting: unreachable, connections cut (class 08), or shutting down / starting up (class 57).
     private static bool IsServerGone(Exception e) => e switch
@@ -67,9 +69,9 @@ public sealed class DatabaseRunLedger : IRunLedger
     };
 
     // The ledger's attempt number for one of the coordinator's leases (0, matching no row, if its start was never recorded).
-    private async Task<int> AttemptOf(WorkUnit unit, int lease)
+    private async Task<int> AttemptOf(string unitKey, int lease)
     {
-        if (!_attempts.TryGetValue((unit.Key, lease), out var started)) return 0;
+        if (!_attempts.TryGetValue((unitKey, lease), out var started)) return 0;
         try { return await started; }
         catch (Exception) { return 0; }
     }

@@ -1,7 +1,6 @@
-using Sweep.Actors.Coordination;
 using Sweep.Storage.Database;
 
-namespace Sweep.Actors.Runs;
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>What a finished run tells its caller: where everything is and the metrics it stored.</summary>
 public sealed record RunReport(

@@ -3,7 +3,7 @@ using Sweep.Jobs.Spec;
 using Sweep.Storage;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>
 /// Everything the executors of one run share and never change: the validated job, its tokenized

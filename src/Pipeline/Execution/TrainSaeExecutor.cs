@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Text.Json;
 using Sweep.Identity;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Models.Saes;
 using Sweep.Models.Saes.Training;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Execution;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Trains a TopK SAE from the cached dense shards of one site (streamed shard by shard through a shuffle buffer),
@@ -16,13 +18,13 @@ namespace Sweep.Actors.Execution;
 /// <c>{folder}.checkpoint</c>, so a retried unit resumes where the last attempt saved; the folder is removed once the
 /// SAE is written.
 /// </summary>
-public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
+public sealed class TrainSaeExecutor(SaeRun saes)
 {
     public const string MetricPrefix = "train_";
 
-    public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    public UnitResult Execute(TrainSaeWork unit, CancellationToken cancellationToken)
     {
-        var spec = ((TrainSaeUnit)unit.Payload).Spec;
+        var spec = unit.Spec;
         var run = saes.Run;
         var folder = saes.TrainedFolder(spec);
         var densePaths = Enumerable.Range(0, run.Corpus.Shards.Count)
@@ -61,7 +63,7 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
             reused &= shardReused;
         }
         var output = new UnitOutput(OutputUri: folder, Checksum: Keys.Combine(rows.Select(r => r.Checksum)), Shards: rows, Metrics: metrics);
-        return Task.FromResult(new UnitResult(output, reused));
+        return new UnitResult(output, reused);
     }
 
     /// <summary>Where training of the SAE of <paramref name="trainedFolder"/> keeps its checkpoints: beside it, never inside (a folder with the final name is complete).</summary>
@@ -96,6 +98,4 @@ public sealed class TrainSaeExecutor(SaeRun saes) : IUnitExecutor
         ];
         return values.Select(v => new MetricRow(spec.Name, MetricPrefix + v.Measure, spec.Model, site, null, null, v.Value, spec.Options.BatchSize, parameters));
     }
-
-    public void Dispose() { }
 }

@@ -1,17 +1,6 @@
-namespace Sweep.Actors.Execution;
+using Sweep.Pipeline.Units;
 
-/// <summary>
-/// The durable record of a run's units. <c>lease</c> numbers the coordinator's leases of a unit, so an
-/// attempt's outcome lands on the attempt it belongs to. Completion commits a unit's outputs atomically,
-/// once: it returns false when the unit had already been committed (a duplicate result changes nothing).
-/// </summary>
-public interface IRunLedger
-{
-    Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node);
-    Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result);
-    Task MarkRetriedAsync(WorkUnit unit, int lease, string error);
-    Task MarkFailedAsync(WorkUnit unit, int lease, string error);
-}
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>Progress of a run as its units finish; implementations render it (progress bar, plain lines).</summary>
 public interface IRunProgress

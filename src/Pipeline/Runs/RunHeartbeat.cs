@@ -1,6 +1,6 @@
 using Sweep.Storage.Database;
 
-namespace Sweep.Actors.Runs;
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>
 /// Stamps a running run's heartbeat every <see cref="Interval"/> while this process drives it, so that a run whose

@@ -1,20 +1,14 @@
 using System.Collections.Concurrent;
 using Sweep.Identity;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Execution;
 using Sweep.Models.Saes;
 using Sweep.Storage;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 using TorchSharp;
 
-namespace Sweep.Actors.Execution;
-
-/// <summary>Train one SAE of the job's <c>train_sae</c> section, then encode its site with it.</summary>
-public sealed record TrainSaeUnit(TrainSaeSpec Spec);
-
-/// <summary>Merge one SAE output's per-shard statistics into its run-level L0, variance explained, dead and dense counts.</summary>
-/// <param name="Output"><c>codes</c>, or <c>novel</c>/<c>pred</c> for a temporal SAE.</param>
-public sealed record SaeStatsUnit(string Sae, string Model, string Hook, string Output, int DSae);
+namespace Sweep.Pipeline.Runs;
 
 /// <summary>
 /// What the executors of one run share about its SAEs: their digests, where trained SAEs are written, and the
