@@ -9,6 +9,7 @@ using Sweep.Actors.Workers;
 using Sweep.Jobs.Spec;
 using Sweep.Pipeline.Execution;
 using Sweep.Pipeline.Ledger;
+using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
 using Sweep.Models.Demo;
@@ -57,9 +58,9 @@ public sealed class ClusterBenchmark : IBenchmark
             output.Line("same job, loopback cluster (coordinator + worker node)", $"{clusterMedian:F2} s");
             output.Line("cluster / single process", $"{clusterMedian / localMedian:F2}x");
 
-            var memory = await SchedulingCostAsync(_ => new NullLedger());
+            var memory = await SchedulingCostAsync(work, _ => new NullLedger());
             long runId = await database.CreateRunAsync("bench-noop", "", "noop", work);
-            var durable = await SchedulingCostAsync(keys =>
+            var durable = await SchedulingCostAsync(work, keys =>
             {
                 database.UpsertUnitsAsync(runId, keys.Select(k => new UnitRecord(k, "capture"))).GetAwaiter().GetResult();
                 return new DatabaseRunLedger(database, runId);
@@ -112,7 +113,7 @@ public sealed class ClusterBenchmark : IBenchmark
     }
 
     /// <summary>Seconds per unit for no-op units pulled by two local workers through a RunCoordinator.</summary>
-    private static async Task<double> SchedulingCostAsync(Func<IReadOnlyList<string>, IRunLedger> ledgerFor)
+    private static async Task<double> SchedulingCostAsync(string work, Func<IReadOnlyList<string>, IRunLedger> ledgerFor)
     {
         var units = Enumerable.Range(0, NoOpUnits).Select(i => (WorkUnit)new NoOpUnit($"noop-{i:D5}")).ToList();
         var ledger = ledgerFor(units.Select(u => u.Key).ToList());
@@ -125,7 +126,7 @@ public sealed class ClusterBenchmark : IBenchmark
             var clock = Stopwatch.StartNew();
             var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), new Dictionary<string, int>(), ledger, NoProgress.Instance, outcome, lease));
             for (int i = 0; i < 2; i++)
-                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(), byKey, WorkerSettings.Local(lease)));
+                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(Path.Combine(work, "results")), byKey, WorkerSettings.Local(lease)));
             var result = await outcome.Task.WaitAsync(TimeSpan.FromMinutes(5));
             if (!result.Succeeded) throw new InvalidOperationException(result.Error);
             return clock.Elapsed.TotalSeconds / NoOpUnits;
@@ -195,15 +196,16 @@ public sealed class ClusterBenchmark : IBenchmark
     private sealed class NullLedger : IRunLedger
     {
         public Task MarkStartedAsync(string unit, int lease, string worker, string node) => Task.CompletedTask;
-        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitResult result) => Task.FromResult(CommitOutcome.Committed);
+        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitReport report) => Task.FromResult(CommitOutcome.Committed);
         public Task MarkRetriedAsync(string unit, int lease, string error) => Task.CompletedTask;
         public Task MarkFailedAsync(string unit, int lease, string error) => Task.CompletedTask;
     }
 
-    private sealed class NoOpExecutor : IUnitExecutor
+    /// <summary>Does nothing but what every unit does: write its (empty) result file for the ledger to commit.</summary>
+    private sealed class NoOpExecutor(string folder) : IUnitExecutor
     {
-        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
-            Task.FromResult(new UnitResult(new UnitOutput(), Reused: false));
+        public Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken) =>
+            Task.FromResult(ResultFile.Write(Path.Combine(folder, $"{unit.Key}.{lease}.rows"), new UnitOutput(), reused: false));
         public void Dispose() { }
     }
 }

@@ -5,6 +5,7 @@ using Sweep.Actors.Coordination;
 using Sweep.Actors.Workers;
 using Sweep.Pipeline.Execution;
 using Sweep.Pipeline.Ledger;
+using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
@@ -30,7 +31,7 @@ public sealed class RunCoordinatorTests : TestKit
             Events.Enqueue($"start {unit}");
             return Task.CompletedTask;
         }
-        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitResult result)
+        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitReport report)
         {
             if (_done.ContainsKey(unit)) { Events.Enqueue($"refused {unit} (done)"); return Task.FromResult(CommitOutcome.AlreadyDone); }
             if (_latest.GetValueOrDefault(unit) != lease) { Events.Enqueue($"refused {unit} (stale lease {lease})"); return Task.FromResult(CommitOutcome.StaleLease); }
@@ -60,15 +61,18 @@ public sealed class RunCoordinatorTests : TestKit
     private sealed class ScriptedExecutor(Func<WorkUnit, int, Task> script, ConcurrentQueue<string> ran) : IUnitExecutor
     {
         private readonly ConcurrentDictionary<string, int> _calls = new();
-        public async Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+        public async Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken)
         {
             int call = _calls.AddOrUpdate(unit.Key, 1, (_, n) => n + 1);
             await script(unit, call);
             ran.Enqueue(unit.Key);
-            return new UnitResult(new UnitOutput(), Reused: false);
+            return Report(unit.Key, lease);
         }
         public void Dispose() { }
     }
+
+    // The recording ledger never reads result files; what it commits is decided by unit and lease alone.
+    private static UnitReport Report(string key, int lease) => new($"{key}.{lease}.rows", "", 0, 0, 0, 0, Reused: false);
 
     private static WorkUnit Capture(string key) => new TestUnit(key, WorkStage.Capture, []);
     private static WorkUnit Analysis(string key, params string[] deps) => new TestUnit(key, WorkStage.Analysis, deps);
@@ -227,9 +231,8 @@ public sealed class RunCoordinatorTests : TestKit
         var lease2 = second.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(10)); // after the first lease expired
         Assert.NotEqual(lease1.Lease, lease2.Lease);
 
-        var output = new UnitResult(new UnitOutput(), Reused: false);
-        coordinator.Tell(new WorkSucceeded("c1", lease1.Lease, output), first.Ref);
-        coordinator.Tell(new WorkSucceeded("c1", lease2.Lease, output), second.Ref);
+        coordinator.Tell(new WorkSucceeded("c1", lease1.Lease, Report("c1", lease1.Lease)), first.Ref);
+        coordinator.Tell(new WorkSucceeded("c1", lease2.Lease, Report("c1", lease2.Lease)), second.Ref);
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(result.Succeeded);

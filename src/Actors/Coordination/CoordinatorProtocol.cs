@@ -1,4 +1,4 @@
-using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Coordination;
@@ -15,8 +15,11 @@ public sealed record WorkAssigned(string UnitKey, int Lease);
 /// <summary>The worker still works on the unit: renews its lease.</summary>
 public sealed record WorkProgress(string UnitKey, int Lease);
 
-/// <summary>A worker finished a unit; the coordinator has the ledger commit it before counting it done.</summary>
-public sealed record WorkSucceeded(string UnitKey, int Lease, UnitResult Result);
+/// <summary>
+/// A worker finished a unit: its outputs are in the store, its rows in the result file the report names. The coordinator
+/// has the ledger commit them before counting the unit done. Nothing in it grows with the result.
+/// </summary>
+public sealed record WorkSucceeded(string UnitKey, int Lease, UnitReport Report);
 
 /// <summary>A worker's unit threw. <paramref name="Permanent"/> failures are not retried.</summary>
 public sealed record WorkFailed(string UnitKey, int Lease, string Error, bool Permanent);

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using Sweep.Pipeline.Execution;
+using Sweep.Storage.Database;
 using Sweep.Pipeline.Ledger;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
@@ -102,8 +102,8 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
         // Whatever the lease, the ledger decides: it commits the current lease's first result and refuses the rest.
         _state.BeginCommit(success.UnitKey, success.Lease);
         var self = Self;
-        _ledger.CommitAsync(success.UnitKey, success.Lease, success.Result).ContinueWith(t => t.IsCompletedSuccessfully
-            ? (object)new CommitAnswered(success.UnitKey, success.Lease, success.Result.Reused, t.Result)
+        _ledger.CommitAsync(success.UnitKey, success.Lease, success.Report).ContinueWith(t => t.IsCompletedSuccessfully
+            ? (object)new CommitAnswered(success.UnitKey, success.Lease, success.Report.Reused, t.Result)
             : new CommitFailed(success.UnitKey, success.Lease, t.Exception?.GetBaseException().Message ?? "cancelled"))
             .PipeTo(self);
     }

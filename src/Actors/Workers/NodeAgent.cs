@@ -5,6 +5,7 @@ using Sweep.Actors.Coordination;
 using Sweep.Actors.Hosting;
 using Sweep.Jobs.Spec;
 using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
 
@@ -154,7 +155,7 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
 
     private sealed class FailingExecutor : IUnitExecutor
     {
-        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
+        public Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken) =>
             throw new PermanentUnitFailure("this node could not prepare the job");
         public void Dispose() { }
     }

@@ -1,15 +1,14 @@
-using System.Collections.Concurrent;
 using Npgsql;
 using Polly;
 using Polly.Retry;
-using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
 using Sweep.Storage.Database;
 
 namespace Sweep.Pipeline.Ledger;
 
 /// <summary>
-/// The run's ledger in PostgreSQL. Writes are applied one after another in the order they were
-/// asked for, so a unit's "started" can never land after its "completed". While the server is
+/// The run's ledger in PostgreSQL. A lease's number is its attempt number there. Writes are applied one after another
+/// in the order they were asked for, so a unit's "started" can never land after its commit. While the server is
 /// unreachable (restarting, a network blip) every write waits and retries with capped exponential
 /// backoff for up to <c>databaseWait</c>: the run pauses instead of failing units.
 /// </summary>
@@ -21,7 +20,6 @@ public sealed class DatabaseRunLedger : IRunLedger
     private readonly long _runId;
     private readonly ResiliencePipeline _waitForDatabase;
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<(string Unit, int Lease), Task<int>> _attempts = new();
     private Task _tail = Task.CompletedTask;
 
     public DatabaseRunLedger(SweepDatabase database, long runId, TimeSpan? databaseWait = null)
@@ -42,22 +40,28 @@ public sealed class DatabaseRunLedger : IRunLedger
             .Build();
     }
 
-    public Task MarkStartedAsync(string unitKey, int lease, string worker, string node)
+    public Task MarkStartedAsync(string unitKey, int lease, string worker, string node) =>
+        Enqueue(() => _database.StartAttemptAsync(_runId, unitKey, lease, worker, node));
+
+    /// <summary>
+    /// Reads the unit's result file (off the write queue: a large file never holds up other units' writes), checks it
+    /// against the reported checksum, then commits its rows by binary COPY in the ledger's first-commit-wins transaction
+    /// keyed by (unit, lease). Once the ledger has answered, the file has served its purpose and is removed.
+    /// </summary>
+    public async Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitReport report)
     {
-        var attempt = Enqueue(() => _database.StartAttemptAsync(_runId, unitKey, worker, node));
-        _attempts[(unitKey, lease)] = attempt;
-        return attempt;
+        var output = await Task.Run(() => ResultFile.Read(report.ResultFile, report.Checksum));
+        var outcome = await Enqueue(() => _database.CommitUnitAsync(_runId, unitKey, lease, output));
+        try { File.Delete(report.ResultFile); }
+        catch (IOException) { }
+        return outcome;
     }
 
-    public Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitResult result) =>
-        Enqueue(async () => await _database.CommitUnitOnceAsync(_runId, unitKey, await AttemptOf(unitKey, lease), result.Output)
-            ? CommitOutcome.Committed : CommitOutcome.AlreadyDone);
-
     public Task MarkRetriedAsync(string unitKey, int lease, string error) =>
-        Enqueue(async () => { await _database.RetryAttemptAsync(_runId, unitKey, await AttemptOf(unitKey, lease), error); return true; });
+        Enqueue(async () => { await _database.RetryAttemptAsync(_runId, unitKey, lease, error); return true; });
 
     public Task MarkFailedAsync(string unitKey, int lease, string error) =>
-        Enqueue(async () => { await _database.FailAttemptAsync(_runId, unitKey, await AttemptOf(unitKey, lease), error); return true; });
+        Enqueue(async () => { await _database.FailAttemptAsync(_runId, unitKey, lease, error); return true; });
 
     // The server is down or restarting: unreachable, connections cut (class 08), or shutting down / starting up (class 57).
     private static bool IsServerGone(Exception e) => e switch
@@ -67,14 +71,6 @@ public sealed class DatabaseRunLedger : IRunLedger
         NpgsqlException npgsql => npgsql.IsTransient,
         _ => false,
     };
-
-    // The ledger's attempt number for one of the coordinator's leases (0, matching no row, if its start was never recorded).
-    private async Task<int> AttemptOf(string unitKey, int lease)
-    {
-        if (!_attempts.TryGetValue((unitKey, lease), out var started)) return 0;
-        try { return await started; }
-        catch (Exception) { return 0; }
-    }
 
     private Task<T> Enqueue<T>(Func<Task<T>> write)
     {

@@ -1,17 +1,7 @@
-using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
+using Sweep.Storage.Database;
 
 namespace Sweep.Pipeline.Ledger;
-
-/// <summary>What the ledger made of a unit's commit.</summary>
-public enum CommitOutcome
-{
-    /// <summary>This commit recorded the unit's outputs: it is done.</summary>
-    Committed,
-    /// <summary>The unit was already done (another lease committed it first); nothing changed.</summary>
-    AlreadyDone,
-    /// <summary>A newer lease of the unit was handed out; this (late) result was refused and nothing changed.</summary>
-    StaleLease,
-}
 
 /// <summary>
 /// The durable record of a run's units. <c>lease</c> numbers a unit's leases across the run's whole life, so an
@@ -21,7 +11,8 @@ public enum CommitOutcome
 public interface IRunLedger
 {
     Task MarkStartedAsync(string unitKey, int lease, string worker, string node);
-    Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitResult result);
+    /// <summary>Commits the rows of <paramref name="report"/>'s result file under <paramref name="lease"/>; the ledger says whether it took them.</summary>
+    Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitReport report);
     Task MarkRetriedAsync(string unitKey, int lease, string error);
     Task MarkFailedAsync(string unitKey, int lease, string error);
 }

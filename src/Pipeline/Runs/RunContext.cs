@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Spec;
 using Sweep.Storage;
@@ -45,4 +46,7 @@ public sealed class RunContext
     };
 
     public string ShardPath(ShardMetadata metadata) => StoreLayout.DenseShardPath(StoreDirectory, metadata);
+
+    /// <summary>Where lease <paramref name="lease"/> of unit <paramref name="unitKey"/> writes its rows: <c>{store}/results/run-{id}/{key}.{lease}.rows</c>.</summary>
+    public string ResultPath(string unitKey, int lease) => Path.Combine(StoreDirectory, Keys.ResultsFolder(RunId), Keys.ResultFile(unitKey, lease));
 }

@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Pipeline.Ledger;
 using Sweep.Pipeline.Units;
@@ -23,13 +24,14 @@ public sealed class StartedRun : IAsyncDisposable
     /// <summary>The run's durable record of leases and commits.</summary>
     public IRunLedger Ledger { get; }
     /// <summary>The ledger's last lease number per unit: new leases continue after it.</summary>
-    public IReadOnlyDictionary<string, int> LastLeases { get; } = new Dictionary<string, int>();
+    public IReadOnlyDictionary<string, int> LastLeases { get; }
 
     public JobSpec Spec => Prepared.Context.Spec;
 
-    private StartedRun(SweepDatabase database, long runId, RunHeartbeat heartbeat, PreparedRun prepared, IReadOnlySet<string> done)
+    private StartedRun(SweepDatabase database, long runId, RunHeartbeat heartbeat, PreparedRun prepared, IReadOnlySet<string> done,
+        IReadOnlyDictionary<string, int> lastLeases)
     {
-        _database = database; RunId = runId; _heartbeat = heartbeat; Prepared = prepared; Done = done;
+        _database = database; RunId = runId; _heartbeat = heartbeat; Prepared = prepared; Done = done; LastLeases = lastLeases;
         Ledger = new DatabaseRunLedger(database, runId);
     }
 
@@ -55,7 +57,8 @@ public sealed class StartedRun : IAsyncDisposable
             var prepared = PreparedRun.Prepare(spec, runId);
             await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, StageNames.Of(u.Stage), u.Description)), ct);
             var done = resume ? await RunResumer.ReopenAsync(database, runId, ct) : new HashSet<string>();
-            return new StartedRun(database, runId, heartbeat, prepared, done);
+            var leases = (await database.GetUnitsAsync(runId, ct)).Where(u => u.Lease > 0).ToDictionary(u => u.UnitKey, u => u.Lease);
+            return new StartedRun(database, runId, heartbeat, prepared, done, leases);
         }
         catch (Exception e)
         {
@@ -69,6 +72,7 @@ public sealed class StartedRun : IAsyncDisposable
     {
         if (!outcome.Succeeded) throw await FailAsync(new RunFailedException(RunId, outcome.Error ?? "the run failed"));
         await _database.SetRunStatusAsync(RunId, RunStatus.Succeeded, ct: CancellationToken.None);
+        RemoveWorkFiles();
         return new RunReport(RunId, outcome, Prepared.Context.StoreDirectory, Prepared.Plan.Captures.Count, Prepared.Plan.Analyses.Count,
             Prepared.Context.Corpus.TokenCount, await _database.GetMetricsAsync(RunId, CancellationToken.None));
     }
@@ -81,6 +85,20 @@ public sealed class StartedRun : IAsyncDisposable
         var reason = e is OperationCanceledException ? "cancelled" : e.Message;
         await database.SetRunStatusAsync(runId, RunStatus.Failed, reason, CancellationToken.None);
         return e as RunFailedException ?? new RunFailedException(runId, reason, e);
+    }
+
+    /// <summary>
+    /// A succeeded run's result files are all committed (and its partial statistics merged into its rows): their folders
+    /// under the store go. A failed run keeps them, so a resume reuses its verified partials.
+    /// </summary>
+    private void RemoveWorkFiles()
+    {
+        foreach (var folder in new[] { Keys.ResultsFolder(RunId), Keys.PartialsFolder(RunId) })
+        {
+            try { Directory.Delete(Path.Combine(Prepared.Context.StoreDirectory, folder), recursive: true); }
+            catch (DirectoryNotFoundException) { }
+            catch (IOException) { }
+        }
     }
 
     /// <summary>Stops the heartbeat: this process no longer drives the run.</summary>

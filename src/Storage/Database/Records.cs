@@ -16,9 +16,21 @@ public sealed record RunRecord(
 public sealed record UnitRecord(string UnitKey, string Stage, string Description = "");
 
 /// <summary>A row of <c>units</c>: the ledger's view of one unit.</summary>
+/// <param name="Lease">The unit's latest lease (its latest attempt's number; 0 before the first).</param>
 public sealed record UnitState(
     long RunId, string UnitKey, string Stage, string Description, UnitStatus Status, int Attempts,
-    string? Worker, string? OutputUri, string? Checksum, string? Error, DateTimeOffset UpdatedAt);
+    string? Worker, string? OutputUri, string? Checksum, string? Error, DateTimeOffset UpdatedAt, int Lease = 0);
+
+/// <summary>What the ledger made of a unit's commit.</summary>
+public enum CommitOutcome
+{
+    /// <summary>This commit recorded the unit's outputs: it is done.</summary>
+    Committed,
+    /// <summary>The unit was already done (another lease committed it first); nothing changed.</summary>
+    AlreadyDone,
+    /// <summary>A newer lease of the unit was handed out; this (late) result was refused and nothing changed.</summary>
+    StaleLease,
+}
 
 /// <summary>One shard a unit produced, for the <c>shards</c> catalog.</summary>
 public sealed record ShardRow(
@@ -34,10 +46,12 @@ public sealed record ShardRow(
 /// <summary>
 /// One metric value for the <c>metrics</c> table. Pair measures fill both sides; single-site
 /// measures leave <paramref name="ModelB"/>/<paramref name="SiteB"/> null. <paramref name="ParamsJson"/> is a JSON object.
+/// <paramref name="Undefined"/>: why the measure has no value here (then <paramref name="Value"/> is meaningless); result
+/// files carry it, so a value that is undefined can be stored as NULL with its reason.
 /// </summary>
 public sealed record MetricRow(
     string Analysis, string Measure, string ModelA, string SiteA, string? ModelB, string? SiteB,
-    double Value, long NTokens, string ParamsJson = "{}");
+    double Value, long NTokens, string ParamsJson = "{}", string? Undefined = null);
 
 /// <summary>A metric row as stored, with the unit that wrote it.</summary>
 public sealed record StoredMetric(long MetricId, long RunId, string UnitKey, MetricRow Metric, DateTimeOffset CreatedAt);

@@ -7,7 +7,7 @@ using Sweep.Jobs.Spec;
 using Sweep.Models.Saes.Training;
 using Sweep.Storage.Shards;
 
-namespace Sweep.Actors.Tests;
+namespace Sweep.Pipeline.Tests;
 
 /// <summary>
 /// Keys that name stored work: capture unit keys, shard cache keys, SAE training keys and trained SAE folders. The
