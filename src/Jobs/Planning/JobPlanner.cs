@@ -27,11 +27,11 @@ public static class JobPlanner
         var analyses = new List<AnalysisUnit>();
         foreach (var analysis in spec.Analyses)
         {
-            string kind = SpecNames.Of(analysis.Kind);
+            string kind = analysis.Kind;
             foreach (var (a, b) in SitePairing.Pairs(spec, analysis))
             {
                 var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
-                var canonical = analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}").ToList();
+                var canonical = analysis.Measure.Canonical(analysis.Parameters).Select(p => $"{p.Key}={p.Value}").ToList();
                 // SAE sites: what identifies each SAE (capture keys do not name the SAEs that encode with them) joins the key.
                 if (analysis.Sites == AnalysisSites.Sae)
                     canonical.AddRange([.. new[] { a, b }.Select(s => $"sae={SitePairing.FindSaeSite(spec, s)!.KeyText}"), "sites=sae"]);

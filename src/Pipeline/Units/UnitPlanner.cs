@@ -19,7 +19,8 @@ public static class UnitPlanner
         units.AddRange(plan.Captures
             .OrderBy(c => c.Model, StringComparer.Ordinal).ThenBy(c => c.ShardIndex)
             .Select(c => new CaptureWork(c)));
-        units.AddRange(plan.Analyses.Select(a => new AnalysisWork(a, [.. plan.DependenciesOf(a).Select(c => c.Key), .. TrainingsRead(spec, plan, a)])));
+        units.AddRange(plan.Analyses.Select(a => new AnalysisWork(a.Key, [.. plan.DependenciesOf(a).Select(c => c.Key), .. TrainingsRead(spec, plan, a)],
+            AnalysisTarget.Resolve(spec, a))));
         units.AddRange(SaeUnits(spec, plan));
         return units;
     }

@@ -42,11 +42,11 @@ public sealed record SaeStatsWork(string Key, IReadOnlyList<string> DependsOn, s
     public override string Description => $"{Sae} {Output} statistics";
 }
 
-/// <summary>A pairwise analysis of two sites over every shard.</summary>
-public sealed record AnalysisWork(AnalysisUnit Analysis, IReadOnlyList<string> DependsOn) : WorkUnit(Analysis.Key, DependsOn)
+/// <summary>An analysis of one target over every shard.</summary>
+public sealed record AnalysisWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target) : WorkUnit(Key, DependsOn)
 {
     public override WorkStage Stage => WorkStage.Analysis;
-    public override string Description => $"{Analysis.Analysis} {Analysis.A} ~ {Analysis.B}";
+    public override string Description => Target.ToString();
 }
 
 public static class StageNames
