@@ -127,7 +127,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
         Assert.Equal(3, matches.Where(m => m.Analysis == "corr").Select(m => (m.SiteA, m.SiteB)).Distinct().Count());
         var prepared = PreparedRun.Prepare(spec, report.RunId);
         var training = prepared.Units.Single(u => u.Stage == WorkStage.TrainSae);
-        var analysisUnits = prepared.Units.OfType<AnalysisWork>().ToList();
+        var analysisUnits = prepared.Units.OfType<AnalysisFinalizeWork>().ToList();
         Assert.Equal(3 * 3, analysisUnits.Count);
         Assert.All(analysisUnits, u => Assert.Equal(u.Description.Contains("trained", StringComparison.Ordinal), u.DependsOn.Contains(training.Key)));
         var trained = ReadCodes(shards, TrainedSite);

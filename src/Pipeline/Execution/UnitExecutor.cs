@@ -30,7 +30,7 @@ public sealed class UnitExecutor(PreparedRun run, string device) : IUnitExecutor
         CaptureWork capture => (_capture ??= new CaptureExecutor(_saes.Run, _saes)).Execute(capture, cancellationToken),
         TrainSaeWork train => (_train ??= new TrainSaeExecutor(_saes)).Execute(train, cancellationToken),
         SaeStatsWork stats => (_stats ??= new SaeStatsExecutor(run.Saes)).Execute(stats, cancellationToken),
-        AnalysisWork analysis => (_analysis ??= new AnalysisExecutor(run.Saes)).Execute(analysis, cancellationToken),
+        AnalysisUnitWork analysis => (_analysis ??= new AnalysisExecutor(run.Saes)).Execute(analysis, cancellationToken),
         _ => throw new ArgumentOutOfRangeException(nameof(unit), unit.GetType().Name, "no executor for this kind of unit"),
     };
 

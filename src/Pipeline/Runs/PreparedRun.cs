@@ -32,7 +32,7 @@ public sealed class PreparedRun
         var corpus = LoadCorpus(spec);
         var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
         var plan = JobPlanner.Plan(spec, corpus, weights);
-        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, UnitPlanner.Plan(spec, plan));
+        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, UnitPlanner.Plan(spec, plan, corpus));
     }
 
     /// <summary>

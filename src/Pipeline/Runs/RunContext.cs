@@ -47,6 +47,10 @@ public sealed class RunContext
 
     public string ShardPath(ShardMetadata metadata) => StoreLayout.DenseShardPath(StoreDirectory, metadata);
 
+    /// <summary>Where the partial statistics of analysis unit <paramref name="unitKey"/> live: <c>{store}/partials/run-{id}/{analysis}/{key}.partial</c>.</summary>
+    public string PartialPath(string analysis, string unitKey) =>
+        Path.Combine(StoreDirectory, Keys.PartialsFolder(RunId), Keys.SafeSegment(analysis), Keys.PartialFile(unitKey));
+
     /// <summary>Where lease <paramref name="lease"/> of unit <paramref name="unitKey"/> writes its rows: <c>{store}/results/run-{id}/{key}.{lease}.rows</c>.</summary>
     public string ResultPath(string unitKey, int lease) => Path.Combine(StoreDirectory, Keys.ResultsFolder(RunId), Keys.ResultFile(unitKey, lease));
 }

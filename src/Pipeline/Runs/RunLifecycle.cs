@@ -56,7 +56,7 @@ public sealed class StartedRun : IAsyncDisposable
             EnsureWritable(Path.GetFullPath(spec.Output.Store));
             var prepared = PreparedRun.Prepare(spec, runId);
             await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, StageNames.Of(u.Stage), u.Description)), ct);
-            var done = resume ? await RunResumer.ReopenAsync(database, runId, ct) : new HashSet<string>();
+            var done = resume ? await RunResumer.ReopenAsync(database, runId, prepared, ct) : new HashSet<string>();
             var leases = (await database.GetUnitsAsync(runId, ct)).Where(u => u.Lease > 0).ToDictionary(u => u.UnitKey, u => u.Lease);
             return new StartedRun(database, runId, heartbeat, prepared, done, leases);
         }
@@ -73,7 +73,7 @@ public sealed class StartedRun : IAsyncDisposable
         if (!outcome.Succeeded) throw await FailAsync(new RunFailedException(RunId, outcome.Error ?? "the run failed"));
         await _database.SetRunStatusAsync(RunId, RunStatus.Succeeded, ct: CancellationToken.None);
         RemoveWorkFiles();
-        return new RunReport(RunId, outcome, Prepared.Context.StoreDirectory, Prepared.Plan.Captures.Count, Prepared.Plan.Analyses.Count,
+        return new RunReport(RunId, outcome, Prepared.Context.StoreDirectory, Prepared.Plan.Captures.Count, Prepared.Units.Count(u => u.Stage == WorkStage.Analysis),
             Prepared.Context.Corpus.TokenCount, await _database.GetMetricsAsync(RunId, CancellationToken.None));
     }
 

@@ -1,4 +1,5 @@
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
@@ -8,8 +9,8 @@ namespace Sweep.Pipeline.Runs;
 /// <summary>
 /// Continues an interrupted run from its ledger (<c>sweep run --resume RUN</c>). The job is the one the
 /// run stored, re-validated, and refused if it (or the job file it came from) no longer has the run's
-/// digest. Done units are kept when every shard they wrote still has its catalogued checksum; a unit
-/// with a missing or changed shard, and every unit not done, runs again under the same run id.
+/// digest. Done units are kept when their outputs still verify (<see cref="ReopenAsync"/>); the others, and every unit
+/// not done, run again under the same run id.
 /// </summary>
 public static class RunResumer
 {
@@ -36,20 +37,43 @@ public static class RunResumer
         return stored;
     }
 
-    /// <summary>Verifies the done units' shards, reopens what does not verify, and returns the units that stay done.</summary>
-    public static async Task<IReadOnlySet<string>> ReopenAsync(SweepDatabase database, long runId, CancellationToken ct)
+    /// <summary>
+    /// Verifies the done units' outputs, reopens what does not verify, and returns the units that stay done. A capture
+    /// unit stays done while every shard it wrote has its catalogued checksum. A map or merge unit's partial file is
+    /// needed only while a unit that reads it is not done: then it stays done only if its file still has the checksum
+    /// the ledger recorded (reopening it can make its own inputs needed again, so this runs until nothing changes).
+    /// </summary>
+    public static async Task<IReadOnlySet<string>> ReopenAsync(SweepDatabase database, long runId, PreparedRun prepared, CancellationToken ct)
     {
-        var units = await database.GetUnitsAsync(runId, ct);
+        var units = (await database.GetUnitsAsync(runId, ct)).ToDictionary(u => u.UnitKey);
         var shards = await database.GetShardsByUnitAsync(runId, ct);
-        var done = new HashSet<string>();
-        var reopen = new List<string>();
-        foreach (var unit in units.Where(u => u.Status == UnitStatus.Done))
+        var done = units.Values.Where(u => u.Status == UnitStatus.Done).Select(u => u.UnitKey).ToHashSet();
+        var reopen = new HashSet<string>();
+        foreach (var key in done.ToList())
+            if (units[key].Stage == StageNames.Of(WorkStage.Capture) && !(shards.TryGetValue(key, out var rows) && rows.Count > 0 && rows.All(Verifies)))
+                reopen.Add(key);
+
+        var readers = new Dictionary<string, List<string>>();
+        foreach (var unit in prepared.Units)
+            foreach (var input in unit.DependsOn)
+                (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(unit.Key);
+        var producers = prepared.Units.Where(u => u is AnalysisMapWork or AnalysisMergeWork && done.Contains(u.Key)).ToList();
+        var checkedOk = new HashSet<string>();
+        for (bool changed = true; changed;)
         {
-            bool valid = unit.Stage != StageNames.Of(WorkStage.Capture)
-                || (shards.TryGetValue(unit.UnitKey, out var rows) && rows.Count > 0 && rows.All(Verifies));
-            (valid ? (ICollection<string>)done : reopen).Add(unit.UnitKey);
+            changed = false;
+            foreach (var unit in producers)
+            {
+                if (reopen.Contains(unit.Key) || checkedOk.Contains(unit.Key)) continue;
+                bool needed = readers.GetValueOrDefault(unit.Key)?.Any(r => !done.Contains(r) || reopen.Contains(r)) ?? false;
+                if (!needed) continue;
+                var state = units[unit.Key];
+                if (state.OutputUri is { } path && state.Checksum is { } checksum && PartialFile.Verifies(path, checksum, unit.Key)) checkedOk.Add(unit.Key);
+                else { reopen.Add(unit.Key); changed = true; }
+            }
         }
-        await database.ReopenRunAsync(runId, reopen, ct);
+        await database.ReopenRunAsync(runId, reopen.ToList(), ct);
+        done.ExceptWith(reopen);
         return done;
     }
 

@@ -22,7 +22,7 @@ public sealed record AnalysisTarget(AnalysisSpec Analysis, SiteRef A, SiteRef? B
     public MeasureParameters Parameters => Analysis.Parameters;
     public override string ToString() => B is null ? $"{Analysis.Name} {A}" : $"{Analysis.Name} {A} ~ {B}";
 
-    public static AnalysisTarget Resolve(JobSpec spec, AnalysisUnit unit)
+    public static AnalysisTarget Resolve(JobSpec spec, AnalysisPair unit)
     {
         var analysis = spec.Analyses.First(a => a.Name == unit.Analysis);
         var saeA = SitePairing.FindSaeSite(spec, unit.A);

@@ -1,4 +1,5 @@
 using Sweep.Identity;
+using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
@@ -9,18 +10,17 @@ namespace Sweep.Pipeline.Units;
 /// Turns a job's plan into schedulable units: captures first (model-major, so a worker keeps one model loaded across
 /// consecutive shards); one <c>train_sae</c> unit per SAE to train (after every capture of its model) and one
 /// <c>sae_stats</c> unit per SAE output (after the captures that encode a published SAE, or after the training);
-/// each analysis after the captures (and SAE trainings) it reads.
+/// each analysis as map, merge and finalize units (<see cref="AnalysisPlanner"/>) after the captures (and SAE trainings) they read.
 /// </summary>
 public static class UnitPlanner
 {
-    public static IReadOnlyList<WorkUnit> Plan(JobSpec spec, JobPlan plan)
+    public static IReadOnlyList<WorkUnit> Plan(JobSpec spec, JobPlan plan, TokenizedCorpus corpus)
     {
         var units = new List<WorkUnit>();
         units.AddRange(plan.Captures
             .OrderBy(c => c.Model, StringComparer.Ordinal).ThenBy(c => c.ShardIndex)
             .Select(c => new CaptureWork(c)));
-        units.AddRange(plan.Analyses.Select(a => new AnalysisWork(a.Key, [.. plan.DependenciesOf(a).Select(c => c.Key), .. TrainingsRead(spec, plan, a)],
-            AnalysisTarget.Resolve(spec, a))));
+        foreach (var pair in plan.Analyses) units.AddRange(AnalysisPlanner.Plan(spec, plan, corpus, pair, TrainingsRead(spec, plan, pair).ToList()));
         units.AddRange(SaeUnits(spec, plan));
         return units;
     }
@@ -50,7 +50,7 @@ public static class UnitPlanner
             plan.Captures.Where(c => c.Model == train.Model).Select(c => c.Key));
 
     /// <summary>An analysis over a trained SAE's code site also waits for its training unit, which writes those codes.</summary>
-    private static IEnumerable<string> TrainingsRead(JobSpec spec, JobPlan plan, AnalysisUnit analysis) =>
+    private static IEnumerable<string> TrainingsRead(JobSpec spec, JobPlan plan, AnalysisPair analysis) =>
         new[] { analysis.A, analysis.B }.Select(s => SitePairing.FindSaeSite(spec, s)?.Trained).OfType<TrainSaeSpec>()
             .Select(t => TrainKey(t, plan)).Distinct();
 }

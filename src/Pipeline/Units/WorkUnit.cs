@@ -42,11 +42,37 @@ public sealed record SaeStatsWork(string Key, IReadOnlyList<string> DependsOn, s
     public override string Description => $"{Sae} {Output} statistics";
 }
 
-/// <summary>An analysis of one target over every shard.</summary>
-public sealed record AnalysisWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target) : WorkUnit(Key, DependsOn)
+/// <summary>A partial statistic one analysis unit reads: the unit that wrote it and the corpus shards it covers.</summary>
+public sealed record PartialInput(string UnitKey, ShardRange Covers);
+
+/// <summary>Analysis units write partial statistics (map, merge) or result rows (finalize); all are served by reducers.</summary>
+public abstract record AnalysisUnitWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target) : WorkUnit(Key, DependsOn)
 {
     public override WorkStage Stage => WorkStage.Analysis;
-    public override string Description => Target.ToString();
+}
+
+/// <summary>Folds one range of corpus shards of a target into its measure's partial statistics, written as a partial file.</summary>
+public sealed record AnalysisMapWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target, ShardRange Range)
+    : AnalysisUnitWork(Key, DependsOn, Target)
+{
+    public override string Description => $"{Target} map {Range}";
+}
+
+/// <summary>Merges two partial files of a target (disjoint shard ranges) into one covering both.</summary>
+public sealed record AnalysisMergeWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target, IReadOnlyList<PartialInput> Inputs, ShardRange Covers)
+    : AnalysisUnitWork(Key, DependsOn, Target)
+{
+    public override string Description => $"{Target} merge {Covers}";
+}
+
+/// <summary>
+/// Turns a target's final partial statistics into result rows: it merges its partial <see cref="Inputs"/> (the last
+/// level of the merge tree), or, when the whole corpus is one range, folds <see cref="Range"/> itself (no partial file).
+/// </summary>
+public sealed record AnalysisFinalizeWork(string Key, IReadOnlyList<string> DependsOn, AnalysisTarget Target, IReadOnlyList<PartialInput> Inputs, ShardRange? Range)
+    : AnalysisUnitWork(Key, DependsOn, Target)
+{
+    public override string Description => Range is null ? $"{Target} finalize" : Target.ToString();
 }
 
 public static class StageNames

@@ -79,16 +79,6 @@ public sealed class AnalysisParameterTests : IDisposable
             _dir.Errors(WithAnalysis("  - name: n\n    kind: knn\n    k: 50\n    max_items: 20")));
     }
 
-    [Fact]
-    public void Parameters_are_part_of_the_analysis_unit_keys()
-    {
-        var corpus = new TokenizedCorpus([new CorpusShard(0, [[1, 2, 3]], "d0")], "c", "tok", 1, 3);
-        var digests = new Dictionary<string, string> { ["tiny-a"] = "wa", ["tiny-b"] = "wb" };
-        string FirstKey(string body) => JobPlanner.Plan(_dir.Parse(WithAnalysis(body)), corpus, digests).Analyses[0].Key;
-        Assert.NotEqual(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.9"));
-        Assert.Equal(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.99"));
-    }
-
     /// <summary>
     /// A run is resumed only while its job's digest is unchanged, so reading parameters into each measure's own record
     /// must leave every job's canonical text as it was; the digest here was computed before the measures owned their parameters.
