@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
@@ -121,5 +122,39 @@ public sealed class AnalysisPlannerTests : IDisposable
         Assert.NotEqual(key, Finalize(svcca, Corpus(3), new Dictionary<string, string>(Weights) { ["tiny-b"] = "sha256:retrained" }));
         Assert.NotEqual(key, Finalize(svcca, Corpus(3, salt: "x")));
         Assert.NotEqual(key, Finalize(Job("  - name: t\n    kind: svcca"), Corpus(3)));
+    }
+
+    /// <summary>A one-site measure (row count per site), registered nowhere: the planner takes whatever measure an analysis names.</summary>
+    private sealed class CountRows : Measure<NoParameters, CountRows.Count>
+    {
+        public sealed class Count(long rows) : IPartial { public long Rows { get; } = rows; }
+        public override string Kind => "count_rows";
+        public override SiteData Data => SiteData.Dense;
+        public override Arity Arity => Arity.Site;
+        public override NoParameters DefaultParameters => NoParameters.Instance;
+        public override IReadOnlyList<ParameterKey> Keys => [];
+        public override long PartialBytes(NoParameters p, MeasureShape shape) => 8;
+        public override Count Fold(NoParameters p, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks) => new(blocks().Sum(b => (long)b.Rows));
+        public override Count Merge(NoParameters p, Count a, Count b) => new(a.Rows + b.Rows);
+        public override void Write(Count partial, PartialWriter writer) => writer.Write("rows", partial.Rows);
+        public override Count Read(NoParameters p, MeasureShape shape, int piece, PartialReader reader) => new(reader.ReadInt64("rows"));
+        public override MeasureResult Finish(NoParameters p, MeasureShape shape, IEnumerable<Count> pieces, SideInputs side) =>
+            new([new MeasureValue("rows", pieces.Single().Rows, pieces.Single().Rows, new Dictionary<string, object>())]);
+    }
+
+    [Fact]
+    public void A_one_site_measure_is_planned_per_site_over_that_sites_captures_only()
+    {
+        var spec = Job("  - name: cka\n    kind: cka");
+        var measure = new CountRows();
+        spec = spec with { Analyses = [spec.Analyses[0] with { Name = "rows", Measure = measure, Parameters = NoParameters.Instance, ShardsPerUnit = 2 }] };
+        var units = Units(spec, Corpus(4));
+        var targets = units.OfType<AnalysisUnitWork>().Select(u => u.Target).DistinctBy(t => t.A).ToList();
+        Assert.Equal(["tiny-a/blocks.0.hook_resid_post", "tiny-b/blocks.1.hook_resid_post"], targets.Select(t => t.A.ToString()));
+        Assert.All(targets, t => Assert.Equal((null, (int?)null), (t.B, t.Shape.WidthB)));
+        var captures = units.OfType<CaptureWork>().ToDictionary(c => c.Key);
+        Assert.All(units.OfType<AnalysisMapWork>(), m => Assert.All(m.DependsOn, k => Assert.Equal(m.Target.A.Model, captures[k].Capture.Model)));
+        Assert.Equal(2 * 2, units.OfType<AnalysisMapWork>().Count());
+        Assert.Equal(2, units.OfType<AnalysisFinalizeWork>().Count());
     }
 }

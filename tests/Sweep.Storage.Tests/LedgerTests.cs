@@ -158,6 +158,22 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Forgotten_units_take_their_rows_and_attempts_with_them_and_the_others_stay()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("old-analysis", "analysis"), new("capture/a/0", "capture")]);
+        await CommitAsync(run, "old-analysis", 1, new UnitOutput(Metrics: Metrics(5)));
+        await CommitAsync(run, "capture/a/0", 1, new UnitOutput(Shards: [Shard(0)]));
+
+        await _db.ForgetUnitsAsync(run, ["old-analysis"]);
+
+        Assert.Equal(["capture/a/0"], (await _db.GetUnitsAsync(run)).Select(u => u.UnitKey));
+        Assert.Empty(await _db.GetMetricsAsync(run));
+        Assert.Single(await _db.GetShardsAsync(run));
+        Assert.Equal(["capture/a/0"], (await _db.GetAttemptsAsync(run)).Select(a => a.UnitKey));
+    }
+
+    [Fact]
     public async Task Run_status_moves_through_running_failed_resumed_and_succeeded()
     {
         var run = await NewRunAsync("status-run");

@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Spec;
@@ -7,7 +8,7 @@ namespace Sweep.Jobs.Planning;
 /// <summary>
 /// Turns a validated job and its tokenized corpus into capture units with deterministic keys (the same weights,
 /// tokenizer, corpus and settings give the same keys on any machine, so finished units are reused) and the site pairs
-/// of every analysis.
+/// of every analysis (or, for a one-site measure, its sites).
 /// </summary>
 public static class JobPlanner
 {
@@ -25,7 +26,9 @@ public static class JobPlanner
                     capture.Model, shard.Index, capture.Sites));
         }
 
-        var analyses = spec.Analyses.SelectMany(analysis => SitePairing.Pairs(spec, analysis).Select(p => new AnalysisPair(analysis.Name, analysis.Kind, p.A, p.B))).ToList();
+        var analyses = spec.Analyses.SelectMany(analysis => analysis.Measure.Arity == Arity.Site
+            ? SitePairing.Sites(spec, analysis).Select(s => new AnalysisPair(analysis.Name, analysis.Kind, s, null))
+            : SitePairing.Pairs(spec, analysis).Select(p => new AnalysisPair(analysis.Name, analysis.Kind, p.A, p.B))).ToList();
         return new JobPlan(captures, analyses);
     }
 }

@@ -25,6 +25,12 @@ public static class SitePairing
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
         PairsOf(captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
+    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> every SAE code site.</summary>
+    public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
+        analysis.Sites == AnalysisSites.Sae
+            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList()
+            : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList();
+
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
         Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites);

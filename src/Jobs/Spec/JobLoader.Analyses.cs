@@ -65,7 +65,13 @@ public static partial class JobLoader
             {
                 Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
             };
-            if (captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
+            if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
+            {
+                errors.At(pairsNode, $"{a.KeyPath("pairs")} does not apply to kind '{kind}', which looks inside one site at a time, expected no pairs key");
+                ok = false;
+                continue;
+            }
+            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
                 && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites).Count == 0)
             {
                 var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";

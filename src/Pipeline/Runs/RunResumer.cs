@@ -42,9 +42,13 @@ public static class RunResumer
     /// unit stays done while every shard it wrote has its catalogued checksum. A map or merge unit's partial file is
     /// needed only while a unit that reads it is not done: then it stays done only if its file still has the checksum
     /// the ledger recorded (reopening it can make its own inputs needed again, so this runs until nothing changes).
+    /// Units the plan no longer has (planned by an older Sweep) are forgotten with their rows.
     /// </summary>
     public static async Task<IReadOnlySet<string>> ReopenAsync(SweepDatabase database, long runId, PreparedRun prepared, CancellationToken ct)
     {
+        var planned = prepared.UnitsByKey;
+        var stale = (await database.GetUnitsAsync(runId, ct)).Where(u => !planned.ContainsKey(u.UnitKey)).Select(u => u.UnitKey).ToList();
+        await database.ForgetUnitsAsync(runId, stale, ct);
         var units = (await database.GetUnitsAsync(runId, ct)).ToDictionary(u => u.UnitKey);
         var shards = await database.GetShardsByUnitAsync(runId, ct);
         var done = units.Values.Where(u => u.Status == UnitStatus.Done).Select(u => u.UnitKey).ToHashSet();

@@ -37,9 +37,9 @@ public static class AnalysisPlanner
             .Select(i => new ShardRange(i * perUnit, Math.Min(perUnit, shards - i * perUnit))).ToList();
         var parameters = Parameters(spec, target);
         string Key(string role, IEnumerable<string> inputs) =>
-            Keys.Analysis(target.Analysis.Name, target.Analysis.Kind, pair.A.ToString(), pair.B.ToString(), parameters, role, inputs);
+            Keys.Analysis(target.Analysis.Name, target.Analysis.Kind, pair.A.ToString(), pair.B?.ToString(), parameters, role, inputs);
         List<string> CapturesOf(ShardRange range) =>
-            [.. plan.Captures.Where(c => (c.Model == pair.A.Model || c.Model == pair.B.Model) && c.ShardIndex >= range.First && c.ShardIndex <= range.Last)
+            [.. plan.Captures.Where(c => (c.Model == pair.A.Model || c.Model == pair.B?.Model) && c.ShardIndex >= range.First && c.ShardIndex <= range.Last)
                 .Select(c => c.Key), .. trainings];
 
         if (ranges.Count == 1)

@@ -26,9 +26,9 @@ public sealed record AnalysisTarget(AnalysisSpec Analysis, SiteRef A, SiteRef? B
     {
         var analysis = spec.Analyses.First(a => a.Name == unit.Analysis);
         var saeA = SitePairing.FindSaeSite(spec, unit.A);
-        var saeB = SitePairing.FindSaeSite(spec, unit.B);
+        var saeB = unit.B is null ? null : SitePairing.FindSaeSite(spec, unit.B);
         int Width(SiteRef site, SaeSite? sae) => sae?.DSae ?? spec.Model(site.Model).Descriptor.HiddenSize;
         return new AnalysisTarget(analysis, unit.A, unit.B, saeA, saeB,
-            new MeasureShape(Width(unit.A, saeA), Width(unit.B, saeB), analysis.Measure.Data));
+            new MeasureShape(Width(unit.A, saeA), unit.B is null ? null : Width(unit.B, saeB), analysis.Measure.Data));
     }
 }

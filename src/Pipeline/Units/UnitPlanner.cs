@@ -51,6 +51,6 @@ public static class UnitPlanner
 
     /// <summary>An analysis over a trained SAE's code site also waits for its training unit, which writes those codes.</summary>
     private static IEnumerable<string> TrainingsRead(JobSpec spec, JobPlan plan, AnalysisPair analysis) =>
-        new[] { analysis.A, analysis.B }.Select(s => SitePairing.FindSaeSite(spec, s)?.Trained).OfType<TrainSaeSpec>()
+        new[] { analysis.A, analysis.B }.OfType<SiteRef>().Select(s => SitePairing.FindSaeSite(spec, s)?.Trained).OfType<TrainSaeSpec>()
             .Select(t => TrainKey(t, plan)).Distinct();
 }

@@ -171,6 +171,19 @@ public sealed partial class SweepDatabase
             await tx.CommitAsync(c);
         }, ct);
 
+    /// <summary>
+    /// Removes units the run's plan no longer has (a run planned by an older Sweep, resumed by a newer one), with every
+    /// row they committed and their attempts, so no result is stored twice under an old and a new key.
+    /// </summary>
+    public Task ForgetUnitsAsync(long runId, IReadOnlyCollection<string> unitKeys, CancellationToken ct = default) =>
+        unitKeys.Count == 0 ? Task.CompletedTask : RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("DELETE FROM units WHERE run_id = @run_id AND unit_key = ANY(@keys)", connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("keys", unitKeys.ToArray());
+            await command.ExecuteNonQueryAsync(c);
+        }, ct);
+
     public Task<IReadOnlyList<UnitAttempt>> GetAttemptsAsync(long runId, CancellationToken ct = default) =>
         RunAsync<IReadOnlyList<UnitAttempt>>(async (connection, c) =>
         {
