@@ -45,7 +45,7 @@ public sealed class JobPlannerTests : IDisposable
         Assert.Equal(expected, plan.Analyses.Count);
         Assert.All(plan.Analyses, u => Assert.NotEqual(u.A, u.B));
         Assert.All(plan.Analyses, u => Assert.Equal(("layer-cka", "cka"), (u.Analysis, u.Kind)));
-        Assert.Equal(expected, plan.Analyses.Select(u => string.Join("|", new[] { u.A.ToString(), u.B.ToString() }.Order(StringComparer.Ordinal))).Distinct().Count());
+        Assert.Equal(expected, plan.Analyses.Select(u => string.Join("|", new[] { u.A.ToString(), u.B!.ToString() }.Order(StringComparer.Ordinal))).Distinct().Count());
     }
 
     [Fact]
