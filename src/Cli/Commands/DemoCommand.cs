@@ -25,30 +25,22 @@ internal static class DemoCommand
             DefaultValueFactory = _ => new DirectoryInfo(DefaultCorpus),
         };
         var steps = new Option<int?>("--steps") { Description = $"training steps per model (default {DemoModels.Training.Steps}; fewer for a quick check)" };
-        var threads = new Option<int>("--threads")
-        {
-            Description = "CPU threads for training (the same count gives the same bytes)",
-            DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount),
-        };
 
         var modelsDirectory = new Argument<DirectoryInfo>("dir") { Description = "where to write the model folders and training.json" };
         var models = new Command("models", "Convert the Brown Corpus, learn a tokenizer, train the two demo models (or reuse them) and report their held-out perplexity")
         {
-            modelsDirectory, brown, corpusOut, steps, threads,
+            modelsDirectory, brown, corpusOut, steps,
         };
         models.SetAction(parse => Failures.ReportAsync(() =>
         {
             int? stepCount = parse.GetValue(steps);
             if (stepCount is < 1) throw new ArgumentException($"--steps {stepCount}, expected a positive number of training steps");
-            int threadCount = parse.GetValue(threads);
-            if (threadCount < 1) throw new ArgumentException($"--threads {threadCount}, expected a positive number of threads");
             string output = parse.GetValue(modelsDirectory)!.FullName;
             var report = DemoModels.Write(output, new DemoModelsOptions
             {
                 BrownDirectory = parse.GetValue(brown)!.FullName,
                 CorpusDirectory = parse.GetValue(corpusOut)!.FullName,
                 Steps = stepCount,
-                Threads = threadCount,
             }, line => Console.WriteLine(line));
             Console.WriteLine();
             Console.WriteLine($"{"model",-10} {"parameters",10} {"held-out loss",13} {"perplexity",10}");

@@ -18,14 +18,12 @@ public sealed record DemoModelsOptions
     public required string CorpusDirectory { get; init; }
     /// <summary>Training steps per model; null: <see cref="DemoModels.Training"/>'s.</summary>
     public int? Steps { get; init; }
-    /// <summary>libtorch intra-op threads for training and evaluation (results are bit-identical for a fixed count).</summary>
-    public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
 }
 
 /// <summary>What one model learned: training and held-out numbers, as written to training.json.</summary>
 public sealed record DemoModelReport(
     string Name, string Family, string Description, ulong Seed, long Parameters, int Steps, long TrainingTokens,
-    double TrainingSeconds, int Threads, double FinalTrainingLoss, double HeldOutLoss, double HeldOutPerplexity,
+    double TrainingSeconds, double FinalTrainingLoss, double HeldOutLoss, double HeldOutPerplexity,
     IReadOnlyList<double> LossCurve, bool Reused);
 
 /// <summary>The whole demo: corpus, tokenizer, baseline and each model (what <c>sweep demo models</c> prints and writes).</summary>
@@ -83,50 +81,63 @@ public static class DemoModels
             }, 2)),
     ];
 
+    /// <summary>Held-out windows evaluated per model (evenly spaced over the held-out split; 65,536 predicted tokens).</summary>
+    public const int EvaluationWindows = 512;
+
     /// <summary>
     /// Writes (or reuses) every demo model under <paramref name="directory"/> and training.json beside them; returns
-    /// the report. <paramref name="log"/> hears one line per stage and progress during training.
+    /// the report. <paramref name="log"/> hears one line per stage and progress during training (from several threads).
+    /// Models that must be trained train side by side, each on its own thread with one libtorch thread: a model's bytes
+    /// then depend neither on the machine's core count nor on the other model.
     /// </summary>
     public static DemoModelsReport Write(string directory, DemoModelsOptions options, Action<string>? log = null)
     {
-        log ??= _ => { };
-        TorchSharp.torch.set_num_threads(options.Threads);
+        var say = log ?? (_ => { });
         var training = options.Steps is int steps ? Training with { Steps = steps } : Training;
 
         var corpus = DemoCorpus.Write(options.BrownDirectory, options.CorpusDirectory);
-        log($"corpus: {corpus.TrainDocuments} training documents ({corpus.TrainFiles} Brown files), {corpus.HeldOutDocuments} held-out ({corpus.HeldOutFiles} files) in {options.CorpusDirectory}");
+        say($"corpus: {corpus.TrainDocuments} training documents ({corpus.TrainFiles} Brown files), {corpus.HeldOutDocuments} held-out ({corpus.HeldOutFiles} files) in {options.CorpusDirectory}");
         string corpusDigest = Sha256Hex(File.ReadAllBytes(corpus.TrainPath)) + Sha256Hex(File.ReadAllBytes(corpus.HeldOutPath));
 
         Directory.CreateDirectory(directory);
-        var keys = Catalog.ToDictionary(m => m.Name, m => CacheKey(m, training, corpusDigest));
-        var reused = Catalog.Select(m => ReadValidManifest(Path.Combine(directory, m.Name), keys[m.Name])).ToList();
-        Prepared? prepared = null;
-        var reports = new List<DemoModelReport>();
-        Manifest? shared = reused.FirstOrDefault(r => r is not null);
-        try
-        {
+        var manifests = Catalog.Select(m => ReadValidManifest(Path.Combine(directory, m.Name), CacheKey(m, training, corpusDigest))).ToList();
+        var reports = new DemoModelReport?[Catalog.Count];
         for (int i = 0; i < Catalog.Count; i++)
-        {
-            var spec = Catalog[i];
-            if (reused[i] is { } manifest)
+            if (manifests[i] is { } manifest)
             {
-                log($"{spec.Name}: reusing {Path.Combine(directory, spec.Name)} (same corpus, tokenizer, shape, seed and training; files match their checksums)");
-                reports.Add(manifest.Model with { Reused = true });
-                continue;
+                say($"{Catalog[i].Name}: reusing {Path.Combine(directory, Catalog[i].Name)} (same corpus, tokenizer, shape, seed and training; its files match their checksums)");
+                reports[i] = manifest.Model with { Reused = true };
             }
-            prepared ??= Prepare(corpus, log);
-            var report = TrainOne(directory, spec, keys[spec.Name], prepared, training, options.Threads, log);
-            reports.Add(report);
-        }
-        }
-        finally
-        {
-            if (prepared is not null) Directory.Delete(prepared.TokenizerDirectory, recursive: true);
-        }
 
-        var summary = prepared is not null
-            ? prepared.Summary(options.CorpusDirectory, reports)
-            : shared!.Corpus with { CorpusDirectory = options.CorpusDirectory, Models = reports };
+        DemoModelsReport summary;
+        if (reports.All(r => r is not null))
+            summary = manifests[0]!.Corpus with { CorpusDirectory = options.CorpusDirectory, Models = [.. reports!] };
+        else
+        {
+            var prepared = Prepare(corpus, training, say);
+            try
+            {
+                var failures = new Exception?[Catalog.Count];
+                var workers = Enumerable.Range(0, Catalog.Count).Where(i => reports[i] is null).Select(i => new Thread(() =>
+                {
+                    try
+                    {
+                        TorchSharp.torch.set_num_threads(1);
+                        reports[i] = TrainOne(directory, Catalog[i], CacheKey(Catalog[i], training, corpusDigest), prepared, training, say);
+                    }
+                    catch (Exception e) { failures[i] = e; }
+                })).ToList();
+                foreach (var w in workers) w.Start();
+                foreach (var w in workers) w.Join();
+                if (failures.FirstOrDefault(f => f is not null) is { } failure)
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+            finally
+            {
+                Directory.Delete(prepared.TokenizerDirectory, recursive: true);
+            }
+            summary = prepared.Summary(options.CorpusDirectory, [.. reports!]);
+        }
         AtomicFile.WriteAllBytes(Path.Combine(directory, DemoModelsReport.FileName), JsonSerializer.SerializeToUtf8Bytes(summary, JsonOptions));
         return summary;
     }
@@ -138,6 +149,7 @@ public static class DemoModels
         public required string TokenizerDirectory { get; init; }
         public required TokenStream Train { get; init; }
         public required TokenStream HeldOut { get; init; }
+        public required IReadOnlyList<int> EvaluationStarts { get; init; }
         public required double TokenizerSeconds { get; init; }
         public required double UnigramLoss { get; init; }
         public required int HeldOutTargets { get; init; }
@@ -149,7 +161,7 @@ public static class DemoModels
                 Vocabulary.Tokens.Count, Vocabulary.Merges.Count, TokenizerSeconds, UnigramLoss, Math.Exp(UnigramLoss), models);
     }
 
-    private static Prepared Prepare(DemoCorpusFiles corpus, Action<string> log)
+    private static Prepared Prepare(DemoCorpusFiles corpus, LanguageModelTrainingOptions training, Action<string> log)
     {
         var trainTexts = DemoCorpus.ReadTexts(corpus.TrainPath).Select(d => d.Text).ToList();
         var heldOutTexts = DemoCorpus.ReadTexts(corpus.HeldOutPath).Select(d => d.Text).ToList();
@@ -161,27 +173,28 @@ public static class DemoModels
         var tokenizer = TokenizerLoader.Load(tokenizerDirectory);
         var train = TokenStream.FromDocuments(trainTexts.Select(t => tokenizer.Encode(t, addBos: false)), vocabulary.EndOfTextId);
         var heldOut = TokenStream.FromDocuments(heldOutTexts.Select(t => tokenizer.Encode(t, addBos: false)), vocabulary.EndOfTextId);
-        var targets = heldOut.EvaluationTargets(Training.SequenceLength).ToList();
+        var starts = heldOut.EvaluationWindowStarts(training.SequenceLength, EvaluationWindows);
+        var targets = heldOut.EvaluationTargets(starts, training.SequenceLength).ToList();
         double unigram = UnigramBaseline.Loss(train, targets, vocabulary.Tokens.Count);
         log($"tokenizer: {vocabulary.Merges.Count} merges, vocabulary {vocabulary.Tokens.Count}, learned in {tokenizerSeconds:F1} s ({CpuSeconds():F0} CPU-s in all); "
             + $"{train.Tokens.Length} training tokens, {targets.Count} held-out targets; unigram baseline: loss {unigram:F3}, perplexity {Math.Exp(unigram):F1}");
         return new Prepared
         {
-            Vocabulary = vocabulary, TokenizerDirectory = tokenizerDirectory, Train = train, HeldOut = heldOut,
+            Vocabulary = vocabulary, TokenizerDirectory = tokenizerDirectory, Train = train, HeldOut = heldOut, EvaluationStarts = starts,
             TokenizerSeconds = tokenizerSeconds, UnigramLoss = unigram, HeldOutTargets = targets.Count,
             TrainDocuments = trainTexts.Count, HeldOutDocuments = heldOutTexts.Count,
         };
     }
 
     private static DemoModelReport TrainOne(string directory, DemoModelSpec spec, string key, Prepared prepared,
-                                            LanguageModelTrainingOptions training, int threads, Action<string> log)
+                                            LanguageModelTrainingOptions training, Action<string> log)
     {
         string final = Path.Combine(directory, spec.Name);
         string temp = Path.Combine(directory, $".{spec.Name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
             using var model = spec.Create(prepared.Vocabulary.Tokens.Count, prepared.Vocabulary.EndOfTextId);
-            log($"{spec.Name}: training {spec.Description}, {model.ParameterCount:N0} parameters, {training.Steps} steps of {training.BatchSize} x {training.SequenceLength} tokens on {threads} thread(s)");
+            log($"{spec.Name}: training {spec.Description}, {model.ParameterCount:N0} parameters, {training.Steps} steps of {training.BatchSize} x {training.SequenceLength} tokens");
             int every = Math.Max(1, training.Steps / 10);
             var started = System.Diagnostics.Stopwatch.StartNew();
             var result = LanguageModelTrainer.Train(model, prepared.Train, training, (step, loss) =>
@@ -189,7 +202,7 @@ public static class DemoModels
                 if ((step + 1) % every == 0 || step + 1 == training.Steps)
                     log($"{spec.Name}: step {step + 1}/{training.Steps}, loss {loss:F3} ({started.Elapsed.TotalSeconds:F0} s, {CpuSeconds():F0} CPU-s in all)");
             });
-            double heldOut = LanguageModelTrainer.HeldOutLoss(model, prepared.HeldOut, training.SequenceLength);
+            double heldOut = LanguageModelTrainer.HeldOutLoss(model, prepared.HeldOut, prepared.EvaluationStarts, training.SequenceLength);
             log($"{spec.Name}: held-out loss {heldOut:F3}, perplexity {Math.Exp(heldOut):F1} (unigram {Math.Exp(prepared.UnigramLoss):F1}); trained in {result.Seconds:F0} s ({CpuSeconds():F0} CPU-s in all)");
 
             Directory.CreateDirectory(temp);
@@ -199,7 +212,7 @@ public static class DemoModels
             var curve = Enumerable.Range(0, (result.StepLosses.Count + window - 1) / window)
                 .Select(w => result.StepLosses.Skip(w * window).Take(window).Average()).ToList();
             var report = new DemoModelReport(spec.Name, spec.Family, spec.Description, spec.Seed, model.ParameterCount, training.Steps,
-                result.TokensSeen, result.Seconds, threads, result.StepLosses[^1], heldOut, Math.Exp(heldOut), curve, Reused: false);
+                result.TokensSeen, result.Seconds, result.StepLosses[^1], heldOut, Math.Exp(heldOut), curve, Reused: false);
             var manifest = new Manifest(key, Checksums(temp), report, prepared.Summary("", []));
             AtomicFile.WriteAllBytes(Path.Combine(temp, ManifestFile), JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions));
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true);

@@ -130,36 +130,32 @@ public static class LanguageModelTrainer
     }
 
     /// <summary>
-    /// Mean next-token cross-entropy (nats) over the held-out targets <see cref="TokenStream.EvaluationTargets"/> defines:
-    /// non-overlapping windows of <paramref name="sequenceLength"/> + 1 tokens from the stream's start, each predicting
-    /// its last <paramref name="sequenceLength"/> tokens. Summed in float64.
+    /// Mean next-token cross-entropy (nats) over the windows of <paramref name="stream"/> at <paramref name="starts"/>
+    /// (see <see cref="TokenStream.EvaluationWindowStarts"/>): each window's <paramref name="sequenceLength"/> tokens predict
+    /// their successors. Summed in float64.
     /// </summary>
-    public static double HeldOutLoss(TrainableDecoder model, TokenStream stream, int sequenceLength, int batchSize = 32)
+    public static double HeldOutLoss(TrainableDecoder model, TokenStream stream, IReadOnlyList<int> starts, int sequenceLength, int batchSize = 32)
     {
-        int windows = TokenStream.EvaluationWindows(stream.Tokens.Length, sequenceLength);
-        if (windows == 0) throw new ArgumentException($"the held-out stream has {stream.Tokens.Length} tokens, fewer than one window of {sequenceLength + 1}");
+        if (starts.Count == 0) throw new ArgumentException($"no held-out windows: the stream has {stream.Tokens.Length} tokens, fewer than one window of {sequenceLength + 1}");
         double total = 0;
         using var noGrad = torch.no_grad();
-        for (int first = 0; first < windows; first += batchSize)
+        for (int first = 0; first < starts.Count; first += batchSize)
         {
-            int b = Math.Min(batchSize, windows - first);
+            int b = Math.Min(batchSize, starts.Count - first);
             var inputs = new long[b * sequenceLength];
             var targets = new long[b * sequenceLength];
             for (int row = 0; row < b; row++)
-            {
-                int start = (first + row) * sequenceLength;
                 for (int i = 0; i < sequenceLength; i++)
                 {
-                    inputs[row * sequenceLength + i] = stream.Tokens[start + i];
-                    targets[row * sequenceLength + i] = stream.Tokens[start + i + 1];
+                    inputs[row * sequenceLength + i] = stream.Tokens[starts[first + row] + i];
+                    targets[row * sequenceLength + i] = stream.Tokens[starts[first + row] + i + 1];
                 }
-            }
             using var scope = torch.NewDisposeScope();
             var logits = model.Logits(torch.tensor(inputs, [b, sequenceLength], ScalarType.Int64));
             var nll = F.cross_entropy(logits.reshape(b * sequenceLength, model.VocabSize), torch.tensor(targets, ScalarType.Int64),
                                       reduction: nn.Reduction.None);
             total += nll.sum(ScalarType.Float64).item<double>();
         }
-        return total / ((long)windows * sequenceLength);
+        return total / ((long)starts.Count * sequenceLength);
     }
 }

@@ -25,18 +25,21 @@ public sealed class TokenStream
         return new TokenStream([.. tokens], [.. starts]);
     }
 
-    /// <summary>Non-overlapping evaluation windows of <paramref name="sequenceLength"/> + 1 tokens that fit in <paramref name="tokens"/> tokens.</summary>
-    public static int EvaluationWindows(int tokens, int sequenceLength) => tokens <= sequenceLength ? 0 : (tokens - 1) / sequenceLength;
-
     /// <summary>
-    /// The tokens a held-out evaluation predicts: window w (starting at w x <paramref name="sequenceLength"/>) predicts
-    /// tokens w x L + 1 .. w x L + L, for every window that fits.
+    /// The starts of the held-out evaluation windows: of the non-overlapping windows of <paramref name="sequenceLength"/> + 1
+    /// tokens from the stream's start (window w starts at w x L), at most <paramref name="maxWindows"/>, evenly spaced
+    /// (window floor(i x W / M) for i = 0..M-1), so a capped evaluation still samples the whole stream.
     /// </summary>
-    public IEnumerable<int> EvaluationTargets(int sequenceLength)
+    public IReadOnlyList<int> EvaluationWindowStarts(int sequenceLength, int maxWindows)
     {
-        int count = EvaluationWindows(Tokens.Length, sequenceLength) * sequenceLength;
-        for (int i = 1; i <= count; i++) yield return Tokens[i];
+        int windows = Tokens.Length <= sequenceLength ? 0 : (Tokens.Length - 1) / sequenceLength;
+        int m = Math.Min(windows, maxWindows);
+        return Enumerable.Range(0, m).Select(i => (int)((long)i * windows / m) * sequenceLength).ToList();
     }
+
+    /// <summary>The tokens the windows at <paramref name="starts"/> predict: tokens start + 1 .. start + L of each.</summary>
+    public IEnumerable<int> EvaluationTargets(IReadOnlyList<int> starts, int sequenceLength) =>
+        starts.SelectMany(s => Tokens.Skip(s + 1).Take(sequenceLength));
 }
 
 /// <summary>
