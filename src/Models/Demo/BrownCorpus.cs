@@ -18,8 +18,8 @@ public static class BrownCorpus
     public const string CategoriesFile = "cats.txt";
     public const string NoticeFile = "README";
 
-    /// <summary>Every file listed in cats.txt, in the order listed. Errors name the file and line.</summary>
-    public static IReadOnlyList<BrownFile> Read(string directory)
+    /// <summary>The files listed in cats.txt (the first <paramref name="maxFiles"/>, or all), in the order listed. Errors name the file and line.</summary>
+    public static IReadOnlyList<BrownFile> Read(string directory, int? maxFiles = null)
     {
         string categories = Path.Combine(directory, CategoriesFile);
         if (!File.Exists(categories))
@@ -29,6 +29,7 @@ public static class BrownCorpus
         foreach (var line in File.ReadLines(categories))
         {
             lineNo++;
+            if (files.Count >= maxFiles) break;
             if (string.IsNullOrWhiteSpace(line)) continue;
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length != 2)

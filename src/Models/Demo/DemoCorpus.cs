@@ -21,7 +21,7 @@ public sealed record DemoCorpusFiles(string TrainPath, string HeldOutPath, int T
 /// character index where it starts (the corpus is ASCII, so also the byte index); <c>paragraph</c> counts from 0
 /// within the file <c>id</c>.
 /// A document is a run of whole sentences of one paragraph, packed while it holds at most
-/// <see cref="MaxDocumentWords"/> words (a longer sentence is a document by itself): about 45 words, 55 tokens of the
+/// <see cref="MaxDocumentWords"/> words (a longer sentence is a document by itself): about 40 words, 58 tokens of the
 /// demo tokenizer on average, so a job's <c>max_tokens</c> of 64-128 sees most documents whole.
 /// Lines are interleaved round-robin over the files (<see cref="Interleaved"/>), so a job's <c>max_documents</c> takes
 /// a sample of every genre, in proportion to its files; <c>id</c> and <c>paragraph</c> say where each line comes from.

@@ -115,7 +115,7 @@ public static class LanguageModelTrainer
         {
             using var grad = p.Value.grad;
             if (grad is null) continue;
-            using var squares = grad.square().sum(ScalarType.Float64);
+            using var squares = grad.pow(HeldScalars.Two).sum(ScalarType.Float64);   // not square(): it is pow(2) with an implicit Scalar
             sumSquares += squares.item<double>();
         }
         double norm = Math.Sqrt(sumSquares);
