@@ -47,7 +47,7 @@ internal static class DemoCommand
             Console.WriteLine($"{"unigram",-10} {"",10} {report.UnigramLoss,13:F3} {report.UnigramPerplexity,10:F1}");
             foreach (var m in report.Models)
                 Console.WriteLine($"{m.Name,-10} {m.Parameters,10:N0} {m.HeldOutLoss,13:F3} {m.HeldOutPerplexity,10:F1}");
-            foreach (var m in report.Models) Console.WriteLine($"wrote {Path.Combine(output, m.Name)}");
+            foreach (var m in report.Models) Console.WriteLine($"{(m.Reused ? "kept" : "wrote")} {Path.Combine(output, m.Name)}");
             Console.WriteLine($"wrote {Path.Combine(output, DemoModelsReport.FileName)}");
             return Task.FromResult(ExitCodes.Success);
         }).GetAwaiter().GetResult());
