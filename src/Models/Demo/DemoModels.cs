@@ -6,8 +6,14 @@ using Sweep.Models.Training;
 
 namespace Sweep.Models.Demo;
 
-/// <summary>One demo model: its folder name, its family's trainable module (built once the vocabulary is known) and its seed.</summary>
-public sealed record DemoModelSpec(string Name, string Family, string Description, ulong Seed, Func<int, int, TrainableDecoder> Create);
+/// <summary>
+/// One demo model: its folder name, family, seed, and its trainable module, built by <see cref="Create"/> from
+/// (vocabulary size, end-of-text id, seed) once the tokenizer is known.
+/// </summary>
+public sealed record DemoModelSpec(string Name, string Family, string Description, ulong Seed, Func<int, int, ulong, TrainableDecoder> Create)
+{
+    public TrainableDecoder Build(int vocabSize, int endOfText) => Create(vocabSize, endOfText, Seed);
+}
 
 /// <summary>Where the demo's inputs are and how hard to train.</summary>
 public sealed record DemoModelsOptions
@@ -65,20 +71,20 @@ public static class DemoModels
         FinalLearningRateFraction = 0.1, WeightDecay = 0.1, GradientClip = 1.0, DataSeed = 17,
     };
 
-    /// <summary>The models, for a vocabulary of <c>vocabSize</c> ids whose end-of-text id is <c>endOfText</c>.</summary>
+    /// <summary>The two models: different families, widths, depths and seeds.</summary>
     public static IReadOnlyList<DemoModelSpec> Catalog { get; } =
     [
         new("llama-a", "llama", "Llama-style: RMSNorm, rotary positions, grouped-query attention, SwiGLU; d=128, 4 layers", 1,
-            (vocab, eot) => new TrainableLlama(new TinyLlamaShape
+            (vocab, eot, seed) => new TrainableLlama(new TinyLlamaShape
             {
                 VocabSize = vocab, HiddenSize = 128, IntermediateSize = 344, NumLayers = 4, NumHeads = 4, NumKeyValueHeads = 2,
                 MaxPositions = 256, BosTokenId = eot, EosTokenId = eot,
-            }, 1)),
+            }, seed)),
         new("gpt2-b", "gpt2", "GPT-2-style: LayerNorm, learned positions, multi-head attention, GELU MLP; d=96, 3 layers", 2,
-            (vocab, eot) => new TrainableGpt2(new Gpt2Shape
+            (vocab, eot, seed) => new TrainableGpt2(new Gpt2Shape
             {
                 VocabSize = vocab, HiddenSize = 96, NumLayers = 3, NumHeads = 4, MaxPositions = 256, BosTokenId = eot, EosTokenId = eot,
-            }, 2)),
+            }, seed)),
     ];
 
     /// <summary>Held-out windows evaluated per model (evenly spaced over the held-out split; 65,536 predicted tokens).</summary>
@@ -111,7 +117,7 @@ public static class DemoModels
 
         DemoModelsReport summary;
         if (reports.All(r => r is not null))
-            summary = manifests[0]!.Corpus with { CorpusDirectory = options.CorpusDirectory, Models = [.. reports!] };
+            summary = manifests[0]!.Shared with { CorpusDirectory = options.CorpusDirectory, Models = [.. reports!] };
         else
         {
             var prepared = Prepare(corpus, training, say);
@@ -193,7 +199,7 @@ public static class DemoModels
         string temp = Path.Combine(directory, $".{spec.Name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using var model = spec.Create(prepared.Vocabulary.Tokens.Count, prepared.Vocabulary.EndOfTextId);
+            using var model = spec.Build(prepared.Vocabulary.Tokens.Count, prepared.Vocabulary.EndOfTextId);
             log($"{spec.Name}: training {spec.Description}, {model.ParameterCount:N0} parameters, {training.Steps} steps of {training.BatchSize} x {training.SequenceLength} tokens");
             int every = Math.Max(1, training.Steps / 10);
             var started = System.Diagnostics.Stopwatch.StartNew();
@@ -225,15 +231,15 @@ public static class DemoModels
         }
     }
 
-    /// <summary>What a trained folder records about itself: its cache key, its files' SHA-256, what it learned, and the shared numbers.</summary>
-    private sealed record Manifest(string Key, IReadOnlyDictionary<string, string> Files, DemoModelReport Model, DemoModelsReport Corpus);
+    /// <summary>What a trained folder records about itself: its cache key, its files' SHA-256, what it learned, and the numbers it shares with the other model (corpus, tokenizer, baseline).</summary>
+    private sealed record Manifest(string Key, IReadOnlyDictionary<string, string> Files, DemoModelReport Model, DemoModelsReport Shared);
 
     private static Manifest? ReadValidManifest(string folder, string key)
     {
         try
         {
             var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(Path.Combine(folder, ManifestFile)), JsonOptions);
-            if (manifest is null || manifest.Key != key) return null;
+            if (manifest is null || manifest.Key != key || manifest.Files is null || manifest.Model is null || manifest.Shared is null) return null;
             var present = Directory.EnumerateFiles(folder).Select(Path.GetFileName).Where(f => f != ManifestFile).Order(StringComparer.Ordinal);
             if (!present.SequenceEqual(manifest.Files.Keys.Order(StringComparer.Ordinal))) return null;
             return manifest.Files.All(f => Sha256Hex(File.ReadAllBytes(Path.Combine(folder, f.Key))) == f.Value) ? manifest : null;
@@ -244,10 +250,10 @@ public static class DemoModels
         }
     }
 
-    /// <summary>SHA-256 over everything that determines a model's bytes (but not the thread count, which only moves last bits).</summary>
+    /// <summary>SHA-256 over everything that determines a model's bytes (no thread count: each model trains on one libtorch thread).</summary>
     private static string CacheKey(DemoModelSpec spec, LanguageModelTrainingOptions training, string corpusDigest)
     {
-        using var probe = spec.Create(300, 299);   // the shape without its vocabulary, which the corpus digest and merge count fix
+        using var probe = spec.Build(300, 299);   // the shape without its vocabulary, which the corpus digest and merge count fix
         var text = new StringBuilder()
             .Append("sweep demo models ").Append(TrainingCodeVersion).Append('\n')
             .Append("torchsharp ").Append(typeof(TorchSharp.torch).Assembly.GetName().Version).Append('\n')
