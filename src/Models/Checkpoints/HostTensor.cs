@@ -30,6 +30,19 @@ public sealed record HostTensor(string Dtype, long[] Shape, float[] Values)
         if (count > Array.MaxLength) throw new ModelLoadException($"{what}: {count} values are more than one array holds");
         var result = new float[count];
         if (count == 0) return result;
+        // Contiguous row-major (the usual case): one copy.
+        long expected = 1;
+        bool contiguous = true;
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            if (shape[d] != 1 && strides[d] != expected) contiguous = false;
+            expected *= shape[d];
+        }
+        if (contiguous && offset >= 0 && offset + count <= storage.Length)
+        {
+            storage.Slice((int)offset, (int)count).CopyTo(result);
+            return result;
+        }
         // The last element must lie inside the storage: offset + sum((shape_i - 1) * stride_i).
         long last = offset;
         for (int d = 0; d < shape.Length; d++) last += (shape[d] - 1) * strides[d];

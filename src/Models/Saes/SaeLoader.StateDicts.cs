@@ -232,8 +232,10 @@ public static partial class SaeLoader
     private static SparseAutoencoder LoadPyTorch(SaeFolder folder, string device)
     {
         var file = folder.WeightsFile;
-        var tensors = PyTorchStateDict(file, values: true).ToDictionary(p => p.Key, p => (HostTensor)p.Value);
-        var shape = RecognizeStateDict(tensors.ToDictionary(p => p.Key, p => p.Value.Info), file);
+        var raw = PyTorchStateDict(file, values: true);
+        // Non-float tensors come back as TensorInfo only; recognising first refuses them by name.
+        var shape = RecognizeStateDict(raw.ToDictionary(p => p.Key, p => p.Value as TensorInfo ?? ((HostTensor)p.Value).Info), file);
+        var tensors = raw.ToDictionary(p => p.Key, p => (HostTensor)p.Value);
         if (shape.DIn != folder.Config.DIn || shape.DSae != folder.Config.DSae)
             throw new SaeLoadException($"{file}: changed since the job was validated (d_in {shape.DIn}, d_sae {shape.DSae})");
         return BuildFromStateDict(folder.Config, shape, tensors, device);
