@@ -21,6 +21,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 # Independent reference implementations for the conformance tests (numpy/scipy/scikit-learn),
 # run with Debian's own interpreter, /usr/bin/python3.
 /usr/bin/python3 -c "import numpy, scipy, sklearn" >/dev/null 2>&1 || missing+=(python3-numpy python3-scipy python3-sklearn)
+# PyTorch's own torch.save writes the .pt SAE fixtures the SAE format tests read.
+/usr/bin/python3 -c "import torch" >/dev/null 2>&1 || missing+=(python3-torch)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 # `sweep report` draws its figures with SkiaSharp built without fontconfig: it reads fonts from /usr/share/fonts.
 compgen -G "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" >/dev/null || missing+=(fonts-dejavu-core)

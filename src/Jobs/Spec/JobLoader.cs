@@ -317,10 +317,11 @@ public static partial class JobLoader
 
     private static string HookPointSummary(ModelDescriptor model)
     {
-        if (model.NumLayers == 0) return "hook_embed or ln_final.hook_normalized";
+        const string outputs = "ln_final.hook_normalized, or the outputs logits and log_probs_next";
+        if (model.NumLayers == 0) return "hook_embed, " + outputs;
         var perBlock = model.HookPoints.Where(h => h.StartsWith("blocks.0.", StringComparison.Ordinal)).Select(h => h["blocks.0.".Length..]).ToList();
         var note = perBlock.Contains("hook_resid_mid") ? "" : " (this architecture has no hook_resid_mid: attention and MLP run in parallel)";
-        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}} or ln_final.hook_normalized{note}";
+        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}}, {outputs}{note}";
     }
 
     private static string Hint(string word, IEnumerable<string> candidates) =>

@@ -156,7 +156,7 @@ public sealed class JobLoaderTests : IDisposable
     public void Hook_point_the_model_lacks_is_reported_at_the_site_with_a_suggestion()
     {
         var yaml = JobDirectory.ValidJob.Replace("sites: [blocks.1.hook_resid_post]", "sites: [blocks.2.hook_resid_post]");
-        Assert.Equal("jobs.yaml:16:13: captures[1].sites[0] 'blocks.2.hook_resid_post' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post} or ln_final.hook_normalized; did you mean 'blocks.0.hook_resid_post'?", Only(yaml));
+        Assert.Equal("jobs.yaml:16:13: captures[1].sites[0] 'blocks.2.hook_resid_post' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}, ln_final.hook_normalized, or the outputs logits and log_probs_next; did you mean 'blocks.0.hook_resid_post'?", Only(yaml));
     }
 
     [Fact]
@@ -320,7 +320,7 @@ public sealed class JobLoaderTests : IDisposable
             "jobs.yaml:4:9: corpus.path 'missing.txt' is not a file, expected the path of the corpus file (.txt or .jsonl) relative to the job file",
             "jobs.yaml:5:15: corpus.max_tokens is 0, expected a positive integer (tokens per sequence)",
             "jobs.yaml:10:12: captures[0].model 'tiny-z' is not a model of this job, expected one of: tiny-a; did you mean 'tiny-a'?",
-            "jobs.yaml:13:13: captures[1].sites[0] 'blocks.9.hook_mlp_out' is not a hook point of model 'tiny-a' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post} or ln_final.hook_normalized; did you mean 'blocks.0.hook_mlp_out'?",
+            "jobs.yaml:13:13: captures[1].sites[0] 'blocks.9.hook_mlp_out' is not a hook point of model 'tiny-a' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}, ln_final.hook_normalized, or the outputs logits and log_probs_next; did you mean 'blocks.0.hook_mlp_out'?",
             "jobs.yaml:17:12: analyses[0].pairs is 'sideways', expected one of: all, across, within",
             "jobs.yaml:19:12: execution.workers is 'none', expected a positive integer (capture workers)",
         ], errors);
