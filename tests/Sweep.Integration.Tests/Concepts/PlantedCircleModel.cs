@@ -101,7 +101,7 @@ public sealed class PlantedCircleModel
           - name: days
             kind: pca
             reduce: last
-            labels: [{{string.Join(", ", Days)}}]
+            order: [{{string.Join(", ", Days)}}]
             cyclic: true
           - name: day-means
             kind: concept_means

@@ -1,0 +1,78 @@
+namespace Sweep.Analysis.Concepts;
+
+/// <summary>The four site measures that look inside one model, as jobs name them.</summary>
+public enum ConceptKind { ConceptMeans, Contrast, Selectivity, Pca }
+
+/// <summary>
+/// The parameters of a concept analysis, one record for the four kinds (docs/jobs.md, "Concept analyses": the YAML key
+/// of each property is given beside it). Every kind groups reduced prompts by one label field; the kinds differ in what
+/// they finish. <see cref="Validate"/> names the first parameter that does not fit the kind.
+/// </summary>
+public sealed record ConceptParameters
+{
+    /// <summary><c>reduce</c>: last | mean | every | marker.</summary>
+    public Reduction Reduce { get; init; } = Reduction.Last;
+
+    /// <summary><c>marker</c>: the marker text (required with <c>reduce: marker</c>); the pipeline encodes it with the corpus tokenizer.</summary>
+    public string? Marker { get; init; }
+
+    /// <summary><c>label_field</c>: which of <c>corpus.labels</c> groups the prompts.</summary>
+    public string LabelField { get; init; } = "label";
+
+    /// <summary><c>order</c>: the labels that take part, in this order (all, in order of first appearance, when null).</summary>
+    public IReadOnlyList<string>? Order { get; init; }
+
+    /// <summary><c>baseline</c> (contrast): a label, or null for <c>rest</c> (all other labels pooled).</summary>
+    public string? Baseline { get; init; }
+
+    /// <summary><c>top_k</c> (contrast, selectivity): features kept per label.</summary>
+    public int TopK { get; init; } = 20;
+
+    /// <summary><c>rank_by</c> (contrast): d | t | difference.</summary>
+    public ContrastRanking RankBy { get; init; } = ContrastRanking.CohensD;
+
+    /// <summary><c>direction</c> (contrast): higher | lower | both.</summary>
+    public ContrastDirection Direction { get; init; } = ContrastDirection.Higher;
+
+    /// <summary><c>index</c> (selectivity): ratio | dprime; null (<c>auto</c>) picks ratio on SAE code sites, dprime on dense sites.</summary>
+    public SelectivityIndex? Index { get; init; }
+
+    /// <summary><c>exclude</c> (selectivity): labels neither preferred nor among the others (e.g. a neutral baseline).</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    /// <summary><c>source</c> (pca): label_means | sample | decoder.</summary>
+    public PcaSource Source { get; init; } = PcaSource.LabelMeans;
+
+    /// <summary><c>components</c> (pca).</summary>
+    public int Components { get; init; } = 3;
+
+    /// <summary><c>cyclic</c> (pca): the label order is a cycle (days, months); the report closes the loop.</summary>
+    public bool Cyclic { get; init; }
+
+    /// <summary><c>max_items</c> (pca with source sample): the sample's capacity.</summary>
+    public int MaxItems { get; init; } = 1000;
+
+    /// <summary><c>seed</c> (pca with source sample).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>The reduction options, given the corpus's BOS id (when it adds one) and the marker's token ids.</summary>
+    public ReductionOptions ToReductionOptions(int? bosId, IReadOnlyList<int>? markerIds) =>
+        new(Reduce, bosId, Reduce == Reduction.Marker ? markerIds : null);
+
+    /// <summary>Null when the parameters fit <paramref name="kind"/>, else "key: what is wrong, what was expected".</summary>
+    public string? Validate(ConceptKind kind)
+    {
+        if (Reduce == Reduction.Marker && string.IsNullOrEmpty(Marker)) return "marker: reduce: marker needs the marker text, expected marker: \"...\"";
+        if (Reduce != Reduction.Marker && Marker is not null) return $"marker: given but reduce is {Reduce.ToString().ToLowerInvariant()}, expected reduce: marker";
+        if (Order is { } order && order.Distinct(StringComparer.Ordinal).Count() != order.Count) return "order: a label is listed twice, expected each once";
+        if (TopK < 1) return $"top_k: {TopK}, expected a positive integer";
+        if (kind == ConceptKind.Contrast && Baseline is { } b && Order is { } l && !l.Contains(b)) return $"baseline: '{b}' is not in order, expected one of: {string.Join(", ", l)}";
+        if (kind == ConceptKind.Pca)
+        {
+            if (Components < 1) return $"components: {Components}, expected a positive integer";
+            if (Source == PcaSource.Sample && MaxItems < 3) return $"max_items: {MaxItems}, expected at least 3";
+            if (Source == PcaSource.LabelMeans && Order is { Count: < 2 }) return "order: a PCA of label means needs at least two labels";
+        }
+        return null;
+    }
+}
