@@ -72,6 +72,7 @@ public sealed record ConceptParameters
             if (Components < 1) return $"components: {Components}, expected a positive integer";
             if (Source == PcaSource.Sample && MaxItems < 3) return $"max_items: {MaxItems}, expected at least 3";
             if (Source == PcaSource.LabelMeans && Order is { Count: < 2 }) return "order: a PCA of label means needs at least two labels";
+            if (Cyclic && Order is { Count: < 3 }) return "cyclic: a cycle needs at least three labels in order";
         }
         return null;
     }
