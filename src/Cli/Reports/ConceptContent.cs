@@ -16,6 +16,9 @@ public sealed record ConceptContent(
     IReadOnlyList<PcaComponentRow> Components,
     IReadOnlyList<PcaCoordinateRow> LabelPoints)
 {
+    /// <summary>UMAP layouts of the pca analyses' items (sampled prompts, decoder rows), computed when the content is loaded.</summary>
+    public IReadOnlyList<UmapGrid> Umaps { get; init; } = [];
+
     /// <summary>Rows per label in the contrast and specialist tables.</summary>
     public const int TopRows = 10;
 
@@ -27,7 +30,10 @@ public sealed record ConceptContent(
         BySite(await database.GetContrastsAsync(runId, TopRows, ct), c => (c.Analysis, c.Model, c.Site)),
         BySite(await database.GetSelectivityAsync(runId, TopRows, ct), s => (s.Analysis, s.Model, s.Site)),
         BySite(await database.GetPcaComponentsAsync(runId, ct), p => (p.Analysis, p.Model, p.Site)),
-        BySite(await database.GetPcaLabelPointsAsync(runId, 2, ct), p => (p.Analysis, p.Model, p.Site)));
+        BySite(await database.GetPcaLabelPointsAsync(runId, 2, ct), p => (p.Analysis, p.Model, p.Site)))
+    {
+        Umaps = UmapGrid.From(await database.GetPcaItemPointsAsync(runId, UmapGrid.MaxItems, ct)),
+    };
 
     /// <summary>The analyses with anything to show.</summary>
     public IEnumerable<string> Analyses =>

@@ -36,6 +36,10 @@ public static class ConceptSection
                 ["rank", "feature", $"selectivity ({group.First().IndexKind})", "mean", "others' mean"],
                 group.Select(s => new[] { $"{s.Rank}", $"{s.Feature}", ReportFormat.Number(s.Selectivity), ReportFormat.Number(s.PreferredMean), ReportFormat.Number(s.OthersMean) }));
 
+        foreach (var umap in content.Umaps.Where(u => u.Analysis == analysis))
+            foreach (var panel in umap.Panels.Where(p => p.Skipped is not null))
+                html.Append($"<p>UMAP of {Html.Escape(umap.Model)} {Html.Escape(panel.Site)} skipped: {Html.Escape(panel.Skipped)}.</p>\n");
+
         var components = content.Components.Where(c => c.Analysis == analysis).ToList();
         if (components.Count > 0)
             HtmlReport.Table(html, "PCA components", ["model", "site", "source", "component", "share of variance", "variance", "items", "note"],

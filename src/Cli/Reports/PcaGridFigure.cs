@@ -7,7 +7,7 @@ namespace Sweep.Cli.Reports;
 /// <summary>
 /// Draws a <see cref="PcaGrid"/> with ScottPlot: the title across the top, then one square-unit panel per site — the
 /// labels' points coloured by their place in the order, each written beside its point, joined by a grey line in label
-/// order (closed when cyclic), the axes named with each component's share of the variance.
+/// order for label means (closed when cyclic), the axes named with each component's share of the variance.
 /// </summary>
 public static class PcaGridFigure
 {
@@ -52,10 +52,13 @@ public static class PcaGridFigure
         plot.YLabel(panel.RatioY is { } ry ? $"PC2 ({Percent(ry)})" : "PC2 (none: one component)", size: 12);
 
         var points = panel.Points;
-        var path = panel.Cyclic && points.Count > 2 ? [.. points, points[0]] : points;
-        var line = plot.Add.Scatter(path.Select(p => p.X).ToArray(), path.Select(p => p.Y).ToArray(), Colors.Gray.WithAlpha(0.7));
-        line.LineWidth = 1.5f;
-        line.MarkerSize = 0;
+        if (panel.Source == "label_means")   // a sample's label centroids come in corpus order, which a line would not mean
+        {
+            var path = panel.Cyclic && points.Count > 2 ? [.. points, points[0]] : points;
+            var line = plot.Add.Scatter(path.Select(p => p.X).ToArray(), path.Select(p => p.Y).ToArray(), Colors.Gray.WithAlpha(0.7));
+            line.LineWidth = 1.5f;
+            line.MarkerSize = 0;
+        }
 
         var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < points.Count; i++)

@@ -300,5 +300,27 @@ public sealed partial class SweepDatabase
                 NullableString(r, 4), r.IsDBNull(5) ? null : r.GetInt32(5), null, r.GetInt32(6), r.GetDouble(7)), c);
         }, ct);
 
+    /// <summary>
+    /// The item points (sampled prompts, decoder rows) of the run's pca analyses, at most <paramref name="maxItemsPerSite"/>
+    /// items per analysis, model and site (those of lowest item id), every component, by analysis, model, site, item, component.
+    /// </summary>
+    public Task<IReadOnlyList<PcaCoordinateRow>> GetPcaItemPointsAsync(long runId, int maxItemsPerSite, CancellationToken ct = default) =>
+        RunAsync<IReadOnlyList<PcaCoordinateRow>>(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT analysis, model, site, source, label, label_order, item, component, value
+                FROM (
+                    SELECT *, dense_rank() OVER (PARTITION BY analysis, model, site ORDER BY item) AS place
+                    FROM pca_coordinates WHERE run_id = @run_id AND item IS NOT NULL
+                ) ranked
+                WHERE place <= @max_items
+                ORDER BY analysis, model, site, item, component
+                """, connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("max_items", (long)maxItemsPerSite);
+            return await ReadListAsync(command, r => new PcaCoordinateRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+                NullableString(r, 4), r.IsDBNull(5) ? null : r.GetInt32(5), r.GetInt64(6), r.GetInt32(7), r.GetDouble(8)), c);
+        }, ct);
+
     private static double? NullableDouble(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
 }

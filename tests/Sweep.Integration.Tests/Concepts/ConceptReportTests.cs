@@ -20,14 +20,24 @@ public sealed class ConceptReportTests(ServerFixture server)
     public async Task The_report_draws_the_PCA_of_label_means_per_layer_and_tables_each_labels_contrasts_and_specialists()
     {
         using var circle = new PlantedCircle(perDay: 6);
-        var stats = circle.Statistics(circle.LoadCorpus(), Sites, new ReductionOptions(Reduction.Last));
+        var corpus = circle.LoadCorpus();
+        var blocks = circle.Capture(corpus, Sites);
+        var labelIndex = PlantedCircle.Labels(corpus);
+        var last = new ReductionOptions(Reduction.Last);
+        var stats = blocks.ToDictionary(b => b.Key, b => b.Value.Select(x => LabelStatistics.FromBlock(x, labelIndex, last)).Aggregate((x, y) => x.Merge(y)));
+        // A sample of every token after BOS at one layer, for the PCA of prompts and its UMAP.
+        var sample = blocks[Sites[1]].Select(b => PromptSample.FromBlock(b, labelIndex, new ReductionOptions(Reduction.Every, PlantedCircleModel.Bos), 150, 0))
+            .Aggregate((x, y) => x.Merge(y));
 
         var connection = await server.CreateDatabaseAsync();
         long run;
         await using (var database = await SweepDatabase.OpenAsync(connection))
         {
             run = await database.CreateRunAsync("planted-circle", PlantedCircleModel.JobYaml("circle", "prompts.jsonl"), "sha256:job", circle.Root);
-            await database.UpsertUnitsAsync(run, Sites.SelectMany(s => new UnitRecord[] { new($"days/{s}", "analysis"), new($"contrast/{s}", "analysis") }));
+            await database.UpsertUnitsAsync(run, Sites.SelectMany(s => new UnitRecord[] { new($"days/{s}", "analysis"), new($"contrast/{s}", "analysis") })
+                .Append(new UnitRecord("tokens", "analysis")));
+            var tokens = ConceptRows.Pca("tokens", "circle", Sites[1], ConceptPca.OfSample(sample, 5), cyclic: false);
+            await database.ReplaceConceptResultsAsync(run, "tokens", new ConceptResults(PcaComponents: tokens.Components, PcaCoordinates: tokens.Coordinates));
             foreach (var site in Sites)
             {
                 var pca = ConceptRows.Pca("days", "circle", site, ConceptPca.OfLabelMeans(stats[site], 3, PlantedCircleModel.Days), cyclic: true);
@@ -48,9 +58,11 @@ public sealed class ConceptReportTests(ServerFixture server)
         if (Environment.GetEnvironmentVariable("SWEEP_KEEP_REPORT") is { Length: > 0 } keep)
             foreach (var file in Directory.GetFiles(outDir)) File.Copy(file, Path.Combine(Directory.CreateDirectory(keep).FullName, Path.GetFileName(file)), overwrite: true);
 
-        // One figure for the pca analysis: a panel per site, embedded in the page and written beside it.
+        // One figure for the pca of day means: a panel per site, embedded in the page and written beside it; the sampled
+        // tokens' analysis draws its label centroids and a UMAP of its 150 items.
         var png = await File.ReadAllBytesAsync(Path.Combine(outDir, "days-pca-circle.png"));
-        Assert.Equal(["days-pca-circle.png"], Directory.GetFiles(outDir, "*.png").Select(Path.GetFileName));
+        Assert.Equal(["days-pca-circle.png", "tokens-pca-circle.png", "tokens-umap-circle.png"], Directory.GetFiles(outDir, "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains($"data:image/png;base64,{Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(outDir, "tokens-umap-circle.png")))}\"", html);
         Assert.True(png.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }));
         Assert.Equal((3 * 440, 440 + 44), (BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20))));
         Assert.Contains($"data:image/png;base64,{Convert.ToBase64String(png)}\"", html);
@@ -60,7 +72,7 @@ public sealed class ConceptReportTests(ServerFixture server)
         await using (var database = await SweepDatabase.OpenAsync(connection))
         {
             var components = await database.GetPcaComponentsAsync(run);
-            Assert.Equal(9, components.Count);
+            Assert.Equal(9 + 5, components.Count);
             Assert.True(components.Where(c => c.Site == "hook_embed" && c.Component <= 2).Sum(c => c.ExplainedVarianceRatio) >= 0.9);
             foreach (var c in components) Assert.Contains($"<td>{ReportFormat.Number(c.ExplainedVarianceRatio)}</td>", html);
 

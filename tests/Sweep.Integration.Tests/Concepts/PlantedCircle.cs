@@ -44,27 +44,35 @@ public sealed class PlantedCircle : IDisposable
         return CorpusLoader.Load(JobLoader.Parse(job, "circle.yaml", Root));
     }
 
-    /// <summary>Per site, the label statistics of every corpus shard captured and folded, merged into one.</summary>
-    public IReadOnlyDictionary<string, LabelStatistics> Statistics(TokenizedCorpus corpus, IReadOnlyList<string> sites, ReductionOptions reduction)
+    /// <summary>The corpus's "label" field as the concept measures take it.</summary>
+    public static LabelIndex Labels(TokenizedCorpus corpus)
     {
         var (names, bySequence) = corpus.Labels!.Index("label");
-        var labels = new LabelIndex(names, bySequence);
-        var merged = new Dictionary<string, LabelStatistics>();
+        return new LabelIndex(names, bySequence);
+    }
+
+    /// <summary>Per site, one block per corpus shard, captured by the model as a capture unit does.</summary>
+    public IReadOnlyDictionary<string, List<ActivationBlock>> Capture(TokenizedCorpus corpus, IReadOnlyList<string> sites)
+    {
+        var blocks = sites.ToDictionary(s => s, _ => new List<ActivationBlock>());
         using var model = CausalLm.Load(Model.Directory);
         int first = 0;
         foreach (var shard in corpus.Shards)
         {
             var captured = model.Capture(shard.Sequences, sites, batchSize: 8);
             var (seq, pos, token) = RowIndex(shard.Sequences, first);
-            foreach (var site in sites)
-            {
-                var block = ActivationBlock.FromDense(seq, pos, token, captured[site].Values, captured[site].Width);
-                var part = LabelStatistics.FromBlock(block, labels, reduction);
-                merged[site] = merged.TryGetValue(site, out var sum) ? sum.Merge(part) : part;
-            }
+            foreach (var site in sites) blocks[site].Add(ActivationBlock.FromDense(seq, pos, token, captured[site].Values, captured[site].Width));
             first += shard.Sequences.Count;
         }
-        return merged;
+        return blocks;
+    }
+
+    /// <summary>Per site, the label statistics of every corpus shard captured and folded, merged into one.</summary>
+    public IReadOnlyDictionary<string, LabelStatistics> Statistics(TokenizedCorpus corpus, IReadOnlyList<string> sites, ReductionOptions reduction)
+    {
+        var labels = Labels(corpus);
+        return Capture(corpus, sites).ToDictionary(s => s.Key,
+            s => s.Value.Select(b => LabelStatistics.FromBlock(b, labels, reduction)).Aggregate((a, b) => a.Merge(b)));
     }
 
     private static (int[] Seq, int[] Pos, int[] Token) RowIndex(IReadOnlyList<int[]> sequences, int first)
