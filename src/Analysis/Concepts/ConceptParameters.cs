@@ -76,4 +76,31 @@ public sealed record ConceptParameters
         }
         return null;
     }
+
+    /// <summary>
+    /// Null when the corpus can serve these parameters, else "key: what is wrong, what was expected" for the first problem:
+    /// an unlabelled corpus (at <c>kind</c>), a <c>label_field</c> the corpus does not label, a <c>baseline</c> or an
+    /// <c>order</c> entry that no prompt carries, an excluded label that does not occur. The wiring checks this once the
+    /// corpus is read and reports it at the key's line and column.
+    /// </summary>
+    /// <param name="corpusFields">The corpus's <c>corpus.labels</c> (empty: unlabelled).</param>
+    /// <param name="valuesOf">The values a label field takes in the corpus.</param>
+    public string? CheckCorpus(IReadOnlyList<string> corpusFields, Func<string, IReadOnlyList<string>> valuesOf)
+    {
+        if (corpusFields.Count == 0)
+            return $"kind: a concept analysis groups prompts by label, but the corpus is unlabelled; expected corpus.labels naming the jsonl label fields (reduce: {Reduce.ToString().ToLowerInvariant()} needs them too)";
+        if (!corpusFields.Contains(LabelField))
+            return $"label_field: '{LabelField}' is not a label field of the corpus, expected one of: {string.Join(", ", corpusFields)}";
+        var values = valuesOf(LabelField);
+        string Known() => string.Join(", ", values.Take(30)) + (values.Count > 30 ? $", … ({values.Count} labels)" : "");
+        if (Baseline is { } baseline && !values.Contains(baseline))
+            return $"baseline: label '{baseline}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()} (or rest)";
+        for (int i = 0; i < (Order?.Count ?? 0); i++)
+            if (!values.Contains(Order![i]))
+                return $"order[{i}]: label '{Order[i]}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()}";
+        foreach (var excluded in Exclude)
+            if (!values.Contains(excluded))
+                return $"exclude: label '{excluded}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()}";
+        return null;
+    }
 }
