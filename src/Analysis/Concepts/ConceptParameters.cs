@@ -66,6 +66,7 @@ public sealed record ConceptParameters
         if (Reduce != Reduction.Marker && Marker is not null) return $"marker: given but reduce is {Reduce.ToString().ToLowerInvariant()}, expected reduce: marker";
         if (Order is { } order && order.Distinct(StringComparer.Ordinal).Count() != order.Count) return "order: a label is listed twice, expected each once";
         if (TopK < 1) return $"top_k: {TopK}, expected a positive integer";
+        if (Order is { } kept && Exclude.FirstOrDefault(e => !kept.Contains(e)) is { } outside) return $"exclude: '{outside}' is not in order, expected one of: {string.Join(", ", kept)}";
         if (kind == ConceptKind.Contrast && Baseline is { } b && Order is { } l && !l.Contains(b)) return $"baseline: '{b}' is not in order, expected one of: {string.Join(", ", l)}";
         if (kind == ConceptKind.Pca)
         {
