@@ -66,6 +66,9 @@ public sealed record CorpusSpec
     public required string Tokenizer { get; init; }
 
     public int? MaxDocuments { get; init; }
+
+    /// <summary>The jsonl fields that label each document (<c>corpus.labels</c>), in the order written; empty: an unlabelled corpus.</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
 }
 
 public sealed record ModelSpec
