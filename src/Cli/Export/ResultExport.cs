@@ -83,7 +83,8 @@ public static class ResultExport
         private static Field Field(ResultColumn column)
         {
             var type = column.Type == typeof(DateTimeOffset) ? typeof(DateTime) : column.Type;
-            if (column.IsArray) return new ListField(column.Name, new DataField("element", type, isNullable: false));
+            // List elements are never NULL in Sweep's tables; Parquet.Net takes text elements as nullable memory, so those are declared nullable.
+            if (column.IsArray) return new ListField(column.Name, new DataField("element", type, isNullable: type == typeof(string)));
             return new DataField(column.Name, type, isNullable: column.Nullable);
         }
 

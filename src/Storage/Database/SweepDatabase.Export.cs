@@ -2,9 +2,14 @@ using Npgsql;
 
 namespace Sweep.Storage.Database;
 
-/// <summary>One result table of a run as <c>sweep export</c> writes it: a name (the file's) and a query of its rows for <c>@run_id</c>.</summary>
-public sealed record ResultTable(string Name, string Query)
+/// <summary>
+/// One result table of a run as <c>sweep export</c> writes it: a name (the file's), a query of its rows for
+/// <c>@run_id</c>, and the table the columns come from (for their NOT NULL constraints; the name unless given).
+/// </summary>
+public sealed record ResultTable(string Name, string Query, string? Table = null)
 {
+    public string Source => Table ?? Name;
+
     /// <summary>
     /// Every result table, in export order. A table another analysis adds is one line here: its name and a query with
     /// <c>WHERE run_id = @run_id</c> and an <c>ORDER BY</c> that makes the file reproducible.
@@ -43,27 +48,49 @@ public sealed partial class SweepDatabase
             await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, c);
             await using var command = new NpgsqlCommand(table.Query, connection, tx);
             command.Parameters.AddWithValue("run_id", runId);
-            await using var reader = await command.ExecuteReaderAsync(c);
-            var schema = await reader.GetColumnSchemaAsync(c);
-            var columns = schema.Select((column, i) =>
+            // Whether a column may be NULL: its table's own NOT NULL constraints (columns are matched by name).
+            var notNull = new HashSet<string>(StringComparer.Ordinal);
+            await using (var catalog = new NpgsqlCommand("SELECT attname FROM pg_attribute WHERE attrelid = @table::regclass AND attnum > 0 AND attnotnull", connection, tx))
             {
-                var type = reader.GetFieldType(i);
-                bool array = type.IsArray;
-                return new ResultColumn(column.ColumnName, array ? type.GetElementType()! : type, array, column.AllowDBNull ?? true);
-            }).ToList();
-            var rows = new List<object?[]>(batchRows);
-            bool sent = false;
-            while (await reader.ReadAsync(c))
-            {
-                var row = new object?[columns.Count];
-                for (int i = 0; i < row.Length; i++) row[i] = await reader.IsDBNullAsync(i, c) ? null : reader.GetValue(i);
-                rows.Add(row);
-                if (rows.Count < batchRows) continue;
-                await batch(columns, rows);
-                rows = new List<object?[]>(batchRows);
-                sent = true;
+                catalog.Parameters.AddWithValue("table", table.Source);
+                await using var names = await catalog.ExecuteReaderAsync(c);
+                while (await names.ReadAsync(c)) notNull.Add(names.GetString(0));
             }
-            if (rows.Count > 0 || !sent) await batch(columns, rows);
+            await ReadBatchesAsync(command, notNull, batchRows, batch, c);
             await tx.CommitAsync(c);
         }, ct);
+
+    private static readonly Dictionary<string, Type> ArrayElements = new(StringComparer.Ordinal)
+    {
+        ["smallint"] = typeof(short), ["integer"] = typeof(int), ["bigint"] = typeof(long), ["real"] = typeof(float),
+        ["double precision"] = typeof(double), ["text"] = typeof(string), ["boolean"] = typeof(bool),
+    };
+
+    private static async Task ReadBatchesAsync(NpgsqlCommand command, HashSet<string> notNull, int batchRows,
+        Func<IReadOnlyList<ResultColumn>, IReadOnlyList<object?[]>, Task> batch, CancellationToken c)
+    {
+        await using var reader = await command.ExecuteReaderAsync(c);
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(i =>
+        {
+            var name = reader.GetName(i);
+            var typeName = reader.GetDataTypeName(i);
+            bool array = typeName.EndsWith("[]", StringComparison.Ordinal);
+            var type = array ? ArrayElements.GetValueOrDefault(typeName[..^2])
+                ?? throw new NotSupportedException($"{name}: arrays of {typeName[..^2]} cannot be exported") : reader.GetFieldType(i);
+            return new ResultColumn(name, type, array, !notNull.Contains(name));
+        }).ToList();
+        var rows = new List<object?[]>(batchRows);
+        bool sent = false;
+        while (await reader.ReadAsync(c))
+        {
+            var row = new object?[columns.Count];
+            for (int i = 0; i < row.Length; i++) row[i] = await reader.IsDBNullAsync(i, c) ? null : reader.GetValue(i);
+            rows.Add(row);
+            if (rows.Count < batchRows) continue;
+            await batch(columns, rows);
+            rows = new List<object?[]>(batchRows);
+            sent = true;
+        }
+        if (rows.Count > 0 || !sent) await batch(columns, rows);
+    }
 }
