@@ -24,6 +24,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 # `sweep report` draws its figures with SkiaSharp built without fontconfig: it reads fonts from /usr/share/fonts.
 compgen -G "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" >/dev/null || missing+=(fonts-dejavu-core)
+# Headless Chromium for the report's feature-page tests (tests/results-js drives it with playwright-core).
+[ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 # Some nodejs packages bundle npm, Debian's does not.
 command -v npm >/dev/null 2>&1 || apt_install npm
@@ -40,6 +42,16 @@ if [ "$(cat "$arrow_js/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_
   (cd "$arrow_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
     || { echo "sweep: 'npm ci' failed in $arrow_js (is the npm registry reachable?)" >&2; exit 1; }
   echo "$lock_digest" >"$arrow_js/node_modules/.sweep-lock-sha256"
+fi
+
+# playwright-core (drives Chromium on the feature pages) and hyparquet (reads `sweep export` files back) for
+# tests/results-js, pinned by its lock file, installed the same way.
+results_js=tests/results-js
+results_digest=$(sha256sum "$results_js/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$results_js/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$results_digest" ]; then
+  (cd "$results_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || { echo "sweep: 'npm ci' failed in $results_js (is the npm registry reachable?)" >&2; exit 1; }
+  echo "$results_digest" >"$results_js/node_modules/.sweep-lock-sha256"
 fi
 
 # Builds before this fix patched TorchSharp's native library inside the NuGet cache and, when two ran at

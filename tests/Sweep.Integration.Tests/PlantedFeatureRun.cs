@@ -32,7 +32,14 @@ public sealed class PlantedFeatureRun
     public required IReadOnlyList<FeatureExample> TopA { get; init; }
     public required TokenTexts Texts { get; init; }
 
-    public static async Task<PlantedFeatureRun> CreateAsync(string connection, string folder, int width = 300, int documents = 120)
+    public static async Task<PlantedFeatureRun> CreateAsync(string connection, string folder, int width = 300, int documents = 120, bool coActivation = true, Action<string>? log = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Log(string what) => log?.Invoke($"{clock.Elapsed.TotalSeconds:F1} s: {what}");
+        return await CreateCoreAsync(connection, folder, width, documents, coActivation, Log);
+    }
+
+    private static async Task<PlantedFeatureRun> CreateCoreAsync(string connection, string folder, int width, int documents, bool coActivation, Action<string> Log)
     {
         var rng = new Random(5);
         string[] subjects = ["the cat", "a dog", "my bird", "the cow", "her fish"];
@@ -47,21 +54,26 @@ public sealed class PlantedFeatureRun
         var cat = tokenizer.Encode(" cat", addBos: false);
         if (cat.Count != 1) throw new InvalidOperationException("the planted token ' cat' must be one token of the learned vocabulary");
 
+        Log("corpus");
         var parameters = new FeaturesParameters(TopK: 5, Window: new ContextWindow(6, 3), SamplesPerStratum: 2, Seed: 1, Partners: 4);
         var sites = new[] { (Sae: SaeA, Site: SiteA, Planted: PlantedA, Seed: 11), (Sae: SaeB, Site: SiteB, Planted: PlantedB, Seed: 12) };
         var results = new List<(string Sae, string Site, FeatureSiteResult Summary, IReadOnlyList<CoActivationPartner> Partners)>();
         foreach (var (sae, site, planted, seed) in sites)
         {
             var blocks = Blocks(corpus, width, planted, cat[0], seed);
-            var summary = blocks.Select(b => FeatureSummary.Over([b], width, parameters)).Aggregate((a, b) => b.Merge(a)).Finish();
-            var partners = blocks.Select(b => CoActivation.Of([b], 0, width)).Aggregate((a, b) => a.Merge(b)).Finish(parameters.Partners);
+            // As map units would: a partial per range of 8 shards, merged.
+            var summary = blocks.Chunk(8).Select(range => FeatureSummary.Over(range, width, parameters)).Aggregate((a, b) => b.Merge(a)).Finish();
+            IReadOnlyList<CoActivationPartner> partners = coActivation
+                ? blocks.Select(b => CoActivation.Of([b], 0, width)).Aggregate((a, b) => a.Merge(b)).Finish(parameters.Partners) : [];
             results.Add((sae, site, summary, partners));
+            Log($"site {sae}");
         }
 
         int vocab = tokenizer.VocabSize, d = 16;
         float[] Weights(int rows, int seed) { var r = new Random(seed); return Enumerable.Range(0, rows * d).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray(); }
         var logits = LogitEffects.Compute(Weights(width, 21), width, Weights(vocab, 22), vocab, d, null, k: 4);
 
+        Log("logits");
         var texts = new TokenTexts(tokenizer);
         await using var database = await SweepDatabase.OpenAsync(connection);
         long run = await database.CreateRunAsync("planted-features", "version: 1\n", "sha256:planted", folder);
@@ -75,6 +87,7 @@ public sealed class PlantedFeatureRun
         }
         await database.WriteFeatureResultsAsync(run, $"analysis/{Analysis}/{SaeA}/logits", FeatureResultRows.Logits(Analysis, Model, SiteA, logits, texts));
 
+        Log("written");
         // feature_matching's stored result: a pairs count and its final pairs, B -> A.
         var pairs = new[] { (A: PlantedA, B: PlantedB, R: 0.97), (A: 11, B: 12, R: 0.5), (A: 20, B: 21, R: 0.25) };
         await database.CompleteUnitAsync(run, "analysis/match", new UnitOutput(

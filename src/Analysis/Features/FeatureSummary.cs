@@ -17,7 +17,7 @@ public sealed record FeaturesParameters(
     int SamplesPerStratum = IntervalSamples.DefaultPerStratum,
     int Seed = 0,
     int Partners = 10,
-    int CoActivationTiles = 1,
+    int CoActivationTiles = 3,
     int LogitTokens = LogitEffects.DefaultK,
     string? NeuronpediaId = null)
 {

@@ -17,40 +17,65 @@ public readonly record struct Activation(float Value, int Token, long Item)
 
 /// <summary>
 /// Per slot (a feature, or a feature and a bin) the <see cref="K"/> greatest elements under a total order, kept in
-/// bounded min-heaps (memory slots·k; a slot's heap exists only once something was offered to it). Under a total
-/// order the kept set is the same whatever the order of the offers and merges.
+/// bounded binary min-heaps, one array of at most k elements per slot that exists only once something was offered to
+/// it (memory: slots references plus k elements per used slot). Under a total order the kept set is the same whatever
+/// the order of the offers and merges.
 /// </summary>
 /// <param name="weaker">x &lt; y when x is the weaker of the two; must be a total order on the elements offered.</param>
 public sealed class BoundedHeaps<T>(int slots, int k, IComparer<T> weaker)
 {
-    private readonly PriorityQueue<T, T>?[] _heaps = k >= 1 ? new PriorityQueue<T, T>?[slots]
-        : throw new ArgumentOutOfRangeException(nameof(k), k, "at least one element per slot");
+    private readonly T[]?[] _heaps = k >= 1 ? new T[]?[slots] : throw new ArgumentOutOfRangeException(nameof(k), k, "at least one element per slot");
+    private readonly int[] _counts = new int[slots];
 
     public int Slots => _heaps.Length;
     public int K => k;
     public IComparer<T> Order => weaker;
 
     /// <summary>Elements held in all slots together.</summary>
-    public long Count => _heaps.Sum(h => (long)(h?.Count ?? 0));
+    public long Count => _counts.Sum(c => (long)c);
 
     /// <summary>Whether <see cref="Offer"/> would keep <paramref name="candidate"/> (lets a caller build a costly element only when it is kept).</summary>
-    public bool Accepts(int slot, T candidate) =>
-        _heaps[slot] is not { } heap || heap.Count < k || weaker.Compare(heap.Peek(), candidate) < 0;
+    public bool Accepts(int slot, T candidate) => _counts[slot] < k || weaker.Compare(_heaps[slot]![0], candidate) < 0;
 
     public void Offer(int slot, T element)
     {
-        var heap = _heaps[slot] ??= new PriorityQueue<T, T>(weaker);
-        if (heap.Count < k) heap.Enqueue(element, element);
-        else if (weaker.Compare(heap.Peek(), element) < 0) heap.EnqueueDequeue(element, element);
+        int n = _counts[slot];
+        if (n < k)
+        {
+            var heap = _heaps[slot] ??= new T[Math.Min(k, 4)];
+            if (n == heap.Length) Array.Resize(ref _heaps[slot], Math.Min(k, 2 * n));
+            heap = _heaps[slot]!;
+            // Sift up from the new leaf.
+            int i = n;
+            while (i > 0 && weaker.Compare(element, heap[(i - 1) / 2]) < 0) { heap[i] = heap[(i - 1) / 2]; i = (i - 1) / 2; }
+            heap[i] = element;
+            _counts[slot] = n + 1;
+        }
+        else if (weaker.Compare(_heaps[slot]![0], element) < 0)
+        {
+            // Replace the weakest (the root) and sift down.
+            var heap = _heaps[slot]!;
+            int i = 0;
+            while (true)
+            {
+                int child = 2 * i + 1;
+                if (child >= n) break;
+                if (child + 1 < n && weaker.Compare(heap[child + 1], heap[child]) < 0) child++;
+                if (weaker.Compare(heap[child], element) >= 0) break;
+                heap[i] = heap[child];
+                i = child;
+            }
+            heap[i] = element;
+        }
     }
 
     /// <summary>A slot's elements in no particular order.</summary>
-    public IEnumerable<T> Unordered(int slot) => _heaps[slot] is { } heap ? heap.UnorderedItems.Select(e => e.Element) : [];
+    public IEnumerable<T> Unordered(int slot) => _heaps[slot] is { } heap ? heap.Take(_counts[slot]) : [];
 
     /// <summary>A slot's elements, strongest first.</summary>
     public IReadOnlyList<T> Of(int slot) => Unordered(slot).OrderDescending(weaker).ToList();
 
-    public bool IsEmpty(int slot) => _heaps[slot] is not { Count: > 0 };
+    public bool IsEmpty(int slot) => _counts[slot] == 0;
 
     /// <summary>A new set holding the top k of both in every slot (associative and commutative).</summary>
     public BoundedHeaps<T> Merge(BoundedHeaps<T> other)
@@ -59,8 +84,8 @@ public sealed class BoundedHeaps<T>(int slots, int k, IComparer<T> weaker)
         var merged = new BoundedHeaps<T>(Slots, K, weaker);
         for (int s = 0; s < Slots; s++)
         {
-            foreach (var e in Unordered(s)) merged.Offer(s, e);
-            foreach (var e in other.Unordered(s)) merged.Offer(s, e);
+            for (int i = 0; i < _counts[s]; i++) merged.Offer(s, _heaps[s]![i]);
+            for (int i = 0; i < other._counts[s]; i++) merged.Offer(s, other._heaps[s]![i]);
         }
         return merged;
     }
