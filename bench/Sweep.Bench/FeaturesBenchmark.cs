@@ -44,8 +44,8 @@ public sealed class FeaturesBenchmark : IBenchmark
         var (tilePeak, tileRaw, tileSeconds) = Measure(() =>
         {
             long partners = 0;
-            foreach (var (first, count) in CoActivation.Tiles(Width, Tiles))
-                partners += CoActivation.Of(blocks, first, count).Finish(parameters.Partners).Count;   // one pass over the shards per tile
+            for (int tile = 0; tile < Tiles; tile++)
+                partners += CoActivation.Of(blocks, tile, Tiles).Finish(parameters.Partners).Count;   // one pass over the shards per tile
             return partners;
         }, out long partnerRows);
         output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds:F1} s, {partnerRows} partner rows");

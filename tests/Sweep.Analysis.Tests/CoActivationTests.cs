@@ -18,10 +18,10 @@ public sealed class CoActivationTests
             new DenseMatrix(1, 1, [0.0]), new { k });
 
         var partners = new List<CoActivationPartner>();
-        foreach (var (first, count) in CoActivation.Tiles(corpus.Width, tiles))
+        for (int tile = 0; tile < tiles; tile++)
         {
             // Per shard partials merged in reverse order, as merge units would in any order.
-            var parts = Enumerable.Range(0, corpus.Shards).Select(s => CoActivation.Of([corpus.Shard(s)], first, count)).Reverse().ToList();
+            var parts = Enumerable.Range(0, corpus.Shards).Select(s => CoActivation.Of([corpus.Shard(s)], tile, tiles)).Reverse().ToList();
             partners.AddRange(parts.Aggregate((a, b) => a.Merge(b)).Finish(k));
         }
         foreach (var measure in new[] { CoActivationPartner.Correlation, CoActivationPartner.Jaccard })
@@ -49,8 +49,9 @@ public sealed class CoActivationTests
     public void Co_activation_refuses_dense_sites_and_tiles_outside_the_SAE()
     {
         var corpus = FeatureCorpus.Generate(sequences: 4, width: 6, seed: 2);
-        Assert.Throws<ArgumentException>(() => CoActivation.Of([corpus.DenseShard(0, 0f)], 0, 6));
-        Assert.Throws<ArgumentOutOfRangeException>(() => CoActivation.Of([corpus.Shard(0)], 4, 3));
-        Assert.Equal([(0, 2), (2, 2), (4, 2)], CoActivation.Tiles(6, 3));
+        Assert.Throws<ArgumentException>(() => CoActivation.Of([corpus.DenseShard(0, 0f)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CoActivation.Of([corpus.Shard(0)], 3, 3));
+        var tile = CoActivation.Of([corpus.Shard(0)], 1, 4);
+        Assert.Equal((2, 1, 5), (tile.Count, tile.FeatureOf(0), tile.FeatureOf(1)));   // features 1 and 5 of 6
     }
 }

@@ -64,7 +64,7 @@ public sealed class PlantedFeatureRun
             // As map units would: a partial per range of 8 shards, merged.
             var summary = blocks.Chunk(8).Select(range => FeatureSummary.Over(range, width, parameters)).Aggregate((a, b) => b.Merge(a)).Finish();
             IReadOnlyList<CoActivationPartner> partners = coActivation
-                ? blocks.Select(b => CoActivation.Of([b], 0, width)).Aggregate((a, b) => a.Merge(b)).Finish(parameters.Partners) : [];
+                ? blocks.Select(b => CoActivation.Of([b])).Aggregate((a, b) => a.Merge(b)).Finish(parameters.Partners) : [];
             results.Add((sae, site, summary, partners));
             Log($"site {sae}");
         }

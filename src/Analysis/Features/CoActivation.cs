@@ -14,8 +14,9 @@ public sealed record CoActivationPartner(int Feature, string Measure, int Rank, 
 }
 
 /// <summary>
-/// Co-activation within one SAE: for each feature of a tile [<see cref="First"/>, <see cref="First"/> +
-/// <see cref="Count"/>) its top partners among all the SAE's features, by correlation and by Jaccard of firing sets,
+/// Co-activation within one SAE: for each feature of a tile — the features f with f mod <see cref="Tiles"/> =
+/// <see cref="Tile"/>, interleaved so that tiles hold about equal shares of the co-active pairs even when feature
+/// frequency follows the index — its top partners among all the SAE's features, by correlation and by Jaccard of firing sets,
 /// exactly, from the co-active sparse machinery of <see cref="SparsePairStatistics"/> with the tile as side A and the
 /// whole SAE as side B (the same site read once: A×A is the A×B computation with B = A, no second attachment):
 /// <list type="bullet">
@@ -34,33 +35,29 @@ public sealed record CoActivationPartner(int Feature, string Measure, int Rank, 
 public sealed class CoActivation
 {
     public int Width { get; }
-    public int First { get; }
+    public int Tile { get; }
+    public int Tiles { get; }
+    /// <summary>Features in the tile: Tile, Tile + Tiles, Tile + 2·Tiles, … below Width.</summary>
     public int Count { get; }
     public SparsePairStatistics Values { get; }
     public SparsePairStatistics Firings { get; }
 
-    private CoActivation(int width, int first, int count, SparsePairStatistics values, SparsePairStatistics firings)
+    private CoActivation(int width, int tile, int tiles, SparsePairStatistics values, SparsePairStatistics firings)
     {
-        Width = width; First = first; Count = count; Values = values; Firings = firings;
+        Width = width; Tile = tile; Tiles = tiles; Count = CountOf(width, tile, tiles); Values = values; Firings = firings;
     }
 
-    /// <summary>Feature tiles [start, end) covering a width in <paramref name="tiles"/> near-equal parts.</summary>
-    public static IReadOnlyList<(int First, int Count)> Tiles(int width, int tiles)
-    {
-        tiles = Math.Clamp(tiles, 1, width);
-        return Enumerable.Range(0, tiles).Select(t =>
-        {
-            int from = (int)((long)width * t / tiles), to = (int)((long)width * (t + 1) / tiles);
-            return (from, to - from);
-        }).ToList();
-    }
+    /// <summary>The feature of the tile's local row <paramref name="i"/>.</summary>
+    public int FeatureOf(int i) => Tile + i * Tiles;
 
-    /// <summary>The statistics of consecutive blocks of SAE codes taken as one (one sparse product per statistic).</summary>
-    public static CoActivation Of(IReadOnlyList<FeatureBlock> blocks, int first, int count)
+    private static int CountOf(int width, int tile, int tiles) => (width - tile + tiles - 1) / tiles;
+
+    /// <summary>The statistics of consecutive blocks of SAE codes taken as one (one sparse product per statistic), for tile <paramref name="tile"/> of <paramref name="tiles"/>.</summary>
+    public static CoActivation Of(IReadOnlyList<FeatureBlock> blocks, int tile = 0, int tiles = 1)
     {
         if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
         int width = blocks[0].Width;
-        if (first < 0 || count < 1 || first + count > width) throw new ArgumentOutOfRangeException(nameof(first), $"tile [{first}, {first + count}) outside 0..{width}");
+        if (tiles < 1 || tiles > width || tile < 0 || tile >= tiles) throw new ArgumentOutOfRangeException(nameof(tile), $"tile {tile} of {tiles} for {width} features");
         var values = new List<(SparseRows, SparseRows)>();
         var firings = new List<(SparseRows, SparseRows)>();
         foreach (var block in blocks)
@@ -68,17 +65,17 @@ public sealed class CoActivation
             if (block.Sparse is not { } codes) throw new ArgumentException("co-activation needs SAE codes (a sparse site); for a dense site use the correlation analysis of the site with itself");
             if (block.Width != width) throw new ArgumentException($"blocks of width {block.Width} among blocks of width {width}");
             var indicator = Indicator(codes);
-            values.Add((Tile(codes, first, count), codes));
-            firings.Add((Tile(indicator, first, count), indicator));
+            values.Add((TileRows(codes, tile, tiles), codes));
+            firings.Add((TileRows(indicator, tile, tiles), indicator));
         }
-        return new CoActivation(width, first, count, SparsePairStatistics.FromBlocks(values), SparsePairStatistics.FromBlocks(firings));
+        return new CoActivation(width, tile, tiles, SparsePairStatistics.FromBlocks(values), SparsePairStatistics.FromBlocks(firings));
     }
 
     public CoActivation Merge(CoActivation other)
     {
-        if (other.Width != Width || other.First != First || other.Count != Count)
-            throw new ArgumentException($"cannot merge co-activation of tiles [{First}, +{Count}) and [{other.First}, +{other.Count})");
-        return new CoActivation(Width, First, Count, Values.Merge(other.Values), Firings.Merge(other.Firings));
+        if (other.Width != Width || other.Tile != Tile || other.Tiles != Tiles)
+            throw new ArgumentException($"cannot merge co-activation of tile {Tile}/{Tiles} and tile {other.Tile}/{other.Tiles}");
+        return new CoActivation(Width, Tile, Tiles, Values.Merge(other.Values), Firings.Merge(other.Firings));
     }
 
     /// <summary>Approximate memory held, in bytes.</summary>
@@ -92,7 +89,7 @@ public sealed class CoActivation
         var partners = new List<CoActivationPartner>();
         for (int i = 0; i < Count; i++)
         {
-            int feature = First + i;
+            int feature = FeatureOf(i);
             int rank = 0;
             foreach (var m in byCorrelation.TopKAToB[i])
             {
@@ -118,7 +115,7 @@ public sealed class CoActivation
         var best = new List<(int Partner, double Jaccard, long Both)>(k + 1);
         void Offer(int j, double both)
         {
-            if (j == First + i || both <= 0) return;
+            if (j == FeatureOf(i) || both <= 0) return;
             double jaccard = both / (ni + fired[j] - both);
             // Higher J first, ties to the lower index; candidates arrive in ascending j, so ">" keeps the earlier one.
             if (best.Count == k && !(jaccard > best[^1].Jaccard)) return;
@@ -153,19 +150,19 @@ public sealed class CoActivation
         return new SparseRows(codes.Width, offsets, indices.ToArray(), ones);
     }
 
-    /// <summary>Features [first, first + count) of the codes, renumbered from 0.</summary>
-    private static SparseRows Tile(SparseRows codes, int first, int count)
+    /// <summary>The tile's features of the codes (f mod tiles = tile), renumbered (f - tile) / tiles.</summary>
+    private static SparseRows TileRows(SparseRows codes, int tile, int tiles)
     {
-        if (first == 0 && count == codes.Width) return codes;
+        if (tiles == 1) return codes;
         var offsets = new int[codes.Offsets.Length];
         var indices = new List<int>();
         var values = new List<float>();
         for (int t = 0; t < codes.Rows; t++)
         {
             for (int i = codes.Offsets[t]; i < codes.Offsets[t + 1]; i++)
-                if (codes.Indices[i] - first is var f && f >= 0 && f < count) { indices.Add(f); values.Add(codes.Values[i]); }
+                if (codes.Indices[i] % tiles == tile) { indices.Add(codes.Indices[i] / tiles); values.Add(codes.Values[i]); }
             offsets[t + 1] = indices.Count;
         }
-        return new SparseRows(count, offsets, indices.ToArray(), values.ToArray());
+        return new SparseRows(CountOf(codes.Width, tile, tiles), offsets, indices.ToArray(), values.ToArray());
     }
 }
