@@ -21,6 +21,8 @@ public sealed class FeaturesBenchmark : IBenchmark
     public void Run(BenchmarkOutput output)
     {
         var blocks = Enumerable.Range(0, Shards).Select(Shard).ToList();
+        long correlationBytes = 0;
+        var tileBytes = new List<long>();
         long tokens = blocks.Sum(b => (long)b.Rows), codes = blocks.Sum(b => (long)b.Sparse!.Indices.Length);
         output.Line("site", $"{Width} features, TopK {K}, {tokens} tokens in {Shards} shards, {codes} codes");
 
@@ -28,11 +30,25 @@ public sealed class FeaturesBenchmark : IBenchmark
         {
             var stats = SparseCorrelationMeasure.Statistics(blocks.Select(b => (b.Sparse!, b.Sparse!)));
             SparseCorrelation.BestMatches(stats, topK: 1);
+            correlationBytes = stats.Bytes;
             return stats.CoActivePairs;
         }, out long pairs);
         output.Line("correlation (site with itself)", $"live peak {Mb(correlationPeak)} (with garbage {Mb(correlationRaw)}), {correlationSeconds:F1} s, {pairs} co-active pairs");
 
         var parameters = new FeaturesParameters();
+        var (tilePeak, tileRaw, tileSeconds) = Measure(() =>
+        {
+            long partners = 0;
+            for (int tile = 0; tile < Tiles; tile++)
+            {
+                var statistics = CoActivation.Of(blocks, tile, Tiles);   // one pass over the shards per tile
+                tileBytes.Add(statistics.Bytes);
+                partners += statistics.Finish(parameters.Partners).Count;
+            }
+            return partners;
+        }, out long partnerRows);
+        output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds:F1} s, {partnerRows} partner rows");
+
         var (summaryPeak, summaryRaw, summarySeconds) = Measure(() =>
         {
             // Map units over ranges of shards, merged as a tree would (pairwise, left to right here).
@@ -41,15 +57,7 @@ public sealed class FeaturesBenchmark : IBenchmark
         }, out long examples);
         output.Line("features: statistics, histograms, contexts, samples", $"live peak {Mb(summaryPeak)} (with garbage {Mb(summaryRaw)}), {summarySeconds:F1} s, {examples} examples kept");
 
-        var (tilePeak, tileRaw, tileSeconds) = Measure(() =>
-        {
-            long partners = 0;
-            for (int tile = 0; tile < Tiles; tile++)
-                partners += CoActivation.Of(blocks, tile, Tiles).Finish(parameters.Partners).Count;   // one pass over the shards per tile
-            return partners;
-        }, out long partnerRows);
-        output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds:F1} s, {partnerRows} partner rows");
-
+        output.Line("cross sums held: correlation / each tile", $"{Mb(correlationBytes)} / {string.Join(", ", tileBytes.Select(Mb))}");
         long featuresPeak = Math.Max(summaryPeak, tilePeak);
         output.Line("features peak / correlation peak (goal <= 1)", $"{(double)featuresPeak / correlationPeak:F2}");
     }

@@ -98,7 +98,12 @@ internal static class ContextHeaps
     public static FeatureExample ToExample(Context c, int feature, string kind, int rank, int? stratum) =>
         new(feature, kind, rank, stratum, c.Key.Value, c.Seq, c.Pos, c.Key.Token, c.WindowStart, c.Tokens!, c.Values!);
 
-    /// <summary>Offers every firing (value &gt; 0) of the block to <paramref name="slotOf"/>'s slot, building the window only when it is kept.</summary>
+    /// <summary>
+    /// Offers every firing (value &gt; 0) of the block to <paramref name="slotOf"/>'s slot. A kept firing first holds only
+    /// its row (in <see cref="Context.WindowStart"/>, with no window yet); once the whole block is offered, the firings
+    /// still kept get their windows — so windows are built for the survivors of a block, not for every firing that
+    /// passed through a heap.
+    /// </summary>
     public static void Fold(BoundedHeaps<Context> heaps, FeatureBlock block, ContextWindow window,
         Func<int, float, long, int> slotOf, Func<int, long, ulong> priorityOf)
     {
@@ -107,19 +112,23 @@ internal static class ContextHeaps
             long item = block.Item(row);
             int slot = slotOf(feature, value, item);
             var probe = Context.Probe(value, block.Token[row], item, priorityOf(feature, item));
-            if (heaps.Accepts(slot, probe)) heaps.Offer(slot, probe.WithWindow(block, row, feature, window));
+            if (heaps.Accepts(slot, probe)) heaps.Offer(slot, probe with { WindowStart = row });
         }
         if (block.Sparse is { } codes)
         {
             for (int r = 0; r < block.Rows; r++)
                 for (int i = codes.Offsets[r]; i < codes.Offsets[r + 1]; i++)
                     if (codes.Values[i] > 0) Offer(r, codes.Indices[i], codes.Values[i]);
-            return;
         }
-        var dense = block.Dense!;
-        for (int r = 0; r < block.Rows; r++)
-            for (int f = 0; f < block.Width; f++)
-                if (dense[(long)r * block.Width + f] is var v and > 0) Offer(r, f, v);
+        else
+        {
+            var dense = block.Dense!;
+            for (int r = 0; r < block.Rows; r++)
+                for (int f = 0; f < block.Width; f++)
+                    if (dense[(long)r * block.Width + f] is var v and > 0) Offer(r, f, v);
+        }
+        int features = block.Width, strata = heaps.Slots / features;
+        heaps.Update((slot, c) => c.Tokens is null ? c.WithWindow(block, c.WindowStart, slot / strata, window) : c);
     }
 }
 

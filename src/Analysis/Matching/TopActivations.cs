@@ -69,6 +69,16 @@ public sealed class BoundedHeaps<T>(int slots, int k, IComparer<T> weaker)
         }
     }
 
+    /// <summary>
+    /// Replaces every held element by <paramref name="map"/>(slot, element), in place; the map must not change how an
+    /// element orders (it may fill in a payload the order does not look at).
+    /// </summary>
+    public void Update(Func<int, T, T> map)
+    {
+        for (int s = 0; s < _heaps.Length; s++)
+            for (int i = 0; i < _counts[s]; i++) _heaps[s]![i] = map(s, _heaps[s]![i]);
+    }
+
     /// <summary>A slot's elements in no particular order.</summary>
     public IEnumerable<T> Unordered(int slot) => _heaps[slot] is { } heap ? heap.Take(_counts[slot]) : [];
 
