@@ -5,7 +5,8 @@ namespace Sweep.Cli.Commands;
 
 /// <summary>
 /// <c>sweep demo corpus [DIR]</c>: the Brown Corpus as labelled jsonl; <c>sweep demo models DIR</c>: that corpus, a
-/// tokenizer and the two small language models the default job compares, trained (or reused) here.
+/// tokenizer and the two small language models the default job compares, trained (or reused) here;
+/// <c>sweep demo prompts DIR [--model M]</c>: the day-of-week study's labelled prompts and its job (<see cref="DayOfWeekPrompts"/>).
 /// </summary>
 internal static class DemoCommand
 {
@@ -69,6 +70,23 @@ internal static class DemoCommand
             return Task.FromResult(ExitCodes.Success);
         }).GetAwaiter().GetResult());
 
-        return new Command("demo", "The default job's corpus and models") { corpus, models };
+        return new Command("demo", "The default job's corpus and models, and the day-of-week study's prompts") { corpus, models, Prompts() };
+    }
+
+    private static Command Prompts()
+    {
+        var directory = new Argument<DirectoryInfo>("dir") { Description = "where to write prompts.jsonl and days.yaml" };
+        var model = new Option<DirectoryInfo?>("--model")
+        {
+            Description = "a Hugging Face model directory: the job names it and captures four of its layers (otherwise a placeholder path and a 12-layer model)",
+        };
+        var prompts = new Command("prompts", "Write labelled prompts for the day-of-week study (days, months, a neutral baseline) and its job") { directory, model };
+        prompts.SetAction(parse => Failures.ReportAsync(() =>
+        {
+            foreach (var file in DayOfWeekPrompts.Write(parse.GetValue(directory)!.FullName, parse.GetValue(model)?.FullName))
+                Console.WriteLine($"wrote {file}");
+            return Task.FromResult(ExitCodes.Success);
+        }).GetAwaiter().GetResult());
+        return prompts;
     }
 }

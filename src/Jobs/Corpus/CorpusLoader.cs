@@ -32,8 +32,10 @@ public static class CorpusLoader
         ITextTokenizer? tokenizer = TokenizerLoader.HasTokenizer(model.Path) ? TokenizerLoader.Load(model.Path) : null;
         var limits = spec.Models.Select(m => new VocabularyLimit(m.Name, m.Descriptor.Config.VocabSize)).ToList();
         var documents = CorpusReader.Read(corpus.Path, corpus.Format, corpus.DisplayPath, corpus.MaxDocuments);
-        return Build(documents, tokenizer, new CorpusOptions(corpus.MaxTokens, corpus.SequencesPerShard), corpus.DisplayPath, limits,
+        var tokenized = Build(documents, tokenizer, new CorpusOptions(corpus.MaxTokens, corpus.SequencesPerShard), corpus.DisplayPath, limits,
             tokenizerName: model.Name);
+        return corpus.Labels.Count == 0 ? tokenized
+            : tokenized with { Labels = CorpusLabels.Read(corpus.Path, corpus.DisplayPath, corpus.Labels, tokenized, corpus.MaxTokens) };
     }
 
     /// <summary>Tokenizes and shards <paramref name="documents"/>; errors name <paramref name="displayPath"/> and the document's line.</summary>
@@ -49,6 +51,7 @@ public static class CorpusLoader
         var errors = new List<JobError>();
 
         var sequences = new List<int[]>();
+        var sequenceLines = new List<int>();
         int documentCount = 0;
         foreach (var doc in documents)
         {
@@ -73,7 +76,11 @@ public static class CorpusLoader
                 continue;
             }
             documentCount++;
-            sequences.AddRange(Chunk(ids, options.MaxTokens, bos ? tokenizer!.BosId : null));
+            foreach (var chunk in Chunk(ids, options.MaxTokens, bos ? tokenizer!.BosId : null))
+            {
+                sequences.Add(chunk);
+                sequenceLines.Add(doc.Line);
+            }
         }
         if (errors.Count == 0 && sequences.Count == 0)
             errors.Add(new JobError(displayPath, 0, 0, "the corpus is empty: no document has any tokens, expected at least one non-blank line"));
@@ -91,6 +98,7 @@ public static class CorpusLoader
         {
             DocumentCount = documentCount,
             AddsBos = addBos,
+            SequenceLines = sequenceLines,
         };
     }
 
