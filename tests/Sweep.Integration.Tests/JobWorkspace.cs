@@ -17,7 +17,7 @@ public sealed class JobWorkspace : IDisposable
     {
         var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(documents).ToList();
         File.WriteAllLines(Path.Combine(Root, "corpus.txt"), corpus);
-        DemoModels.Write(Path.Combine(Root, "models"), string.Join("\n", corpus));
+        TinyRandomModels.Write(Path.Combine(Root, "models"), string.Join("\n", corpus));
         WriteJob();
     }
 
