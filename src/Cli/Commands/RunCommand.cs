@@ -22,6 +22,7 @@ internal static class RunCommand
         var resume = new Option<long?>("--resume")
         {
             Description = "continue run RUN from its ledger: finished units with intact shards are kept, the rest runs again",
+            CustomParser = result => RunSelection.ParseRunId("--resume", result),
         };
         var cluster = new Option<string?>("--cluster")
         {

@@ -31,6 +31,8 @@ public static partial class JobLoader
     /// <summary>Reads <paramref name="path"/>; relative paths inside resolve against its directory.</summary>
     public static JobSpec Load(string path)
     {
+        if (Directory.Exists(path))
+            throw new JobValidationException([new JobError(path, 0, 0, "is a directory, expected a YAML job file" + YamlFilesIn(path))]);
         if (!File.Exists(path))
             throw new JobValidationException([new JobError(path, 0, 0, "job file not found, expected a YAML job file (see docs/jobs.md)")]);
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -54,7 +56,11 @@ public static partial class JobLoader
         try { stream.Load(new StringReader(text)); }
         catch (YamlException e)
         {
-            errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
+            // YamlDotNet reports a tab in the indentation at the start of the enclosing mapping, often line 1: point at the tab.
+            if (FirstIndentationTab(text, e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) ? int.MaxValue : (int)e.End.Line) is { } tab)
+                errors.At(tab, "a tab in the indentation; YAML does not allow tabs for indentation, expected spaces");
+            else
+                errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
             return null;
         }
         catch (InvalidOperationException)
@@ -71,6 +77,28 @@ public static partial class JobLoader
         if (stream.Documents.Count > 1)
             errors.At(stream.Documents[1].RootNode, "a second YAML document, expected one job per file");
         return stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Where the first tab in a line's leading whitespace is, on line <paramref name="lastLine"/> or before; null when there is none.</summary>
+    private static Mark? FirstIndentationTab(string text, int lastLine)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length && i < lastLine; i++)
+        {
+            int column = 0;
+            while (column < lines[i].Length && lines[i][column] is ' ' or '\t')
+            {
+                if (lines[i][column] == '\t') return new Mark(0, i + 1, column + 1);
+                column++;
+            }
+        }
+        return null;
+    }
+
+    private static string YamlFilesIn(string directory)
+    {
+        var files = Directory.EnumerateFiles(directory, "*.y*ml").Select(Path.GetFileName).Order(StringComparer.Ordinal).Take(5).ToList();
+        return files.Count == 0 ? " (it holds no .yaml file)" : $" such as {Path.Combine(directory, files[0]!)} (it holds: {string.Join(", ", files)})";
     }
 
     private static Mark LastParsedMark(string text)
