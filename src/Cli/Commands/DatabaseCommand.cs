@@ -23,7 +23,7 @@ internal static class DatabaseCommand
         var command = new Command("url", "Print the connection URL (passwords left out); psql accepts it") { database, home };
         command.SetAction(parse =>
         {
-            if (DatabaseSession.ChooseConnection(parse.GetValue(database), null) is { } connection)
+            if (CommonOptions.ChooseDatabase(parse, database, null) is { } connection)
             {
                 Console.WriteLine(ConnectionStrings.Describe(connection));
                 return ExitCodes.Success;

@@ -143,9 +143,20 @@ public static partial class JobLoader
         return new JobSpec
         {
             Version = version.Value, Name = name, Corpus = corpus, Models = models.Valid, Captures = captures, Analyses = analyses,
-            Execution = execution, Output = output, Saes = saes, TrainSaes = trainSaes, File = fileName, BaseDirectory = baseDir, SourceText = text,
+            Execution = execution, Output = output, Saes = saes, TrainSaes = trainSaes, File = fileName, BaseDirectory = baseDir,
+            SourceText = WithoutDatabasePassword(text, root["output"]),
             CanonicalText = canonical, Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))),
         };
+    }
+
+    /// <summary><paramref name="text"/> with the password of <c>output.database</c> removed (the value rewritten as a quoted string).</summary>
+    private static string WithoutDatabasePassword(string text, YamlNode? output)
+    {
+        if (output is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode("database"), out var node)
+            || node is not YamlScalarNode { Value: { } value } || !DatabasePassword.IsIn(value))
+            return text;
+        // A JSON string is a valid YAML double-quoted scalar.
+        return text[..(int)node.Start.Index] + System.Text.Json.JsonSerializer.Serialize(DatabasePassword.Remove(value)) + text[(int)node.End.Index..];
     }
 
     private static ModelSpec? TokenizerModelOf(CorpusSpec? corpus, ModelTable? models) =>
@@ -402,7 +413,8 @@ public static partial class JobLoader
         Line("execution.batch_size", execution.BatchSize);
         Line("execution.workers", execution.Workers);
         Line("output.store", Rel(output.Store));
-        Line("output.database", output.Database ?? "embedded");
+        // Without its password: the digest is stored and shown, and a job is the same job whatever the password is.
+        Line("output.database", output.Database is { } database ? DatabasePassword.Remove(database) : "embedded");
         // Only when set, so the digests of jobs written before the key existed stay as they were.
         if (output.ShardDtype != ActivationDtype.Float32) Line("output.shard_dtype", SpecNames.Of(output.ShardDtype));
         return sb.ToString();

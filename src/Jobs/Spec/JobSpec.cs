@@ -29,7 +29,10 @@ public sealed record JobSpec
     /// <summary>The directory relative paths were resolved against (absolute).</summary>
     public required string BaseDirectory { get; init; }
 
-    /// <summary>The YAML exactly as read.</summary>
+    /// <summary>
+    /// The YAML as read, except that a password in <c>output.database</c> is removed (<see cref="DatabasePassword"/>):
+    /// this is what runs store (<c>runs.spec_yaml</c>), reports show and cluster nodes receive.
+    /// </summary>
     public required string SourceText { get; init; }
 
     /// <summary>One "key: value" line per setting, defaults included, paths as written: comments and layout do not change it.</summary>
@@ -139,7 +142,7 @@ public sealed record OutputSpec
     /// <summary>Absolute path of the shard store directory (need not exist yet).</summary>
     public required string Store { get; init; }
 
-    /// <summary>A PostgreSQL URL or connection string; null means Sweep's embedded server.</summary>
+    /// <summary>A PostgreSQL URL or connection string, password included when the job gives one; null means Sweep's embedded server.</summary>
     public string? Database { get; init; }
 
     /// <summary>How dense activation shards store <c>act</c> (<c>output.shard_dtype</c>); the 16-bit types halve the files.</summary>
