@@ -30,7 +30,10 @@ internal static class Failures
 
     private static void Print(string message, Exception e)
     {
-        Console.Error.WriteLine("sweep: " + message.ReplaceLineEndings(" "));
+        // libtorch puts its C++ stack frames in the message ("Exception raised from ... frame #0: ..."): never show them.
+        int frames = message.IndexOf("Exception raised from", StringComparison.Ordinal);
+        if (frames > 0) message = message[..frames];
+        Console.Error.WriteLine("sweep: " + message.ReplaceLineEndings(" ").Trim());
         if (Environment.GetEnvironmentVariable("SWEEP_DEBUG") == "1") Console.Error.WriteLine(e);
     }
 }

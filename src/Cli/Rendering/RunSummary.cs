@@ -32,7 +32,8 @@ internal static class RunSummary
             var m = stored.Metric;
             table.AddRow(Markup.Escape(m.Analysis), Markup.Escape(m.Measure), Markup.Escape($"{m.ModelA}/{m.SiteA}"),
                 Markup.Escape(m.ModelB == null ? "" : $"{m.ModelB}/{m.SiteB}"),
-                m.Value.ToString("F6", CultureInfo.InvariantCulture), m.NTokens.ToString(CultureInfo.InvariantCulture));
+                Markup.Escape(m.Stored is ({ } value, _) ? value.ToString("F6", CultureInfo.InvariantCulture) : $"undefined: {m.Stored.Reason}"),
+                m.NTokens.ToString(CultureInfo.InvariantCulture));
         }
         if (!Terminal.IsInteractive)
         {
