@@ -15,12 +15,13 @@ namespace Sweep.Jobs.Spec;
 public static partial class JobLoader
 {
     private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output", "saes", "train_sae"];
-    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
+    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents", "invalid_utf8"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
     private static readonly string[] OutputKeys = ["store", "database", "shard_dtype"];
 
     private static readonly Dictionary<string, CorpusFormat> Formats = new() { ["txt"] = CorpusFormat.Txt, ["jsonl"] = CorpusFormat.Jsonl };
+    private static readonly Dictionary<string, InvalidUtf8> Utf8Policies = new() { ["error"] = InvalidUtf8.Error, ["replace"] = InvalidUtf8.Replace };
 
     private const string NameExpected = "a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)";
 
@@ -226,6 +227,8 @@ public static partial class JobLoader
 
         var format = c.Choice("format", Formats);
         if (c["format"] is not null && format is null) ok = false;
+        var invalidUtf8 = c.Choice("invalid_utf8", Utf8Policies);
+        if (c["invalid_utf8"] is not null && invalidUtf8 is null) ok = false;
         if (format is null && raw is not null && c["format"] is null)
         {
             format = Path.GetExtension(raw).ToLowerInvariant() switch { ".txt" => CorpusFormat.Txt, ".jsonl" => CorpusFormat.Jsonl, _ => null };
@@ -275,6 +278,7 @@ public static partial class JobLoader
         {
             Path = full, DisplayPath = DisplayPath(full), Format = format.Value, MaxTokens = maxTokens.Value,
             SequencesPerShard = perShard ?? CorpusSpec.DefaultSequencesPerShard, Tokenizer = tokenizer, MaxDocuments = maxDocs,
+            InvalidUtf8 = invalidUtf8 ?? InvalidUtf8.Error,
         };
     }
 
@@ -390,6 +394,8 @@ public static partial class JobLoader
         Line("corpus.sequences_per_shard", corpus.SequencesPerShard);
         Line("corpus.tokenizer", corpus.Tokenizer);
         Line("corpus.max_documents", corpus.MaxDocuments?.ToString() ?? "none");
+        // Only when set, so the digests of jobs written before the key existed stay as they were.
+        if (corpus.InvalidUtf8 != InvalidUtf8.Error) Line("corpus.invalid_utf8", SpecNames.Of(corpus.InvalidUtf8));
         for (int i = 0; i < models.Count; i++)
         {
             Line($"models[{i}].name", models[i].Name);

@@ -50,6 +50,9 @@ public sealed record JobSpec
 
 public enum CorpusFormat { Txt, Jsonl }
 
+/// <summary><c>corpus.invalid_utf8</c>: a corpus line that is not valid UTF-8 is an error (default), or read with U+FFFD replacement characters.</summary>
+public enum InvalidUtf8 { Error, Replace }
+
 public sealed record CorpusSpec
 {
     public const int DefaultMaxTokens = 128;
@@ -69,6 +72,8 @@ public sealed record CorpusSpec
     public required string Tokenizer { get; init; }
 
     public int? MaxDocuments { get; init; }
+
+    public InvalidUtf8 InvalidUtf8 { get; init; } = InvalidUtf8.Error;
 }
 
 public sealed record ModelSpec
@@ -153,6 +158,7 @@ public sealed record OutputSpec
 public static class SpecNames
 {
     public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
+    public static string Of(InvalidUtf8 u) => u switch { InvalidUtf8.Error => "error", _ => "replace" };
     public static string Of(AnalysisKind k) => k switch
     {
         AnalysisKind.CkaUnbiased => "cka_unbiased", AnalysisKind.Svcca => "svcca", AnalysisKind.Pwcca => "pwcca", AnalysisKind.Rsa => "rsa",

@@ -93,7 +93,7 @@ public sealed class JobLoaderTests : IDisposable
     public void Unknown_key_suggests_the_closest_known_key()
     {
         var yaml = JobDirectory.ValidJob.Replace("  max_tokens: 16", "  max_token: 16");
-        Assert.Equal("jobs.yaml:5:3: unknown key 'corpus.max_token', expected one of: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents; did you mean 'max_tokens'?", Only(yaml));
+        Assert.Equal("jobs.yaml:5:3: unknown key 'corpus.max_token', expected one of: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, invalid_utf8; did you mean 'max_tokens'?", Only(yaml));
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class JobLoaderTests : IDisposable
         yaml = JobDirectory.ValidJob.Replace("  - name: tiny-a\n    path: models/tiny-a", "  - name: tiny-a\n    path: [models/tiny-a]");
         Assert.Equal("jobs.yaml:9:11: models[0].path is a list, expected the path of a Hugging Face model directory (config.json + model.safetensors)", Only(yaml));
         yaml = JobDirectory.ValidJob.Replace("corpus:\n  path: corpus.txt\n  max_tokens: 16\n  sequences_per_shard: 4", "corpus: corpus.txt\n\n\n");
-        Assert.Equal("jobs.yaml:3:9: corpus is 'corpus.txt', expected a mapping with keys: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents", Only(yaml));
+        Assert.Equal("jobs.yaml:3:9: corpus is 'corpus.txt', expected a mapping with keys: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, invalid_utf8", Only(yaml));
     }
 
     [Fact]
