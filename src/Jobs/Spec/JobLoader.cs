@@ -156,8 +156,10 @@ public static partial class JobLoader
         if (output is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode("database"), out var node)
             || node is not YamlScalarNode { Value: { } value } || !DatabasePassword.IsIn(value))
             return text;
-        // A JSON string is a valid YAML double-quoted scalar.
-        return text[..(int)node.Start.Index] + System.Text.Json.JsonSerializer.Serialize(DatabasePassword.Remove(value)) + text[(int)node.End.Index..];
+        // A JSON string is a valid YAML double-quoted scalar (escaping only quotes, backslashes and control characters).
+        var quoted = System.Text.Json.JsonSerializer.Serialize(DatabasePassword.Remove(value),
+            new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return text[..(int)node.Start.Index] + quoted + text[(int)node.End.Index..];
     }
 
     private static ModelSpec? TokenizerModelOf(CorpusSpec? corpus, ModelTable? models) =>
