@@ -26,7 +26,7 @@ public sealed class SharedEmbeddedServerTests
     private static string[] Holders(JobWorkspace workspace)
     {
         var folder = Path.Combine(DataDirectory(workspace), "holders");
-        return Directory.Exists(folder) ? Directory.GetFiles(folder).Select(Path.GetFileName).ToArray()! : [];
+        return Directory.Exists(folder) ? Directory.GetFiles(folder).Select(f => Path.GetFileName(f)).ToArray() : [];
     }
 
     /// <summary>job-N.yaml: the workspace's job with a store of its own, so every run really captures.</summary>
