@@ -67,6 +67,7 @@ public static class HtmlReport
 
         var siteMetrics = content.Metrics.Where(m => m.Analysis == analysis && m.ModelB is null).ToList();
         if (siteMetrics.Count > 0) SiteMetrics(html, siteMetrics);
+        ConceptSection.Append(html, analysis, content.Concepts);
         html.Append("</section>\n");
     }
 
@@ -114,7 +115,7 @@ public static class HtmlReport
         Table(html, "Per-site measures", ["measure", "model", "site", "value", "tokens", "params"], rows);
     }
 
-    private static void Table(StringBuilder html, string caption, IReadOnlyList<string> headers, IEnumerable<string[]> rows)
+    internal static void Table(StringBuilder html, string caption, IReadOnlyList<string> headers, IEnumerable<string[]> rows)
     {
         html.Append($"<table>\n<caption>{Html.Escape(caption)}</caption>\n<tr>");
         foreach (var h in headers) html.Append($"<th>{Html.Escape(h)}</th>");

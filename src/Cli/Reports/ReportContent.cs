@@ -9,6 +9,9 @@ public sealed record ReportContent(
     IReadOnlyList<FeatureMatchSummary> MatchSummaries,
     IReadOnlyList<FeatureMatchRow> TopMatches)
 {
+    /// <summary>The concept analyses' results (concept_means, contrast, selectivity, pca).</summary>
+    public ConceptContent Concepts { get; init; } = ConceptContent.Empty;
+
     /// <summary>Rows in each site pair's table of strongest matches.</summary>
     public const int TopMatchesPerPair = 50;
 
@@ -17,12 +20,15 @@ public sealed record ReportContent(
         var metrics = (await database.GetMetricsAsync(run.RunId, ct)).Select(m => m.Metric).ToList();
         return new ReportContent(run, Sorted(metrics),
             await database.GetFeatureMatchSummariesAsync(run.RunId, ct),
-            await database.GetTopFeatureMatchesAsync(run.RunId, TopMatchesPerPair, ct));
+            await database.GetTopFeatureMatchesAsync(run.RunId, TopMatchesPerPair, ct))
+        {
+            Concepts = await ConceptContent.LoadAsync(database, run.RunId, ct),
+        };
     }
 
     /// <summary>The analyses with anything to show, by name.</summary>
     public IReadOnlyList<string> Analyses =>
-        Metrics.Select(m => m.Analysis).Concat(MatchSummaries.Select(s => s.Analysis)).Distinct().Order(StringComparer.Ordinal).ToList();
+        Metrics.Select(m => m.Analysis).Concat(MatchSummaries.Select(s => s.Analysis)).Concat(Concepts.Analyses).Distinct().Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Metrics by analysis, measure, model and site (residual-stream order), then value and parameters.</summary>
     private static List<MetricRow> Sorted(IEnumerable<MetricRow> metrics) =>

@@ -31,28 +31,38 @@ public static class CorpusLoader
     public static TokenizedCorpus Load(JobSpec spec)
     {
         var (documents, tokenizer, options, limits, errors) = Open(spec);
-        return Build(documents, tokenizer, options, spec.Corpus.DisplayPath, limits, spec.Corpus.Tokenizer, errors);
+        var tokenized = Build(documents, tokenizer, options, spec.Corpus.DisplayPath, limits, spec.Corpus.Tokenizer, errors);
+        var corpus = spec.Corpus;
+        return corpus.Labels.Count == 0 ? tokenized
+            : tokenized with { Labels = CorpusLabels.Read(corpus.Path, corpus.DisplayPath, corpus.Labels, tokenized, corpus.MaxTokens) };
     }
 
     /// <summary>
-    /// Checks the job's corpus as <see cref="Load"/> would, streaming (one line in memory at a time, nothing kept):
-    /// every error <see cref="Load"/> would raise is raised here, as the same <see cref="JobValidationException"/>.
-    /// Text is tokenized only where that can find a problem: until the first document with tokens (an empty
-    /// corpus), and throughout when the tokenizer's vocabulary is larger than a model's vocab_size (ids out of range).
+    /// Checks the job's corpus as <see cref="Load"/> would, streaming (one line in memory at a time; nothing kept but,
+    /// for a labelled corpus, one line number per sequence): every error <see cref="Load"/> would raise is raised here,
+    /// as the same <see cref="JobValidationException"/>. Text is tokenized only where that can find a problem: until
+    /// the first document with tokens (an empty corpus), throughout when the tokenizer's vocabulary is larger than a
+    /// model's vocab_size (ids out of range), and throughout for a labelled corpus (a document cut into several sequences).
     /// </summary>
     public static CorpusSummary Validate(JobSpec spec)
     {
         var (documents, tokenizer, options, limits, errors) = Open(spec);
+        bool labelled = spec.Corpus.Labels.Count > 0;
         bool tokenizerFits = tokenizer is null || limits.Count == 0 || tokenizer.VocabSize <= limits.Min(l => l.VocabSize);
         int count = 0;
         bool anyTokens = false;
-        foreach (var (_, ids, _) in Documents(documents, tokenizer, options, limits, spec.Corpus.Tokenizer, errors,
-                     skipText: () => anyTokens && tokenizerFits))
+        var sequenceLines = new List<int>();
+        bool bos = AddsBos(tokenizer);
+        foreach (var (line, ids, fromText) in Documents(documents, tokenizer, options, limits, spec.Corpus.Tokenizer, errors,
+                     skipText: () => anyTokens && tokenizerFits && !labelled))
         {
             count++;
             anyTokens |= ids is not null;   // null: text not tokenized, since it cannot fail
+            if (labelled && ids is not null)
+                sequenceLines.AddRange(Enumerable.Repeat(line, ChunkCount(ids.Length, options.MaxTokens, fromText && bos)));
         }
         Finish(errors, anyTokens);
+        if (labelled) CorpusLabels.Read(spec.Corpus.Path, spec.Corpus.DisplayPath, spec.Corpus.Labels, sequenceLines, spec.Corpus.MaxTokens);
         return new CorpusSummary(count);
     }
 
@@ -62,13 +72,18 @@ public static class CorpusLoader
     {
         errors ??= new CorpusErrors(displayPath);
         var sequences = new List<int[]>();
+        var sequenceLines = new List<int>();
         int documentCount = 0;
         bool addBos = AddsBos(tokenizer);
-        foreach (var (_, ids, fromText) in Documents(documents, tokenizer, options, limits ?? [], tokenizerName, errors, skipText: () => false))
+        foreach (var (line, ids, fromText) in Documents(documents, tokenizer, options, limits ?? [], tokenizerName, errors, skipText: () => false))
         {
             if (errors.Count > 0) continue;   // keep reading to report every bad line, but keep nothing
             documentCount++;
-            sequences.AddRange(Chunk(ids!, options.MaxTokens, fromText && addBos ? tokenizer!.BosId : null));
+            foreach (var chunk in Chunk(ids!, options.MaxTokens, fromText && addBos ? tokenizer!.BosId : null))
+            {
+                sequences.Add(chunk);
+                sequenceLines.Add(line);
+            }
         }
         Finish(errors, sequences.Count > 0);
 
@@ -84,6 +99,7 @@ public static class CorpusLoader
         {
             DocumentCount = documentCount,
             AddsBos = addBos,
+            SequenceLines = sequenceLines,
         };
     }
 
@@ -155,6 +171,13 @@ public static class CorpusLoader
         if (max < tightest.VocabSize) return null;
         int position = ids.ToList().IndexOf(max);
         return $"token id {max} at position {position} is out of range for model '{tightest.Model}', expected ids below its vocab_size {tightest.VocabSize}";
+    }
+
+    /// <summary>How many sequences <see cref="Chunk"/> cuts <paramref name="length"/> ids into.</summary>
+    private static int ChunkCount(int length, int maxTokens, bool bos)
+    {
+        int room = bos ? maxTokens - 1 : maxTokens;
+        return (length + room - 1) / room;
     }
 
     /// <summary>Consecutive chunks of <paramref name="ids"/>; with a BOS id each chunk is BOS + up to maxTokens - 1 ids.</summary>

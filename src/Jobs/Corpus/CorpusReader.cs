@@ -149,7 +149,11 @@ public sealed class CorpusErrors(string displayPath)
     }
 }
 
-/// <summary>A file's lines as raw bytes, each with its 1-based number, the file offset of its first byte, and where its first invalid UTF-8 byte is.</summary>
+/// <summary>
+/// A file's lines as raw bytes, each with its 1-based number, the file offset of its first byte, and where its first
+/// invalid UTF-8 byte is. Lines end at "\n", "\r\n" or a lone "\r", as <see cref="File.ReadLines(string)"/> splits them
+/// (so line numbers agree with every other reader of the corpus, e.g. <see cref="CorpusLabels"/>).
+/// </summary>
 internal static class Utf8Lines
 {
     public sealed record Line(int Number, long Offset, byte[] Bytes, int? InvalidAt);
@@ -161,7 +165,7 @@ internal static class Utf8Lines
         var current = new MemoryStream();
         long offset = 0, lineStart = 0;
         int number = 0;
-        bool first = true;
+        bool first = true, afterCr = false, pending = false;
         int read;
         while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
         {
@@ -173,23 +177,34 @@ internal static class Utf8Lines
             }
             for (int i = start; i < read; i++)
             {
-                if (buffer[i] != (byte)'\n') continue;
+                byte b = buffer[i];
+                if (afterCr && b == (byte)'\n')
+                {
+                    // The "\n" of a "\r\n" whose "\r" ended the line already.
+                    afterCr = false;
+                    start = i + 1;
+                    lineStart = offset + i + 1;
+                    continue;
+                }
+                afterCr = false;
+                if (b != (byte)'\n' && b != (byte)'\r') { pending = true; continue; }
                 current.Write(buffer, start, i - start);
                 yield return Make(++number, lineStart, current);
                 current.SetLength(0);
+                pending = false;
+                afterCr = b == (byte)'\r';
                 start = i + 1;
                 lineStart = offset + i + 1;
             }
             current.Write(buffer, start, read - start);
             offset += read;
         }
-        if (current.Length > 0) yield return Make(++number, lineStart, current);
+        if (pending || current.Length > 0) yield return Make(++number, lineStart, current);
     }
 
     private static Line Make(int number, long offset, MemoryStream current)
     {
         var bytes = current.ToArray();
-        if (bytes.Length > 0 && bytes[^1] == (byte)'\r') bytes = bytes[..^1];
         return new Line(number, offset, bytes, FirstInvalid(bytes));
     }
 

@@ -15,7 +15,7 @@ namespace Sweep.Jobs.Spec;
 public static partial class JobLoader
 {
     private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output", "saes", "train_sae"];
-    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents", "invalid_utf8"];
+    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents", "labels", "invalid_utf8"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
     private static readonly string[] OutputKeys = ["store", "database", "shard_dtype"];
@@ -271,6 +271,9 @@ public static partial class JobLoader
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt, tokenizer.json or ENCODING.tiktoken (or set corpus.tokenizer to a model that has them)");
         }
 
+        var labels = ReadCorpusLabels(c, format, errors);
+        if (labels is null) ok = false;
+
         if (models is not null && maxTokensNode is { } maxNode)
             foreach (var m in models.Valid.Where(m => maxTokens > m.Descriptor.Config.MaxPositions))
                 errors.At(maxNode, $"corpus.max_tokens is {maxTokens}, expected at most {m.Descriptor.Config.MaxPositions} (max_position_embeddings of model '{m.Name}')");
@@ -280,7 +283,7 @@ public static partial class JobLoader
         {
             Path = full, DisplayPath = DisplayPath(full), Format = format.Value, MaxTokens = maxTokens.Value,
             SequencesPerShard = perShard ?? CorpusSpec.DefaultSequencesPerShard, Tokenizer = tokenizer, MaxDocuments = maxDocs,
-            InvalidUtf8 = invalidUtf8 ?? InvalidUtf8.Error,
+            Labels = labels!, InvalidUtf8 = invalidUtf8 ?? InvalidUtf8.Error,
         };
     }
 
@@ -362,10 +365,11 @@ public static partial class JobLoader
 
     private static string HookPointSummary(ModelDescriptor model)
     {
-        if (model.NumLayers == 0) return "hook_embed or ln_final.hook_normalized";
+        const string outputs = "ln_final.hook_normalized, or the outputs logits and log_probs_next";
+        if (model.NumLayers == 0) return "hook_embed, " + outputs;
         var perBlock = model.HookPoints.Where(h => h.StartsWith("blocks.0.", StringComparison.Ordinal)).Select(h => h["blocks.0.".Length..]).ToList();
         var note = perBlock.Contains("hook_resid_mid") ? "" : " (this architecture has no hook_resid_mid: attention and MLP run in parallel)";
-        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}} or ln_final.hook_normalized{note}";
+        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}}, {outputs}{note}";
     }
 
     private static string Hint(string word, IEnumerable<string> candidates) =>
@@ -396,7 +400,8 @@ public static partial class JobLoader
         Line("corpus.sequences_per_shard", corpus.SequencesPerShard);
         Line("corpus.tokenizer", corpus.Tokenizer);
         Line("corpus.max_documents", corpus.MaxDocuments?.ToString() ?? "none");
-        // Only when set, so the digests of jobs written before the key existed stay as they were.
+        // Only when set, so the digests of jobs written before these keys existed stay as they were.
+        if (corpus.Labels.Count > 0) Line("corpus.labels", string.Join(",", corpus.Labels));
         if (corpus.InvalidUtf8 != InvalidUtf8.Error) Line("corpus.invalid_utf8", SpecNames.Of(corpus.InvalidUtf8));
         for (int i = 0; i < models.Count; i++)
         {

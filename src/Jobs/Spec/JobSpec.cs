@@ -74,6 +74,9 @@ public sealed record CorpusSpec
     public int? MaxDocuments { get; init; }
 
     public InvalidUtf8 InvalidUtf8 { get; init; } = InvalidUtf8.Error;
+
+    /// <summary>The jsonl fields that label each document (<c>corpus.labels</c>), in the order written; empty: an unlabelled corpus.</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
 }
 
 public sealed record ModelSpec
@@ -173,12 +176,12 @@ public static class SpecNames
 public sealed record SaeSpec
 {
     public required string Name { get; init; }
-    /// <summary>Absolute path of the SAE folder.</summary>
+    /// <summary>Absolute path of the SAE folder, or of its .npz/.pt/.pth file.</summary>
     public required string Path { get; init; }
     public required string Model { get; init; }
     /// <summary>The hook point it encodes; must be captured for <see cref="Model"/>.</summary>
     public required string Site { get; init; }
-    /// <summary>The folder's config, read during validation.</summary>
+    /// <summary>The folder's config (and the job's settings for a bare state dict), read during validation; load it with <c>SaeLoader.Load(Folder)</c>.</summary>
     public required Sweep.Models.Saes.SaeLoader.SaeFolder Folder { get; init; }
 }
 

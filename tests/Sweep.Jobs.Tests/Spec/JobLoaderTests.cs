@@ -93,7 +93,7 @@ public sealed class JobLoaderTests : IDisposable
     public void Unknown_key_suggests_the_closest_known_key()
     {
         var yaml = JobDirectory.ValidJob.Replace("  max_tokens: 16", "  max_token: 16");
-        Assert.Equal("jobs.yaml:5:3: unknown key 'corpus.max_token', expected one of: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, invalid_utf8; did you mean 'max_tokens'?", Only(yaml));
+        Assert.Equal("jobs.yaml:5:3: unknown key 'corpus.max_token', expected one of: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, labels, invalid_utf8; did you mean 'max_tokens'?", Only(yaml));
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class JobLoaderTests : IDisposable
         yaml = JobDirectory.ValidJob.Replace("  - name: tiny-a\n    path: models/tiny-a", "  - name: tiny-a\n    path: [models/tiny-a]");
         Assert.Equal("jobs.yaml:9:11: models[0].path is a list, expected the path of a Hugging Face model directory (config.json + model.safetensors)", Only(yaml));
         yaml = JobDirectory.ValidJob.Replace("corpus:\n  path: corpus.txt\n  max_tokens: 16\n  sequences_per_shard: 4", "corpus: corpus.txt\n\n\n");
-        Assert.Equal("jobs.yaml:3:9: corpus is 'corpus.txt', expected a mapping with keys: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, invalid_utf8", Only(yaml));
+        Assert.Equal("jobs.yaml:3:9: corpus is 'corpus.txt', expected a mapping with keys: path, format, max_tokens, sequences_per_shard, tokenizer, max_documents, labels, invalid_utf8", Only(yaml));
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class JobLoaderTests : IDisposable
     public void Hook_point_the_model_lacks_is_reported_at_the_site_with_a_suggestion()
     {
         var yaml = JobDirectory.ValidJob.Replace("sites: [blocks.1.hook_resid_post]", "sites: [blocks.2.hook_resid_post]");
-        Assert.Equal("jobs.yaml:16:13: captures[1].sites[0] 'blocks.2.hook_resid_post' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post} or ln_final.hook_normalized; did you mean 'blocks.0.hook_resid_post'?", Only(yaml));
+        Assert.Equal("jobs.yaml:16:13: captures[1].sites[0] 'blocks.2.hook_resid_post' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}, ln_final.hook_normalized, or the outputs logits and log_probs_next; did you mean 'blocks.0.hook_resid_post'?", Only(yaml));
     }
 
     [Fact]
@@ -320,7 +320,7 @@ public sealed class JobLoaderTests : IDisposable
             "jobs.yaml:4:9: corpus.path 'missing.txt' is not a file, expected the path of the corpus file (.txt or .jsonl) relative to the job file",
             "jobs.yaml:5:15: corpus.max_tokens is 0, expected a positive integer (tokens per sequence)",
             "jobs.yaml:10:12: captures[0].model 'tiny-z' is not a model of this job, expected one of: tiny-a; did you mean 'tiny-a'?",
-            "jobs.yaml:13:13: captures[1].sites[0] 'blocks.9.hook_mlp_out' is not a hook point of model 'tiny-a' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post} or ln_final.hook_normalized; did you mean 'blocks.0.hook_mlp_out'?",
+            "jobs.yaml:13:13: captures[1].sites[0] 'blocks.9.hook_mlp_out' is not a hook point of model 'tiny-a' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post}, ln_final.hook_normalized, or the outputs logits and log_probs_next; did you mean 'blocks.0.hook_mlp_out'?",
             "jobs.yaml:17:12: analyses[0].pairs is 'sideways', expected one of: all, across, within",
             "jobs.yaml:19:12: execution.workers is 'none', expected a positive integer (capture workers)",
         ], errors);
