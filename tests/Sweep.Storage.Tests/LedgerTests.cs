@@ -206,4 +206,21 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
             Assert.Equal(PostgresErrorCodes.CheckViolation, e.SqlState);
         }
     }
+
+    [Fact]
+    public async Task A_stored_error_is_one_line_without_libtorch_stack_frames()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("u", "analysis")]);
+        await _db.StartUnitAsync(run, "u", "w1");
+        const string native = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned\n" +
+                              "Exception raised from linalg_eigh_out at /pytorch/aten/src/ATen/native/BatchLinearAlgebra.cpp:2957 (most recent call first):\n" +
+                              "frame #0: c10::Error::Error(...) + 0x9d (0x7f in /usr/lib/libc10.so)\n";
+        await _db.FailUnitAsync(run, "u", native);
+        await _db.SetRunStatusAsync(run, RunStatus.Failed, "unit u failed: " + native);
+
+        const string expected = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned";
+        Assert.Equal(expected, (await _db.GetUnitsAsync(run)).Single().Error);
+        Assert.Equal("unit u failed: " + expected, (await _db.GetRunAsync(run))!.Error);
+    }
 }

@@ -101,7 +101,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("status", status.ToText());
-            command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = error is null ? DBNull.Value : ErrorText(error) });
             if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownRun(runId);
         }, ct);
     }
@@ -235,7 +235,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("unit_key", unitKey);
-            command.Parameters.AddWithValue("error", error);
+            command.Parameters.AddWithValue("error", ErrorText(error));
             if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
         }, ct);
 
@@ -422,6 +422,17 @@ public sealed partial class SweepDatabase : IAsyncDisposable
             _ => innermost.Message,
         };
         return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    }
+
+    /// <summary>
+    /// An error as stored (and shown by `sweep status` and the report): one line, without the C++ stack frames libtorch
+    /// appends to its messages ("Exception raised from ... frame #0: ...").
+    /// </summary>
+    internal static string ErrorText(string error)
+    {
+        int frames = error.IndexOf("Exception raised from", StringComparison.Ordinal);
+        var text = frames > 0 ? error[..frames] : error;
+        return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     private static KeyNotFoundException UnknownRun(long runId) => new($"run {runId} does not exist");
