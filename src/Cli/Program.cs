@@ -17,6 +17,8 @@ root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
+root.Subcommands.Add(FeaturesCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 var parse = root.Parse(args);
 // A mistake on the command line is one line per problem, not the whole help page.
 if (parse.Errors.Count > 0 && args.Length > 0) return CommandLineErrors.Print(parse);
