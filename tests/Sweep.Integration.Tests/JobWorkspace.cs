@@ -67,6 +67,10 @@ public sealed class JobWorkspace : IDisposable
 
     public void Dispose()
     {
+        // As root, an embedded server of this workspace's .sweep keeps its cluster under /var/tmp (see cluster-dir).
+        var clusterPointer = Path.Combine(Root, ".sweep", "postgres", "cluster-dir");
+        if (File.Exists(clusterPointer) && File.ReadAllText(clusterPointer).Trim() is { Length: > 0 } clusterHome && clusterHome.StartsWith("/var/tmp/sweep-postgres-"))
+            try { Directory.Delete(clusterHome, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }
 }

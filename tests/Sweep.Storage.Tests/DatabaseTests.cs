@@ -29,6 +29,34 @@ public sealed class MigrationTests(PostgresFixture pg)
     }
 
     [Fact]
+    public async Task Metrics_stored_as_NaN_before_undefined_results_existed_become_null_with_a_reason()
+    {
+        var connectionString = await pg.CreateEmptyDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            async Task Sql(string sql) { await using var c = new NpgsqlCommand(sql, connection); await c.ExecuteNonQueryAsync(); }
+            await Sql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+            foreach (var migration in Migrator.All.Where(m => !m.Sql.Contains("undefined_reason")))
+            {
+                await Sql(migration.Sql);
+                await Sql($"INSERT INTO schema_migrations (version, name) VALUES ({migration.Version}, '{migration.Name}')");
+            }
+            await Sql("""
+                INSERT INTO runs (name, spec_yaml, spec_digest, store_dir) VALUES ('old', '', '', '');
+                INSERT INTO units (run_id, unit_key, stage) VALUES (1, 'u', 'analysis');
+                INSERT INTO metrics (run_id, unit_key, analysis, measure, model_a, site_a, value, n_tokens)
+                VALUES (1, 'u', 'cka', 'cka_linear', 'a', 's', 'NaN', 5), (1, 'u', 'cka', 'cka_linear', 'a', 't', 0.5, 5);
+                """);
+        }
+
+        await using var db = await SweepDatabase.OpenAsync(connectionString);
+        var metrics = (await db.GetMetricsAsync(1)).Select(m => m.Metric).OrderBy(m => m.SiteA).ToList();
+        Assert.Equal((null, "stored as NaN before undefined results were recorded as such"), (metrics[0].Value, metrics[0].UndefinedReason));
+        Assert.Equal((0.5, null), (metrics[1].Value, metrics[1].UndefinedReason));
+    }
+
+    [Fact]
     public async Task Concurrent_migrators_apply_each_migration_once()
     {
         var connectionString = await pg.CreateEmptyDatabaseAsync();

@@ -32,13 +32,19 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
         {
             var activations = ModelFor(capture.Model).Capture(corpusShard.Sequences, capture.Sites, run.Spec.Execution.BatchSize);
             var rowIndex = RowIndex(corpusShard.Sequences, run.FirstSequenceOf(capture.ShardIndex));
+            foreach (var (metadata, _) in targets)
+            {
+                // SAEs encode this in-memory copy: it must hold what the file holds, as a later read would.
+                ShardDtype.Round(activations[metadata.Site].Values, metadata.Dtype);
+                // Every site checked before any is written (after rounding: float16 overflows beyond ±65504).
+                try { FiniteActivations.Require(capture.Model, metadata.Site, capture.ShardIndex, activations[metadata.Site].Values, metadata.Width); }
+                catch (NonFiniteActivationsException e) { throw new PermanentUnitFailure(e.Message, e); }
+            }
             foreach (var (metadata, path) in targets)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var (seq, pos, token) = HookPoints.LacksLastPosition(metadata.Site) ? WithoutLastPositions(rowIndex) : rowIndex;
                 var values = activations[metadata.Site];
-                // SAEs encode this in-memory copy: it must hold what the file holds, as a later read would.
-                ShardDtype.Round(values.Values, metadata.Dtype);
                 var shard = new DenseShard(metadata, seq.Length, seq, pos, token, values.Values);
                 DenseShardFile.Write(path, shard);
                 written[metadata.Site] = shard;

@@ -80,7 +80,7 @@ public static class HtmlReport
         string[] headers = ["measure", "model A", "site A", "model B", "site B", "value", "tokens"];
         Table(html, "Values", shared ? headers : [.. headers, "params"], metrics.Select(m =>
         {
-            string[] row = [m.Measure, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!, ReportFormat.Number(m.Value), $"{m.NTokens}"];
+            string[] row = [m.Measure, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!, ReportFormat.Value(m), $"{m.NTokens}"];
             return shared ? row : [.. row, m.ParamsJson];
         }));
     }
@@ -109,9 +109,9 @@ public static class HtmlReport
         var rows = metrics.GroupBy(m => (m.Measure, m.ModelA, m.SiteA)).SelectMany(g =>
         {
             var points = g.Select(m => (Metric: m, Step: TrainingCurves.Step(m.ParamsJson))).ToList();
-            if (points.All(p => p.Step is null)) return g.Select(m => new[] { m.Measure, m.ModelA, m.SiteA, ReportFormat.Number(m.Value), $"{m.NTokens}", m.ParamsJson });
+            if (points.All(p => p.Step is null)) return g.Select(m => new[] { m.Measure, m.ModelA, m.SiteA, ReportFormat.Value(m), $"{m.NTokens}", m.ParamsJson });
             var last = points.OrderBy(p => p.Step ?? long.MinValue).ThenBy(p => p.Metric.Value).Last().Metric;
-            return [[last.Measure, last.ModelA, last.SiteA, ReportFormat.Number(last.Value), $"{last.NTokens}", $"last of {points.Count} steps: {last.ParamsJson}"]];
+            return [[last.Measure, last.ModelA, last.SiteA, ReportFormat.Value(last), $"{last.NTokens}", $"last of {points.Count} steps: {last.ParamsJson}"]];
         });
         Table(html, "Per-site measures", ["measure", "model", "site", "value", "tokens", "params"], rows);
     }

@@ -69,10 +69,14 @@ public sealed class CorpusLabels
     /// that lacks a field (the first such document per field, with how many more), a value that is not a non-empty string
     /// (at its column), and a document cut into several sequences (a prompt must fit <c>max_tokens</c>).
     /// </summary>
-    public static CorpusLabels Read(string path, string displayPath, IReadOnlyList<string> fields, TokenizedCorpus corpus, int maxTokens)
+    public static CorpusLabels Read(string path, string displayPath, IReadOnlyList<string> fields, TokenizedCorpus corpus, int maxTokens) =>
+        Read(path, displayPath, fields, corpus.SequenceLines, maxTokens);
+
+    /// <summary>The same from the corpus file line of every sequence (what <c>sweep validate</c> knows without keeping the sequences).</summary>
+    public static CorpusLabels Read(string path, string displayPath, IReadOnlyList<string> fields, IReadOnlyList<int> sequenceLines, int maxTokens)
     {
         var errors = new List<JobError>();
-        var wanted = new HashSet<int>(corpus.SequenceLines);
+        var wanted = new HashSet<int>(sequenceLines);
         var byLine = new Dictionary<int, string[]>();
         var missing = fields.ToDictionary(f => f, _ => (First: 0, More: 0));
         int lineNo = 0;
@@ -104,7 +108,7 @@ public sealed class CorpusLabels
                 (more > 0 ? $"; {more} more documents lack it" : "")));
 
         // A prompt is one sequence: a labelled document that max_tokens cuts in pieces is refused.
-        foreach (var split in corpus.SequenceLines.GroupBy(l => l).Where(g => g.Count() > 1))
+        foreach (var split in sequenceLines.GroupBy(l => l).Where(g => g.Count() > 1))
             errors.Add(new JobError(displayPath, split.Key, 1,
                 $"the labelled document is cut into {split.Count()} sequences by corpus.max_tokens {maxTokens}, expected each labelled document " +
                 "(one prompt) to fit one sequence; raise corpus.max_tokens or shorten the document"));
@@ -116,7 +120,7 @@ public sealed class CorpusLabels
                 sorted = [.. sorted.Take(MaxReportedErrors), new JobError(displayPath, 0, 0, $"{sorted.Count - MaxReportedErrors} more label errors not shown")];
             throw new JobValidationException(sorted);
         }
-        return new CorpusLabels(fields, [.. corpus.SequenceLines.Select(l => byLine[l])]);
+        return new CorpusLabels(fields, [.. sequenceLines.Select(l => byLine[l])]);
     }
 
     /// <summary>

@@ -128,4 +128,28 @@ public sealed class CorpusLabelTests
         Assert.Contains("corpus.labels: label\n", labelled.CanonicalText);
         Assert.NotEqual(plain.Digest, labelled.Digest);
     }
+
+    [Fact]
+    public void Validation_reports_the_label_errors_a_run_would_raise_without_keeping_the_sequences()
+    {
+        using var dir = JobDirectory.Standard();
+        dir.File("prompts.jsonl", Prompts + "\n{\"text\": \"a much longer prompt than eight tokens can hold, surely\", \"group\": \"x\"}\n");
+        var spec = dir.Parse(Job("prompts.jsonl", "[label]", maxTokens: 8));
+        var load = Assert.Throws<JobValidationException>(() => CorpusLoader.Load(spec)).Errors.Select(e => e.ToString()).ToList();
+        var validate = Assert.Throws<JobValidationException>(() => CorpusLoader.Validate(spec)).Errors.Select(e => e.ToString()).ToList();
+        Assert.Equal(load, validate);
+        Assert.Contains(validate, e => e.Contains(":6:1: the document has no label field \"label\""));
+        Assert.Contains(validate, e => e.Contains(":6:1: the labelled document is cut into "));
+    }
+
+    [Fact]
+    public void Lines_end_where_file_readlines_ends_them_so_labels_stay_on_their_documents()
+    {
+        using var dir = JobDirectory.Standard();
+        // A lone carriage return ends a line, as a CRLF does: three documents on lines 1, 2 and 3.
+        dir.File("prompts.jsonl", "{\"ids\": [1], \"label\": \"a\"}\r{\"ids\": [2], \"label\": \"b\"}\r\n{\"ids\": [3], \"label\": \"c\"}");
+        var corpus = CorpusLoader.Load(dir.Parse(Job("prompts.jsonl", "[label]")));
+        Assert.Equal([1, 2, 3], corpus.SequenceLines);
+        Assert.Equal(["a", "b", "c"], Enumerable.Range(0, 3).Select(s => corpus.Labels!.Value(s, "label")));
+    }
 }
