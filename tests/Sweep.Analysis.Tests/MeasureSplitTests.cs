@@ -86,7 +86,7 @@ public sealed class MeasureSplitTests
         var split = measure.ComputeSplit(parameters, shape, ranges, side);
 
         Assert.Equal(whole.Values.Select(v => (v.Measure, v.Count)), split.Values.Select(v => (v.Measure, v.Count)));
-        foreach (var (w, s) in whole.Values.Zip(split.Values)) Assert.Equal(w.Value, s.Value, 1e-9 * Math.Max(1, Math.Abs(w.Value)));
+        foreach (var (w, s) in whole.Values.Zip(split.Values)) Assert.Equal(w.Result.Number, s.Result.Number, 1e-9 * Math.Max(1, Math.Abs(w.Result.Number)));
         Assert.Equal(whole.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)), split.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)));
         foreach (var (w, s) in whole.Matches.Zip(split.Matches)) Assert.Equal(w.Correlation, s.Correlation, 1e-9);
         Assert.NotEmpty(whole.Values);

@@ -53,7 +53,7 @@ public sealed class CompareCommandTests : IDisposable
             var measure = MeasureRegistry.Find(kind, SiteData.Dense)!;
             var parameters = measure.Defaults is KnnParameters knn ? knn with { K = 5 } : measure.Defaults;
             foreach (var value in measure.Compute(parameters, new MeasureShape(dx, dy, SiteData.Dense), () => [block]).Values)
-                Assert.Equal(value.Value, metrics.GetProperty(value.Measure).GetProperty("value").GetDouble(), 12);
+                Assert.Equal(value.Result.Number, metrics.GetProperty(value.Measure).GetProperty("value").GetDouble(), 12);
         }
         Assert.InRange(metrics.GetProperty("cka_linear").GetProperty("value").GetDouble(), 0.05, 1);
     }

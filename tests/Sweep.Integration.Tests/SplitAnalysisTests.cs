@@ -72,7 +72,7 @@ public sealed class SplitAnalysisTests(ServerFixture server)
         Assert.Equal(whole.Metrics.Select(m => (m.Analysis, m.Measure, m.NTokens)), parts.Metrics.Select(m => (m.Analysis, m.Measure, m.NTokens)));
         foreach (var (w, s) in whole.Metrics.Zip(parts.Metrics))
         {
-            Assert.True(Math.Abs(w.Value - s.Value) <= 1e-9 * Math.Max(1, Math.Abs(w.Value)), $"{w.Analysis}/{w.Measure}: {s.Value:R} split, {w.Value:R} whole");
+            Assert.True(Math.Abs(w.Value!.Value - s.Value!.Value) <= 1e-9 * Math.Max(1, Math.Abs(w.Value.Value)), $"{w.Analysis}/{w.Measure}: {s.Value:R} split, {w.Value:R} whole");
             // The same parameters, except how many blocks were folded in how many partials.
             if (w.Measure != "cka_linear" && w.Measure != "cka_unbiased" && w.Measure != "svcca") Assert.Equal(w.ParamsJson, s.ParamsJson);
         }

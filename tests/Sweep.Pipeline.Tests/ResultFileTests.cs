@@ -15,7 +15,8 @@ public sealed class ResultFileTests : IDisposable
         [new ShardRow("key-0", "tiny-a", "blocks.0.hook_resid_post", 0, 512, 64, "float16", "/store/s0.arrow", "abc", 4096)],
         [
             new MetricRow("cka", "cka_linear", "tiny-a", "blocks.0.hook_resid_post", "tiny-b", "blocks.1.hook_resid_post", 0.8125, 512, """{"blocks": 3}"""),
-            new MetricRow("sae", "sae_fve", "tiny-a", "blocks.0.hook_resid_post/sae/x", null, null, double.NaN, 0, "{}", Undefined: "no variance over the run's tokens"),
+            new MetricRow("sae", "sae_fve", "tiny-a", "blocks.0.hook_resid_post/sae/x", null, null, null, 0, "{}", UndefinedReason: "no variance over the run's tokens"),
+            new MetricRow("cka", "cka_linear", "tiny-a", "a", "tiny-b", "b", double.PositiveInfinity, 9, "{}"),
             new MetricRow("train", "train_mse", "tiny-a", "blocks.0.hook_resid_post/sae/x", null, null, -1e-300, 32, "{\"step\": 1}"),
         ],
         Enumerable.Range(0, matches).Select(f => new FeatureMatchRow("corr", "tiny-a", "a/sae/x", "tiny-b", "b/sae/y", f % 2 == 0 ? "a_to_b" : "b_to_a",
@@ -27,7 +28,7 @@ public sealed class ResultFileTests : IDisposable
         var output = Output();
         var report = ResultFile.Write(Path.Combine(_dir, "u.1.rows"), output, reused: true);
 
-        Assert.Equal((1, 3, 3000, true), (report.Shards, report.Metrics, report.FeatureMatches, report.Reused));
+        Assert.Equal((1, 4, 3000, true), (report.Shards, report.Metrics, report.FeatureMatches, report.Reused));
         Assert.Equal(new FileInfo(report.ResultFile).Length, report.Bytes);
         var read = ResultFile.Read(report.ResultFile, report.Checksum);
         Assert.Equal((output.OutputUri, output.Checksum), (read.OutputUri, read.Checksum));
@@ -35,8 +36,10 @@ public sealed class ResultFileTests : IDisposable
         Assert.Equal(output.FeatureMatches, read.FeatureMatches);
         Assert.Equal(output.Metrics!.Count, read.Metrics!.Count);
         Assert.Equal(output.Metrics[0], read.Metrics[0]);
-        Assert.Equal(output.Metrics[2], read.Metrics[2]);
-        Assert.Equal(("no variance over the run's tokens", true), (read.Metrics[1].Undefined, double.IsNaN(read.Metrics[1].Value)));
+        Assert.Equal(output.Metrics[3], read.Metrics[3]);
+        Assert.Equal((null, "no variance over the run's tokens"), (read.Metrics[1].Value, read.Metrics[1].UndefinedReason));
+        // A non-finite value travels as undefined, with the reason the database would store.
+        Assert.Equal((null, "the computation gave Infinity (numerically undefined)"), (read.Metrics[2].Value, read.Metrics[2].UndefinedReason));
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
 

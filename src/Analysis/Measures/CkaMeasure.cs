@@ -12,6 +12,6 @@ public sealed class CkaMeasure : DenseMomentsMeasure<NoParameters>
     public override NoParameters DefaultParameters => NoParameters.Instance;
     public override IReadOnlyList<ParameterKey> Keys => [];
 
-    protected override (string, double, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
+    protected override (string, Measurement, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
         ("cka_linear", LinearCka.Compute(moments.Stats), new() { ["estimator"] = "linear" });
 }

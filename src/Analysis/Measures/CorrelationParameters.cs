@@ -35,9 +35,9 @@ internal static class CorrelationValues
         ];
     }
 
-    private static double MeanBest(Match[] matches)
+    private static Measurement MeanBest(Match[] matches)
     {
         var live = matches.Where(m => m.Index >= 0).ToList();
-        return live.Count == 0 ? 0.0 : live.Average(m => m.Correlation);
+        return live.Count == 0 ? Measurement.Undefined("no feature has a partner: every feature of one side is constant (dead)") : live.Average(m => m.Correlation);
     }
 }

@@ -29,7 +29,7 @@ public abstract class DenseMomentsMeasure<P> : Measure<P, DenseMoments> where P 
     protected virtual bool WithNorms => false;
 
     /// <summary>The measure's value from the final moments: stored measure name, value, and params beyond blocks/centred.</summary>
-    protected abstract (string Measure, double Value, Dictionary<string, object> Parameters) Value(P parameters, DenseMoments moments);
+    protected abstract (string Measure, Measurement Value, Dictionary<string, object> Parameters) Value(P parameters, DenseMoments moments);
 
     public sealed override long PartialBytes(P parameters, MeasureShape shape)
     {

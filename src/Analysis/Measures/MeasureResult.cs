@@ -4,13 +4,14 @@ using Sweep.Analysis.Linear;
 namespace Sweep.Analysis.Measures;
 
 /// <summary>
-/// One finished value with the parameters that produced it (stored as the metric's params).
-/// <see cref="Undefined"/>: why the measure has no value here; then <see cref="Value"/> means nothing, and the row is
-/// stored as undefined with that reason.
+/// One finished value — a number, or undefined with its reason (<see cref="Measurement"/>; stored as NULL with the
+/// reason) — with the parameters that produced it (stored as the metric's params).
 /// </summary>
-public sealed record MeasureValue(string Measure, double Value, long Count, IReadOnlyDictionary<string, object> Parameters)
+public sealed record MeasureValue(string Measure, Measurement Result, long Count, IReadOnlyDictionary<string, object> Parameters)
 {
-    public string? Undefined { get; init; }
+    /// <summary>The number; null when undefined.</summary>
+    public double? Value => Result.Value;
+    public string? UndefinedReason => Result.UndefinedReason;
 }
 
 /// <summary>

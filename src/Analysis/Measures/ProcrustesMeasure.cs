@@ -9,6 +9,6 @@ public sealed class ProcrustesMeasure : DenseMomentsMeasure<NoParameters>
     public override NoParameters DefaultParameters => NoParameters.Instance;
     public override IReadOnlyList<ParameterKey> Keys => [];
 
-    protected override (string, double, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
+    protected override (string, Measurement, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
         ("procrustes", Procrustes.Compute(moments.Stats), new());
 }

@@ -9,6 +9,6 @@ public sealed class PwccaMeasure : DenseMomentsMeasure<NoParameters>
     public override NoParameters DefaultParameters => NoParameters.Instance;
     public override IReadOnlyList<ParameterKey> Keys => [];
 
-    protected override (string, double, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
+    protected override (string, Measurement, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
         ("pwcca", Pwcca.Compute(moments.Stats), new());
 }

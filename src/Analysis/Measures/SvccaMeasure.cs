@@ -11,7 +11,7 @@ public sealed record SvccaParameters : MeasureParameters
 /// <summary>
 /// <c>svcca</c> (Raghu et al. 2017): each side reduced to the top principal directions keeping
 /// <see cref="SvccaParameters.KeepVariance"/> of its variance (covariance eigendecomposition), then CCA; the value is the
-/// mean canonical correlation (0 when no direction is kept). Params: <c>keep_variance</c>, <c>kept_a</c>, <c>kept_b</c>.
+/// mean canonical correlation; undefined when a side is constant. Params: <c>keep_variance</c>, <c>kept_a</c>, <c>kept_b</c>.
 /// </summary>
 public sealed class SvccaMeasure : DenseMomentsMeasure<SvccaParameters>
 {
@@ -20,10 +20,12 @@ public sealed class SvccaMeasure : DenseMomentsMeasure<SvccaParameters>
     public override IReadOnlyList<ParameterKey> Keys { get; } =
         [ParameterKeys<SvccaParameters>.Fraction("keep_variance", p => p.KeepVariance, (p, v) => p with { KeepVariance = v })];
 
-    protected override (string, double, Dictionary<string, object>) Value(SvccaParameters parameters, DenseMoments moments)
+    protected override (string, Measurement, Dictionary<string, object>) Value(SvccaParameters parameters, DenseMoments moments)
     {
-        var cca = Svcca.Canonical(moments.Stats, parameters.KeepVariance);
-        double value = cca.Correlations.Length == 0 ? 0.0 : cca.Correlations.Average();
-        return ("svcca", value, new() { ["keep_variance"] = parameters.KeepVariance, ["kept_a"] = cca.KeptX, ["kept_b"] = cca.KeptY });
+        // A constant side has no directions to keep: undefined, with the reason.
+        var constant = ConstantSides.Reason(moments.Stats);
+        var cca = constant is null ? Svcca.Canonical(moments.Stats, parameters.KeepVariance) : null;
+        var value = cca is null ? Measurement.Undefined(constant!) : Svcca.Mean(cca);
+        return ("svcca", value, new() { ["keep_variance"] = parameters.KeepVariance, ["kept_a"] = cca?.KeptX ?? 0, ["kept_b"] = cca?.KeptY ?? 0 });
     }
 }

@@ -14,6 +14,6 @@ public sealed class UnbiasedCkaMeasure : DenseMomentsMeasure<NoParameters>
     public override IReadOnlyList<ParameterKey> Keys => [];
     protected override bool WithNorms => true;
 
-    protected override (string, double, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
+    protected override (string, Measurement, Dictionary<string, object>) Value(NoParameters parameters, DenseMoments moments) =>
         ("cka_unbiased", UnbiasedCka.Compute(moments.Stats, moments.Norms!), new() { ["estimator"] = "unbiased" });
 }

@@ -8,7 +8,8 @@ namespace Sweep.Cli.Commands;
 /// <summary>
 /// <c>sweep compare A B --metrics svcca,rsa,cka</c>: compares two matrices with the same rows (items) — activations or
 /// weight rows — by the measures a job's analyses use (the dense measures of <see cref="MeasureRegistry"/>, run in
-/// memory on one block), and prints one JSON object.
+/// memory on one block), and prints one JSON object. An undefined measure (a constant matrix) prints
+/// <c>"value": null</c> with its <c>"undefined_reason"</c>.
 /// </summary>
 internal static class CompareCommand
 {
@@ -57,7 +58,9 @@ internal static class CompareCommand
         {
             var parameters = Parameters(measure, settings);
             foreach (var value in measure.Compute(parameters, new MeasureShape(x.Cols, y.Cols, SiteData.Dense), () => [block]).Values)
-                results[value.Measure] = new Dictionary<string, object> { ["value"] = value.Value, ["items"] = value.Count, ["params"] = value.Parameters };
+                results[value.Measure] = value.Value is { } number
+                    ? new Dictionary<string, object?> { ["value"] = number, ["items"] = value.Count, ["params"] = value.Parameters }
+                    : new Dictionary<string, object?> { ["value"] = null, ["undefined_reason"] = value.UndefinedReason, ["items"] = value.Count, ["params"] = value.Parameters };
         }
         return new Dictionary<string, object>
         {

@@ -12,7 +12,7 @@ public static class AnalysisRows
     {
         var (a, b) = (target.A, target.B);
         var metrics = result.Values.Select(v => new MetricRow(target.Analysis.Name, v.Measure, a.Model, a.Site, b?.Model, b?.Site,
-            v.Value, v.Count, JsonSerializer.Serialize(v.Parameters), v.Undefined)).ToList();
+            v.Value, v.Count, JsonSerializer.Serialize(v.Parameters), v.UndefinedReason)).ToList();
         if (result.Matches.Count > 0 && b is null) throw new InvalidOperationException($"{target}: a one-site measure produced feature matches");
         var matches = result.Matches.Select(m => new FeatureMatchRow(target.Analysis.Name, a.Model, a.Site, b!.Model, b.Site,
             m.Direction, m.Feature, m.Rank, m.Match, m.Correlation, m.Mutual, m.Dead)).ToList();

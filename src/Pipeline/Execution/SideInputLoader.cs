@@ -47,7 +47,7 @@ public static class SideInputLoader
     {
         var folder = SiteReader.Folder(saes, site);
         ISparseEncoder encoder;
-        try { encoder = SaeLoader.Load(folder.Directory, "cpu"); }
+        try { encoder = SaeLoader.Load(folder, "cpu"); }
         catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Name}': {e.Message}", e); }
         using (encoder)
             return encoder switch

@@ -50,6 +50,8 @@ public sealed class SiteReader(SaeRun saes)
         var dense = DenseShardFile.Read(path);
         if (dense.Metadata.CacheKey() != metadata.CacheKey())
             throw new InvalidDataException($"{path}: holds other activations than {site} shard {shard} of this run");
+        if (Sweep.Analysis.Statistics.FiniteValues.CountNonFinite(dense.Act) is > 0 and var bad)
+            throw new PermanentUnitFailure($"{path}: {site} shard {shard} holds {bad} non-finite activations (NaN or ±infinity); measures refuse them");
         return (SiteRows.OfDense(dense.Metadata.Width, dense.Act), new TokenRows(dense.Seq, dense.Pos, dense.Token), dense.Metadata);
     }
 

@@ -56,8 +56,10 @@ public static class ResultFile
                     {
                         w.Write((byte)'M');
                         w.Write(m.Analysis); w.Write(m.Measure); w.Write(m.ModelA); w.Write(m.SiteA); Optional(w, m.ModelB); Optional(w, m.SiteB);
-                        if (m.Undefined is { } reason) { w.Write((byte)1); w.Write(reason); }
-                        else { w.Write((byte)0); w.Write(m.Value); }
+                        // An undefined value (or a non-finite one, which is stored as undefined) travels as its reason.
+                        var (value, reason) = m.Stored;
+                        if (reason is not null) { w.Write((byte)1); w.Write(reason); }
+                        else { w.Write((byte)0); w.Write(value!.Value); }
                         w.Write(m.NTokens); w.Write(m.ParamsJson);
                     }
                     foreach (var f in matches)
@@ -117,7 +119,7 @@ public static class ResultFile
                     string? modelB = Optional(r), siteB = Optional(r);
                     bool undefined = r.ReadByte() == 1;
                     string? reason = undefined ? r.ReadString() : null;
-                    double value = undefined ? double.NaN : r.ReadDouble();
+                    double? value = undefined ? null : r.ReadDouble();
                     metrics.Add(new MetricRow(analysis, measure, modelA, siteA, modelB, siteB, value, r.ReadInt64(), r.ReadString(), reason));
                     break;
                 }
