@@ -3,11 +3,15 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Runs;
 using Sweep.Actors.Workers;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Ledger;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Models.Demo;
 using Sweep.Storage.Database;
 
@@ -54,9 +58,9 @@ public sealed class ClusterBenchmark : IBenchmark
             output.Line("same job, loopback cluster (coordinator + worker node)", $"{clusterMedian:F2} s");
             output.Line("cluster / single process", $"{clusterMedian / localMedian:F2}x");
 
-            var memory = await SchedulingCostAsync(_ => new NullLedger());
+            var memory = await SchedulingCostAsync(work, _ => new NullLedger());
             long runId = await database.CreateRunAsync("bench-noop", "", "noop", work);
-            var durable = await SchedulingCostAsync(keys =>
+            var durable = await SchedulingCostAsync(work, keys =>
             {
                 database.UpsertUnitsAsync(runId, keys.Select(k => new UnitRecord(k, "capture"))).GetAwaiter().GetResult();
                 return new DatabaseRunLedger(database, runId);
@@ -109,9 +113,9 @@ public sealed class ClusterBenchmark : IBenchmark
     }
 
     /// <summary>Seconds per unit for no-op units pulled by two local workers through a RunCoordinator.</summary>
-    private static async Task<double> SchedulingCostAsync(Func<IReadOnlyList<string>, IRunLedger> ledgerFor)
+    private static async Task<double> SchedulingCostAsync(string work, Func<IReadOnlyList<string>, IRunLedger> ledgerFor)
     {
-        var units = Enumerable.Range(0, NoOpUnits).Select(i => new WorkUnit($"noop-{i:D5}", WorkStage.Capture, $"noop {i}", [], i)).ToList();
+        var units = Enumerable.Range(0, NoOpUnits).Select(i => (WorkUnit)new NoOpUnit($"noop-{i:D5}")).ToList();
         var ledger = ledgerFor(units.Select(u => u.Key).ToList());
         var system = LocalActorSystem.Create("bench");
         try
@@ -120,9 +124,9 @@ public sealed class ClusterBenchmark : IBenchmark
             var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             var byKey = units.ToDictionary(u => u.Key);
             var clock = Stopwatch.StartNew();
-            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, NoProgress.Instance, outcome, lease));
+            var coordinator = system.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), new Dictionary<string, int>(), ledger, NoProgress.Instance, outcome, lease));
             for (int i = 0; i < 2; i++)
-                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(), byKey, WorkerSettings.Local(lease)));
+                system.ActorOf(UnitWorker.Props(WorkStage.Capture, coordinator, new NoOpExecutor(Path.Combine(work, "results")), byKey, WorkerSettings.Local(lease)));
             var result = await outcome.Task.WaitAsync(TimeSpan.FromMinutes(5));
             if (!result.Succeeded) throw new InvalidOperationException(result.Error);
             return clock.Elapsed.TotalSeconds / NoOpUnits;
@@ -183,18 +187,25 @@ public sealed class ClusterBenchmark : IBenchmark
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
-    private sealed class NullLedger : IRunLedger
+    private sealed record NoOpUnit(string Key) : WorkUnit(Key, [])
     {
-        public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node) => Task.CompletedTask;
-        public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) => Task.FromResult(true);
-        public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) => Task.CompletedTask;
-        public Task MarkFailedAsync(WorkUnit unit, int lease, string error) => Task.CompletedTask;
+        public override WorkStage Stage => WorkStage.Capture;
+        public override string Description => Key;
     }
 
-    private sealed class NoOpExecutor : IUnitExecutor
+    private sealed class NullLedger : IRunLedger
     {
-        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
-            Task.FromResult(new UnitResult(new UnitOutput(), Reused: false));
+        public Task MarkStartedAsync(string unit, int lease, string worker, string node) => Task.CompletedTask;
+        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitReport report) => Task.FromResult(CommitOutcome.Committed);
+        public Task MarkRetriedAsync(string unit, int lease, string error) => Task.CompletedTask;
+        public Task MarkFailedAsync(string unit, int lease, string error) => Task.CompletedTask;
+    }
+
+    /// <summary>Does nothing but what every unit does: write its (empty) result file for the ledger to commit.</summary>
+    private sealed class NoOpExecutor(string folder) : IUnitExecutor
+    {
+        public Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken) =>
+            Task.FromResult(ResultFile.Write(Path.Combine(folder, $"{unit.Key}.{lease}.rows"), new UnitOutput(), reused: false));
         public void Dispose() { }
     }
 }

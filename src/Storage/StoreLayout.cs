@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using Sweep.Identity;
 using Sweep.Storage.Shards;
 
 namespace Sweep.Storage;
@@ -20,11 +20,5 @@ public static class StoreLayout
             "shard-" + metadata.ShardIndex.ToString("D5", CultureInfo.InvariantCulture) + "-" + metadata.CacheKey()[..16] + DenseShardFile.Extension));
 
     /// <summary>A name usable as one path segment: letters, digits, '.', '-', '_' kept; anything else becomes '_'.</summary>
-    public static string SafeSegment(string name)
-    {
-        var builder = new StringBuilder(name.Length);
-        foreach (var c in name) builder.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_');
-        var segment = builder.ToString();
-        return segment is "" or "." or ".." ? "_" + segment : segment;
-    }
+    public static string SafeSegment(string name) => Keys.SafeSegment(name);
 }

@@ -2,25 +2,51 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
 using Sweep.Actors.Workers;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Ledger;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 
 namespace Sweep.Actors.Tests;
 
 /// <summary>
 /// The coordinator's protocol with real UnitWorker actors: dependencies, retries, permanent failures,
-/// a worker that dies mid-unit, and commit-before-done. Executors here are scripted, the ledger records calls.
+/// a worker that dies mid-unit, and commit-before-done. Executors here are scripted; the ledger records calls and
+/// decides commits by the rule the PostgreSQL ledger applies (tested against the database in Sweep.Pipeline.Tests):
+/// the first commit of the unit's latest lease wins, a done unit or a stale lease is refused.
 /// </summary>
 public sealed class RunCoordinatorTests : TestKit
 {
     private sealed class RecordingLedger : IRunLedger
     {
+        private readonly ConcurrentDictionary<string, int> _latest = new();
+        private readonly ConcurrentDictionary<string, bool> _done = new();
         public ConcurrentQueue<string> Events { get; } = new();
-        public Task MarkStartedAsync(WorkUnit unit, int lease, string worker, string node) { Events.Enqueue($"start {unit.Key}"); return Task.CompletedTask; }
-        public Task<bool> MarkCompletedAsync(WorkUnit unit, int lease, UnitResult result) { Events.Enqueue($"done {unit.Key}"); return Task.FromResult(true); }
-        public Task MarkRetriedAsync(WorkUnit unit, int lease, string error) { Events.Enqueue($"retried {unit.Key}: {error}"); return Task.CompletedTask; }
-        public Task MarkFailedAsync(WorkUnit unit, int lease, string error) { Events.Enqueue($"failed {unit.Key}: {error}"); return Task.CompletedTask; }
+        public Task MarkStartedAsync(string unit, int lease, string worker, string node)
+        {
+            _latest[unit] = lease;
+            Events.Enqueue($"start {unit}");
+            return Task.CompletedTask;
+        }
+        public Task<CommitOutcome> CommitAsync(string unit, int lease, UnitReport report)
+        {
+            if (_done.ContainsKey(unit)) { Events.Enqueue($"refused {unit} (done)"); return Task.FromResult(CommitOutcome.AlreadyDone); }
+            if (_latest.GetValueOrDefault(unit) != lease) { Events.Enqueue($"refused {unit} (stale lease {lease})"); return Task.FromResult(CommitOutcome.StaleLease); }
+            _done[unit] = true;
+            Events.Enqueue($"done {unit}");
+            return Task.FromResult(CommitOutcome.Committed);
+        }
+        public Task MarkRetriedAsync(string unit, int lease, string error) { Events.Enqueue($"retried {unit}: {error}"); return Task.CompletedTask; }
+        public Task MarkFailedAsync(string unit, int lease, string error) { Events.Enqueue($"failed {unit}: {error}"); return Task.CompletedTask; }
+    }
+
+    private sealed record TestUnit(string Key, WorkStage Kind, IReadOnlyList<string> DependsOn) : WorkUnit(Key, DependsOn)
+    {
+        public override WorkStage Stage => Kind;
+        public override string Description => Key;
     }
 
     private sealed class CountingProgress : IRunProgress
@@ -35,18 +61,21 @@ public sealed class RunCoordinatorTests : TestKit
     private sealed class ScriptedExecutor(Func<WorkUnit, int, Task> script, ConcurrentQueue<string> ran) : IUnitExecutor
     {
         private readonly ConcurrentDictionary<string, int> _calls = new();
-        public async Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+        public async Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken)
         {
             int call = _calls.AddOrUpdate(unit.Key, 1, (_, n) => n + 1);
             await script(unit, call);
             ran.Enqueue(unit.Key);
-            return new UnitResult(new UnitOutput(), Reused: false);
+            return Report(unit.Key, lease);
         }
         public void Dispose() { }
     }
 
-    private static WorkUnit Capture(string key) => new(key, WorkStage.Capture, key, [], key);
-    private static WorkUnit Analysis(string key, params string[] deps) => new(key, WorkStage.Analysis, key, deps, key);
+    // The recording ledger never reads result files; what it commits is decided by unit and lease alone.
+    private static UnitReport Report(string key, int lease) => new($"{key}.{lease}.rows", "", 0, 0, 0, 0, Reused: false);
+
+    private static WorkUnit Capture(string key) => new TestUnit(key, WorkStage.Capture, []);
+    private static WorkUnit Analysis(string key, params string[] deps) => new TestUnit(key, WorkStage.Analysis, deps);
 
     private IReadOnlyDictionary<string, WorkUnit> _units = new Dictionary<string, WorkUnit>();
     private LeaseSettings _lease = new(3, TimeSpan.FromSeconds(30));
@@ -57,7 +86,7 @@ public sealed class RunCoordinatorTests : TestKit
         _units = units.ToDictionary(u => u.Key);
         _lease = new LeaseSettings(maxAttempts, lease ?? TimeSpan.FromSeconds(30));
         var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var coordinator = Sys.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), ledger, progress, outcome, _lease));
+        var coordinator = Sys.ActorOf(RunCoordinator.Props(units, new HashSet<string>(), new Dictionary<string, int>(), ledger, progress, outcome, _lease));
         return (outcome.Task, coordinator);
     }
 
@@ -190,7 +219,7 @@ public sealed class RunCoordinatorTests : TestKit
     }
 
     [Fact]
-    public async Task A_late_result_after_the_lease_expired_is_committed_once_and_the_second_result_is_dropped()
+    public async Task A_late_result_of_an_expired_lease_is_refused_by_the_ledger_and_the_current_lease_commits()
     {
         var ledger = new RecordingLedger();
         var (outcome, coordinator) = Start([Capture("c1")], ledger, new CountingProgress(), lease: TimeSpan.FromMilliseconds(300));
@@ -202,14 +231,14 @@ public sealed class RunCoordinatorTests : TestKit
         var lease2 = second.ExpectMsg<WorkAssigned>(TimeSpan.FromSeconds(10)); // after the first lease expired
         Assert.NotEqual(lease1.Lease, lease2.Lease);
 
-        var output = new UnitResult(new UnitOutput(), Reused: false);
-        coordinator.Tell(new WorkSucceeded("c1", lease1.Lease, output), first.Ref);
-        coordinator.Tell(new WorkSucceeded("c1", lease2.Lease, output), second.Ref);
+        coordinator.Tell(new WorkSucceeded("c1", lease1.Lease, Report("c1", lease1.Lease)), first.Ref);
+        coordinator.Tell(new WorkSucceeded("c1", lease2.Lease, Report("c1", lease2.Lease)), second.Ref);
 
         var result = await outcome.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.True(result.Succeeded);
         Assert.Equal(1, result.UnitsRun);
         Assert.Equal(1, ledger.Events.Count(e => e == "done c1"));
+        Assert.Contains($"refused c1 (stale lease {lease1.Lease})", ledger.Events);
     }
 
     [Fact]

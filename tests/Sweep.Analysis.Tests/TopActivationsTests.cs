@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Matching;
 
@@ -67,7 +68,8 @@ public sealed class TopActivationsTests
         var whole = SparsePairStatistics.FromRows(codes.A, codes.B);
         Assert.Equal(whole.Count, streamed.Count);
         Assert.True(SparseCorrelation.BestMatches(whole).SameMatchesAs(SparseCorrelation.BestMatches(streamed)));
-        var result = SparseCorrelationMeasure.Compute(streamed, topK: 1);
+        var measure = new CodeCorrelationMeasure();
+        var result = measure.Finish(measure.DefaultParameters, new MeasureShape(48, 40, SiteData.Sparse), [new CodeStatistics(streamed)], SideInputs.None);
         Assert.Equal(["correlation_mean_best_a_to_b", "correlation_mean_best_b_to_a", "correlation_mutual_pairs"], result.Values.Select(v => v.Measure));
     }
 

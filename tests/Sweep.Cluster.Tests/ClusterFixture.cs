@@ -72,6 +72,135 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
+    private readonly Dictionary<string, (Ledger, long)> _singleProcessRuns = new();
+
+    /// <summary>
+    /// The run of <paramref name="job"/> by one plain `sweep run` process, in its own database and store; computed once per
+    /// job content (the job's name and store are left out: no stored row depends on them).
+    /// </summary>
+    public async Task<(Ledger Ledger, long Run)> SingleProcessRunAsync(string job)
+    {
+        var content = string.Join("\n", File.ReadLines(job).Where(l => !l.StartsWith("name:", StringComparison.Ordinal) && !l.TrimStart().StartsWith("store:", StringComparison.Ordinal)));
+        await _referenceGate.WaitAsync();
+        try
+        {
+            if (_singleProcessRuns.TryGetValue(content, out var done)) return done;
+            var ledger = new Ledger(await CreateDatabaseAsync());
+            var reference = Path.Combine(Workspace, $"single-{_singleProcessRuns.Count}.yaml");
+            File.WriteAllText(reference, File.ReadAllText(job).Replace("store: store-", "store: single-store-"));
+            await using var run = SweepProcess.Start(Workspace, "single-process", null, "run", reference, "--db", ledger.ConnectionString);
+            Assert.True(await run.WaitForExitAsync() == 0, run.Output);
+            return _singleProcessRuns[content] = (ledger, await ledger.LatestRunAsync());
+        }
+        finally
+        {
+            _referenceGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A job that trains two TopK SAEs of 4,096 features on the worker (five metric rows per step, 750 each: far more than
+    /// one Akka message may carry), compares their codes by
+    /// `correlation` (top 3) and `feature_matching`, and a dense site pair by `cka`; every analysis split into a map
+    /// unit per corpus shard (about a dozen).
+    /// </summary>
+    public string WriteSaeJob(string name)
+    {
+        string Train(string sae, string model, string site) => $"""
+              - name: {sae}
+                model: {model}
+                site: {site}
+                d_sae: 4096
+                k: 8
+                steps: 150
+                batch_size: 32
+                shuffle_buffer: 256
+                metrics_every: 1
+            """;
+        var path = Path.Combine(Workspace, $"{name}.yaml");
+        File.WriteAllText(path, $"""
+            version: 1
+            name: {name}
+            corpus:
+              path: corpus.txt
+              max_tokens: 32
+              sequences_per_shard: 3
+            models:
+              - name: tiny-a
+                path: models/tiny-a
+              - name: tiny-b
+                path: models/tiny-b
+            captures:
+              - model: tiny-a
+                sites: [blocks.1.hook_resid_post]
+              - model: tiny-b
+                sites: [blocks.2.hook_resid_post]
+            train_sae:
+            {Train("codes-a", "tiny-a", "blocks.1.hook_resid_post")}
+            {Train("codes-b", "tiny-b", "blocks.2.hook_resid_post")}
+            analyses:
+              - name: layer-cka
+                kind: cka
+                shards_per_unit: 1
+              - name: codes-corr
+                kind: correlation
+                sites: sae
+                top_k: 3
+                shards_per_unit: 1
+              - name: codes-fm
+                kind: feature_matching
+                permutations: 5
+                shards_per_unit: 1
+            execution:
+              device: cpu
+              batch_size: 4
+              lease_seconds: 3
+              max_attempts: 5
+            output:
+              store: store-{name}
+            """);
+        return path;
+    }
+
+    /// <summary>A job comparing two dense sites by `cka` and `correlation` (top 2), with <paramref name="shardsPerUnit"/> when given.</summary>
+    public string WriteDenseJob(string name, int? shardsPerUnit)
+    {
+        var split = shardsPerUnit is { } n ? $"\n    shards_per_unit: {n}" : "";
+        var path = Path.Combine(Workspace, $"{name}.yaml");
+        File.WriteAllText(path, $"""
+            version: 1
+            name: {name}
+            corpus:
+              path: corpus.txt
+              max_tokens: 32
+              sequences_per_shard: 3
+            models:
+              - name: tiny-a
+                path: models/tiny-a
+              - name: tiny-b
+                path: models/tiny-b
+            captures:
+              - model: tiny-a
+                sites: [blocks.1.hook_resid_post]
+              - model: tiny-b
+                sites: [blocks.2.hook_resid_post]
+            analyses:
+              - name: cka
+                kind: cka{split}
+              - name: corr
+                kind: correlation
+                top_k: 2{split}
+            execution:
+              device: cpu
+              batch_size: 4
+              lease_seconds: 3
+              max_attempts: 5
+            output:
+              store: store-{name}
+            """);
+        return path;
+    }
+
     /// <summary>
     /// Writes a job over the shared models and corpus; each test names its own store so no shard is shared.
     /// Short leases make lost units come back within seconds; the spare attempts keep a busy 2-core machine

@@ -53,6 +53,26 @@ public sealed class Ledger(string connectionString)
         return metrics;
     }
 
+    /// <summary>
+    /// Every row <paramref name="sql"/> selects for run @r, each as one line of its columns (doubles to the last bit,
+    /// NULL as "null"), sorted: what two runs must both have stored to have stored the same.
+    /// </summary>
+    public async Task<List<string>> LinesAsync(string sql, long run)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("r", run);
+        await using var reader = await command.ExecuteReaderAsync();
+        var lines = new List<string>();
+        while (await reader.ReadAsync())
+            lines.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "null"
+                : reader.GetValue(i) is double d ? d.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+                : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds (database errors count as not yet).</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {

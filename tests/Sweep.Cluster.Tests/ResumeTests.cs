@@ -88,4 +88,41 @@ public sealed class ResumeTests(ClusterFixture fixture) : IAsyncLifetime
         var resume = await RunToEndAsync("resume", "run", "--resume", $"{await ledger.LatestRunAsync()}", "--db", ledger.ConnectionString);
         Assert.Contains("already succeeded", resume.Output);
     }
+
+    [Fact]
+    public async Task A_resumed_run_reuses_the_partial_files_that_verify_and_recomputes_a_damaged_one()
+    {
+        var ledger = new Ledger(await fixture.CreateDatabaseAsync());
+        var job = fixture.WriteDenseJob("resume-partials", shardsPerUnit: 1);
+        var first = SweepProcess.Start(fixture.Workspace, "first", new Dictionary<string, string> { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "300" },
+            "run", job, "--db", ledger.ConnectionString);
+        _processes.Add(first);
+        // Killed once some map units are done and no merge is (merges are queued after every map): their partials are still needed.
+        await Ledger.WaitUntilAsync(async () =>
+            await ledger.ScalarAsync<long>("SELECT count(*) FROM units WHERE status = 'done' AND description LIKE '% map %'") >= 3 &&
+            await ledger.ScalarAsync<long>("SELECT count(*) FROM units WHERE status = 'done' AND description LIKE '% merge %'") == 0, "3 map units are done");
+        first.Kill();
+        await first.WaitForExitAsync();
+        long run = await ledger.LatestRunAsync();
+        var maps = (await ledger.RowsAsync("SELECT unit_key, output_uri FROM units WHERE run_id = @r AND status = 'done' AND description LIKE '% map %' ORDER BY unit_key", ("r", run)))
+            .ToDictionary(r => r.A, r => r.B);
+        Assert.True(maps.Count >= 3 && maps.Values.All(File.Exists), "done map units keep their partial files");
+        var damaged = maps.Keys.First();
+        var bytes = File.ReadAllBytes(maps[damaged]);
+        bytes[bytes.Length / 2] ^= 0x01;
+        File.WriteAllBytes(maps[damaged], bytes);
+
+        var resume = await RunToEndAsync("resume", "run", "--resume", $"{run}", "--db", ledger.ConnectionString);
+        Assert.True(resume.Output.Contains($"run {run} succeeded"), resume.Output);
+
+        var attempts = (await ledger.RowsAsync("SELECT unit_key, attempts::text, commits::text FROM units WHERE run_id = @r", ("r", run))).ToDictionary(r => r.A, r => (r.B, r.C));
+        foreach (var key in maps.Keys) Assert.Equal(key == damaged ? ("2", "2") : ("1", "1"), attempts[key]);
+        var (expected, expectedRun) = await fixture.SingleProcessRunAsync(job);
+        const string metrics = "SELECT analysis, measure, value, n_tokens, params::text FROM metrics WHERE run_id = @r";
+        const string matches = "SELECT direction, feature, rank, match, correlation FROM feature_matches WHERE run_id = @r";
+        Assert.Equal(await expected.LinesAsync(metrics, expectedRun), await ledger.LinesAsync(metrics, run));
+        Assert.Equal(await expected.LinesAsync(matches, expectedRun), await ledger.LinesAsync(matches, run));
+        // partials/run-ID/ANALYSIS/KEY.partial: a succeeded run's partials are removed.
+        Assert.False(Directory.Exists(Path.GetDirectoryName(Path.GetDirectoryName(maps[damaged]))), "a succeeded run's partial files are removed");
+    }
 }

@@ -1,7 +1,10 @@
 using System.Text.Json;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Runs;
 using Sweep.Analysis;
+using Sweep.Analysis.Measures;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Statistics;
 using Sweep.Jobs.Spec;
@@ -65,8 +68,8 @@ public sealed class AnalysisKindsTests(ServerFixture server)
         var (x, y, ids, n) = AllRows(shards);
         Assert.True(shards.Count >= 4, "the corpus should span several shards");
         int wx = x.Length / n, wy = y.Length / n;
-        PairMeasureResult OnePass(AnalysisSpec a) => PairMeasures.Compute(PairMeasures.Parse(SpecNames.Of(a.Kind))!.Value,
-            PairAnalysisExecutor.Settings(a.Parameters), wx, wy, () => [new ItemBlock(x, y, n, ids)]);
+        MeasureResult OnePass(AnalysisSpec a) => a.Measure.Compute(a.Parameters, new MeasureShape(wx, wy, SiteData.Dense),
+            () => [new MeasureBlock(TokenRows.FromItems(ids), SiteRows.OfDense(wx, x), SiteRows.OfDense(wy, y))]);
         foreach (var analysis in spec.Analyses)
         {
             var expected = OnePass(analysis);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Sweep.Analysis;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Integration.Tests;
 
@@ -45,11 +46,15 @@ public sealed class CompareCommandTests : IDisposable
         var metrics = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("metrics");
 
         // Expected: the library on the same float32 rows (compare reads float64 .npy into float32, like shards).
-        var block = new ItemBlock(x.Select(v => (float)v).ToArray(), y.Select(v => (float)v).ToArray(), rows, Enumerable.Range(0, rows).Select(i => (long)i).ToArray());
-        var settings = new MeasureSettings { K = 5 };
-        foreach (var kind in new[] { MeasureKind.Cka, MeasureKind.Svcca, MeasureKind.Rsa, MeasureKind.Knn, MeasureKind.Procrustes })
-            foreach (var value in PairMeasures.Compute(kind, settings, dx, dy, () => [block]).Values)
+        var block = new MeasureBlock(TokenRows.FromItems(Enumerable.Range(0, rows).Select(i => (long)i).ToArray()),
+            SiteRows.OfDense(dx, x.Select(v => (float)v).ToArray()), SiteRows.OfDense(dy, y.Select(v => (float)v).ToArray()));
+        foreach (var kind in new[] { "cka", "svcca", "rsa", "knn", "procrustes" })
+        {
+            var measure = MeasureRegistry.Find(kind, SiteData.Dense)!;
+            var parameters = measure.Defaults is KnnParameters knn ? knn with { K = 5 } : measure.Defaults;
+            foreach (var value in measure.Compute(parameters, new MeasureShape(dx, dy, SiteData.Dense), () => [block]).Values)
                 Assert.Equal(value.Result.Number, metrics.GetProperty(value.Measure).GetProperty("value").GetDouble(), 12);
+        }
         Assert.InRange(metrics.GetProperty("cka_linear").GetProperty("value").GetDouble(), 0.05, 1);
     }
 

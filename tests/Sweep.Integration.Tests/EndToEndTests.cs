@@ -1,4 +1,6 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Runs;
 using Sweep.Analysis.Similarity;
 using Sweep.Analysis.Statistics;

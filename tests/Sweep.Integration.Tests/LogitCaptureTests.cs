@@ -1,5 +1,6 @@
 using System.Text.Json;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Runs;
 using Sweep.Actors.Runs;
 using Sweep.Jobs.Spec;
 using Sweep.Storage.Database;

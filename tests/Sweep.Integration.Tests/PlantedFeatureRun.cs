@@ -90,7 +90,8 @@ public sealed class PlantedFeatureRun
         Log("written");
         // feature_matching's stored result: a pairs count and its final pairs, B -> A.
         var pairs = new[] { (A: PlantedA, B: PlantedB, R: 0.97), (A: 11, B: 12, R: 0.5), (A: 20, B: 21, R: 0.25) };
-        await database.CompleteUnitAsync(run, "analysis/match", new UnitOutput(
+        await database.StartAttemptAsync(run, "analysis/match", 1, "reducer", "local");
+        await database.CommitUnitAsync(run, "analysis/match", 1, new UnitOutput(
             Metrics: [new MetricRow("match", "feature_matching_pairs", Model, SiteA, Model, SiteB, pairs.Length, corpus.TokenCount, JsonSerializer.Serialize(new { path = "sparse" }))],
             FeatureMatches: pairs.Select(p => new FeatureMatchRow("match", Model, SiteA, Model, SiteB, SweepDatabase.BToA, p.B, 1, p.A, p.R, true, false)).ToList()));
         await database.SetRunStatusAsync(run, RunStatus.Succeeded);

@@ -1,4 +1,5 @@
 using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
 using Sweep.Storage.Database;
 
 namespace Sweep.Integration.Tests;

@@ -1,9 +1,12 @@
 using System.Text.Json;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Runs;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Linear;
 using Sweep.Analysis.Matching;
+using Sweep.Analysis.Measures;
 using Sweep.Analysis.Statistics;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
@@ -124,7 +127,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
         Assert.Equal(3, matches.Where(m => m.Analysis == "corr").Select(m => (m.SiteA, m.SiteB)).Distinct().Count());
         var prepared = PreparedRun.Prepare(spec, report.RunId);
         var training = prepared.Units.Single(u => u.Stage == WorkStage.TrainSae);
-        var analysisUnits = prepared.Units.Where(u => u.Payload is Sweep.Jobs.Planning.AnalysisUnit).ToList();
+        var analysisUnits = prepared.Units.OfType<AnalysisFinalizeWork>().ToList();
         Assert.Equal(3 * 3, analysisUnits.Count);
         Assert.All(analysisUnits, u => Assert.Equal(u.Description.Contains("trained", StringComparison.Ordinal), u.DependsOn.Contains(training.Key)));
         var trained = ReadCodes(shards, TrainedSite);
@@ -140,16 +143,16 @@ public sealed class SaeAnalysesTests(ServerFixture server)
 
         // feature_matching: pairs from the dense matches and brute-force top tokens, SVCCA/RSA of the decoder rows.
         var tokenizer = TokenizerLoader.Load(Path.Combine(workspace.Root, "models", "tiny-a"));
-        var nonConcept = AnalysisParameters.DefaultNonConceptTokens.Select(t => tokenizer.Encode(t, addBos: false)).Where(ids => ids.Count == 1)
+        var nonConcept = FeatureMatchingParameters.DefaultNonConceptTokens.Select(t => tokenizer.Encode(t, addBos: false)).Where(ids => ids.Count == 1)
             .Select(ids => ids[0]).Concat(new[] { tokenizer.BosId, tokenizer.EosId, tokenizer.PadId }.OfType<int>()).Select(i => i.ToString()).ToHashSet();
         Assert.NotEmpty(nonConcept);
         using var saeA = (SparseAutoencoder)SaeLoader.Load(Path.Combine(workspace.Root, "sae-a"));
         using var saeB = (SparseAutoencoder)SaeLoader.Load(Path.Combine(workspace.Root, "sae-b"));
         var decoderA = DenseMatrix.FromFloats(saeA.WDec, 96, 64);
         var decoderB = DenseMatrix.FromFloats(saeB.WDec, 80, 48);
-        foreach (var analysis in spec.Analyses.Where(x => x.Kind == AnalysisKind.FeatureMatching))
+        foreach (var analysis in spec.Analyses.Where(x => x.Kind == "feature_matching"))
         {
-            var p = analysis.Parameters;
+            var p = (FeatureMatchingParameters)analysis.Parameters;
             var options = new MatchingOptions
             {
                 MinCorrelation = p.MinCorrelation, OneToOne = p.OneToOne, Hungarian = p.Hungarian,
@@ -168,11 +171,10 @@ public sealed class SaeAnalysesTests(ServerFixture server)
             Assert.Equal(expected.OrderBy(x => x.B).Select(x => x.Correlation), stored.Select(m => m.Correlation), new Tolerance(1e-9));
             Assert.Equal(expected.Count, Stored(analysis.Name, "feature_matching_pairs"));
 
-            var settings = PairAnalysisExecutor.Settings(p);
             foreach (var (measure, name) in new[] { (PairedMeasure.Svcca, "svcca"), (PairedMeasure.Rsa, "rsa") })
             {
                 var (shuffled, subsets) = PairedSimilarity.Compare(decoderA, decoderB, expected,
-                    (x, y) => PairedSimilarity.Measure(x, y, measure, settings.KeepVariance, settings.Inner, settings.Outer), p.Permutations, p.Seed);
+                    (x, y) => PairedSimilarity.Measure(x, y, measure, p.KeepVariance, p.Inner, p.Outer), p.Permutations, p.Seed);
                 Assert.Equal(shuffled.Observed, Stored(analysis.Name, $"paired_{name}"), 1e-9);
                 foreach (var (baseline, result) in new[] { ("shuffled", shuffled), ("subsets", subsets) })
                 {

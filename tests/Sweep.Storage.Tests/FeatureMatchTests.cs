@@ -3,7 +3,7 @@ using Xunit;
 
 namespace Sweep.Storage.Tests;
 
-/// <summary>feature_matches: bulk COPY with the unit's commit, read back in order, replaced on a retry.</summary>
+/// <summary>feature_matches: bulk COPY with the unit's commit, read back in order, replaced when a reopened unit commits again.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class FeatureMatchTests(PostgresFixture pg) : IAsyncLifetime
 {
@@ -23,18 +23,21 @@ public sealed class FeatureMatchTests(PostgresFixture pg) : IAsyncLifetime
         }).ToList();
 
     [Fact]
-    public async Task Feature_matches_commit_with_their_unit_and_a_retry_replaces_them()
+    public async Task Feature_matches_commit_with_their_unit_and_a_reopened_unit_replaces_them()
     {
         var run = await _db.CreateRunAsync("fm", "version: 1\n", "sha256:spec", "/tmp/store");
         await _db.UpsertUnitsAsync(run, [new("analysis/corr", "analysis")]);
         var rows = Rows(5000);
-        await _db.CompleteUnitAsync(run, "analysis/corr", new UnitOutput(FeatureMatches: rows));
+        await _db.StartAttemptAsync(run, "analysis/corr", 1, "reducer", "node-a");
+        Assert.Equal(CommitOutcome.Committed, await _db.CommitUnitAsync(run, "analysis/corr", 1, new UnitOutput(FeatureMatches: rows)));
 
         var stored = await _db.GetFeatureMatchesAsync(run);
         Assert.Equal(rows.OrderBy(r => r.Direction, StringComparer.Ordinal).ThenBy(r => r.Feature), stored);
         Assert.Null(stored.First(r => r.Dead).Match);
 
-        await _db.CompleteUnitAsync(run, "analysis/corr", new UnitOutput(FeatureMatches: Rows(10, shift: 0.1)));
+        await _db.ReopenRunAsync(run, ["analysis/corr"]);
+        await _db.StartAttemptAsync(run, "analysis/corr", 2, "reducer", "node-b");
+        Assert.Equal(CommitOutcome.Committed, await _db.CommitUnitAsync(run, "analysis/corr", 2, new UnitOutput(FeatureMatches: Rows(10, shift: 0.1))));
         stored = await _db.GetFeatureMatchesAsync(run);
         Assert.Equal(20, stored.Count);
         Assert.Equal(0.6 + 1e-6, stored.Single(r => r.Direction == SweepDatabase.AToB && r.Feature == 1).Correlation, 12);

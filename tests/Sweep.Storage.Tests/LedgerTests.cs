@@ -24,54 +24,68 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
             i % 5 == 0 ? null : "tiny-b", i % 5 == 0 ? null : $"blocks.{i % 3}.hook_resid_post",
             Math.Sqrt(i) / 100 + offset, 1000 + i, $$"""{"tile": {{i}}, "baseline": "shuffle"}""")).ToList();
 
+    /// <summary>Starts lease <paramref name="lease"/> of a unit and commits it: the path every unit's outputs take.</summary>
+    private async Task<CommitOutcome> CommitAsync(long run, string unit, int lease, UnitOutput output, string worker = "w1")
+    {
+        await _db.StartAttemptAsync(run, unit, lease, worker, "node-a");
+        return await _db.CommitUnitAsync(run, unit, lease, output);
+    }
+
     [Fact]
     public async Task Upserting_units_inserts_pending_rows_and_leaves_existing_ones_alone()
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("capture/a/0", "capture", "tiny-a shard 0"), new("capture/a/1", "capture")]);
-        await _db.StartUnitAsync(run, "capture/a/0", "worker-1");
+        await _db.StartAttemptAsync(run, "capture/a/0", 1, "worker-1", "node-a");
 
         await _db.UpsertUnitsAsync(run, [new("capture/a/0", "capture", "changed"), new("capture/a/1", "capture"), new("analysis/cka", "analysis")]);
 
         var units = await _db.GetUnitsAsync(run);
         Assert.Equal(["analysis/cka", "capture/a/0", "capture/a/1"], units.Select(u => u.UnitKey));
         var started = units.Single(u => u.UnitKey == "capture/a/0");
-        Assert.Equal((UnitStatus.Running, 1, "worker-1", "tiny-a shard 0"), (started.Status, started.Attempts, started.Worker, started.Description));
-        Assert.All(units.Where(u => u.UnitKey != "capture/a/0"), u => Assert.Equal((UnitStatus.Pending, 0), (u.Status, u.Attempts)));
+        Assert.Equal((UnitStatus.Running, 1, 1, "worker-1", "tiny-a shard 0"), (started.Status, started.Attempts, started.Lease, started.Worker, started.Description));
+        Assert.All(units.Where(u => u.UnitKey != "capture/a/0"), u => Assert.Equal((UnitStatus.Pending, 0, 0), (u.Status, u.Attempts, u.Lease)));
     }
 
     [Fact]
-    public async Task Starting_counts_attempts_and_failing_records_the_error()
+    public async Task Starting_a_lease_counts_the_attempt_and_failing_it_records_the_error()
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("u", "capture")]);
 
-        Assert.Equal(1, await _db.StartUnitAsync(run, "u", "w1"));
-        await _db.FailUnitAsync(run, "u", "out of memory");
+        Assert.Equal(1, await _db.StartAttemptAsync(run, "u", 1, "w1", "node-a"));
+        await _db.RetryAttemptAsync(run, "u", 1, "disk hiccup");
+        Assert.Equal(2, await _db.StartAttemptAsync(run, "u", 2, "w2", "node-b"));
+        await _db.FailAttemptAsync(run, "u", 2, "out of memory");
         var failed = (await _db.GetUnitsAsync(run)).Single();
-        Assert.Equal((UnitStatus.Failed, "out of memory", 1), (failed.Status, failed.Error, failed.Attempts));
+        Assert.Equal((UnitStatus.Failed, "out of memory", 2, 2), (failed.Status, failed.Error, failed.Attempts, failed.Lease));
+        var attempts = await _db.GetAttemptsAsync(run);
+        Assert.Equal([(1, "w1", "node-a", "retried", "disk hiccup"), (2, "w2", "node-b", "failed", "out of memory")],
+            attempts.Select(a => (a.Attempt, a.Worker, a.Node, a.Outcome, a.Error)));
 
-        Assert.Equal(2, await _db.StartUnitAsync(run, "u", "w2"));
+        // A resumed run continues the lease numbers it had.
+        Assert.Equal(3, await _db.StartAttemptAsync(run, "u", 3, "w3", "node-a"));
         var retried = (await _db.GetUnitsAsync(run)).Single();
-        Assert.Equal((UnitStatus.Running, null, "w2"), (retried.Status, retried.Error, retried.Worker));
+        Assert.Equal((UnitStatus.Running, null, "w3", 3), (retried.Status, retried.Error, retried.Worker, retried.Lease));
 
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => _db.StartUnitAsync(run, "no-such-unit", "w"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => _db.StartAttemptAsync(run, "no-such-unit", 1, "w", "n"));
     }
 
     [Fact]
-    public async Task Completing_a_unit_commits_its_shards_and_metrics()
+    public async Task Committing_a_lease_records_the_units_shards_and_metrics()
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("capture/a/0", "capture"), new("analysis/cka", "analysis")]);
-        await _db.StartUnitAsync(run, "capture/a/0", "w1");
-        await _db.CompleteUnitAsync(run, "capture/a/0", new UnitOutput("shards/tiny-a/0.arrow", "abc", Shards: [Shard(0), Shard(0, site: "blocks.1.hook_resid_post")]));
+        Assert.Equal(CommitOutcome.Committed, await CommitAsync(run, "capture/a/0", 1,
+            new UnitOutput("shards/tiny-a/0.arrow", "abc", Shards: [Shard(0), Shard(0, site: "blocks.1.hook_resid_post")])));
         var metrics = Metrics(2500);
-        await _db.CompleteUnitAsync(run, "analysis/cka", new UnitOutput(Metrics: metrics));
+        Assert.Equal(CommitOutcome.Committed, await CommitAsync(run, "analysis/cka", 1, new UnitOutput(Metrics: metrics)));
 
         var units = await _db.GetUnitsAsync(run);
         Assert.All(units, u => Assert.Equal(UnitStatus.Done, u.Status));
         Assert.Equal(("shards/tiny-a/0.arrow", "abc"), (units[1].OutputUri, units[1].Checksum));
         Assert.Equal([Shard(0), Shard(0, site: "blocks.1.hook_resid_post")], await _db.GetShardsAsync(run));
+        Assert.All(await _db.GetAttemptsAsync(run), a => Assert.Equal("done", a.Outcome));
 
         var stored = await _db.GetMetricsAsync(run);
         Assert.Equal(2500, stored.Count);
@@ -86,39 +100,77 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Completing_a_unit_twice_leaves_exactly_one_set_of_rows()
+    public async Task A_second_commit_of_a_done_unit_is_refused_and_its_first_rows_stay()
     {
         var run = await NewRunAsync();
-        await _db.UpsertUnitsAsync(run, [new("analysis/cka", "analysis"), new("capture/a/0", "capture")]);
-        await _db.CompleteUnitAsync(run, "capture/a/0", new UnitOutput(Shards: [Shard(0)]));
-        await _db.CompleteUnitAsync(run, "analysis/cka", new UnitOutput(Metrics: Metrics(40)));
+        await _db.UpsertUnitsAsync(run, [new("analysis/cka", "analysis")]);
+        await _db.StartAttemptAsync(run, "analysis/cka", 1, "w1", "node-a");
+        Assert.Equal(CommitOutcome.Committed, await _db.CommitUnitAsync(run, "analysis/cka", 1, new UnitOutput("first", "abc", Metrics: Metrics(40))));
 
-        await _db.CompleteUnitAsync(run, "capture/a/0", new UnitOutput("second", "def", Shards: [Shard(0) with { Checksum = "def" }]));
-        await _db.CompleteUnitAsync(run, "analysis/cka", new UnitOutput(Metrics: Metrics(40, offset: 1)));
+        // The same lease delivered twice, and a lease the coordinator never handed out.
+        Assert.Equal(CommitOutcome.AlreadyDone, await _db.CommitUnitAsync(run, "analysis/cka", 1, new UnitOutput("second", "def", Metrics: Metrics(40, offset: 1))));
+        Assert.Equal(CommitOutcome.AlreadyDone, await _db.CommitUnitAsync(run, "analysis/cka", 7, new UnitOutput("third", "ghi", Metrics: Metrics(3))));
 
-        var shards = await _db.GetShardsAsync(run);
-        Assert.Equal("def", Assert.Single(shards).Checksum);
         var stored = await _db.GetMetricsAsync(run);
         Assert.Equal(40, stored.Count);
-        Assert.All(stored, s => Assert.True(s.Metric.Value >= 1));
-        Assert.Equal("second", (await _db.GetUnitsAsync(run)).Single(u => u.UnitKey == "capture/a/0").OutputUri);
+        Assert.All(stored, s => Assert.True(s.Metric.Value < 1));
+        var unit = (await _db.GetUnitsAsync(run)).Single();
+        Assert.Equal(("first", UnitStatus.Done), (unit.OutputUri, unit.Status));
+        Assert.Equal(1, (await _db.GetCommitCountsAsync(run))["analysis/cka"]);
     }
 
     [Fact]
-    public async Task A_completion_that_fails_midway_commits_nothing()
+    public async Task A_late_commit_of_a_superseded_lease_is_refused_and_the_current_lease_commits()
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("u", "capture")]);
-        await _db.StartUnitAsync(run, "u", "w1");
+        await _db.StartAttemptAsync(run, "u", 1, "slow", "node-a");
+        await _db.RetryAttemptAsync(run, "u", 1, "lease expired");
+        await _db.StartAttemptAsync(run, "u", 2, "fast", "node-b");
+
+        Assert.Equal(CommitOutcome.StaleLease, await _db.CommitUnitAsync(run, "u", 1, new UnitOutput(Shards: [Shard(0) with { Checksum = "late" }])));
+        Assert.Empty(await _db.GetShardsAsync(run));
+        Assert.Equal(UnitStatus.Running, (await _db.GetUnitsAsync(run)).Single().Status);
+
+        Assert.Equal(CommitOutcome.Committed, await _db.CommitUnitAsync(run, "u", 2, new UnitOutput(Shards: [Shard(0)])));
+        Assert.Equal("abc", Assert.Single(await _db.GetShardsAsync(run)).Checksum);
+        var attempts = await _db.GetAttemptsAsync(run);
+        Assert.Equal(["retried", "done"], attempts.Select(a => a.Outcome));
+        Assert.Equal(1, (await _db.GetCommitCountsAsync(run))["u"]);
+    }
+
+    [Fact]
+    public async Task A_commit_that_fails_midway_commits_nothing()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("u", "capture")]);
+        await _db.StartAttemptAsync(run, "u", 1, "w1", "node-a");
 
         // Two catalog rows for the same (model, site, shard) violate the primary key after the unit update ran.
         await Assert.ThrowsAsync<PostgresException>(() =>
-            _db.CompleteUnitAsync(run, "u", new UnitOutput("x", "y", Shards: [Shard(0), Shard(0)], Metrics: Metrics(3))));
+            _db.CommitUnitAsync(run, "u", 1, new UnitOutput("x", "y", Shards: [Shard(0), Shard(0)], Metrics: Metrics(3))));
 
         Assert.Equal(UnitStatus.Running, (await _db.GetUnitsAsync(run)).Single().Status);
         Assert.Empty(await _db.GetShardsAsync(run));
         Assert.Empty(await _db.GetMetricsAsync(run));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => _db.CompleteUnitAsync(run, "nope", new UnitOutput()));
+        Assert.Equal(CommitOutcome.Committed, await _db.CommitUnitAsync(run, "u", 1, new UnitOutput(Shards: [Shard(0)])));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => _db.CommitUnitAsync(run, "nope", 1, new UnitOutput()));
+    }
+
+    [Fact]
+    public async Task Forgotten_units_take_their_rows_and_attempts_with_them_and_the_others_stay()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("old-analysis", "analysis"), new("capture/a/0", "capture")]);
+        await CommitAsync(run, "old-analysis", 1, new UnitOutput(Metrics: Metrics(5)));
+        await CommitAsync(run, "capture/a/0", 1, new UnitOutput(Shards: [Shard(0)]));
+
+        await _db.ForgetUnitsAsync(run, ["old-analysis"]);
+
+        Assert.Equal(["capture/a/0"], (await _db.GetUnitsAsync(run)).Select(u => u.UnitKey));
+        Assert.Empty(await _db.GetMetricsAsync(run));
+        Assert.Single(await _db.GetShardsAsync(run));
+        Assert.Equal(["capture/a/0"], (await _db.GetAttemptsAsync(run)).Select(a => a.UnitKey));
     }
 
     [Fact]
@@ -169,7 +221,7 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
         var earlier = await NewRunAsync();
         await _db.UpsertUnitsAsync(earlier, [new("capture/a/7", "capture")]);
         var shard = Shard(7) with { ShardKey = "cache-" + Guid.NewGuid().ToString("N") };
-        await _db.CompleteUnitAsync(earlier, "capture/a/7", new UnitOutput(Shards: [shard]));
+        await CommitAsync(earlier, "capture/a/7", 1, new UnitOutput(Shards: [shard]));
 
         Assert.Equal(shard, await _db.FindShardAsync(shard.ShardKey));
         Assert.Null(await _db.FindShardAsync("no-such-key"));
@@ -180,8 +232,7 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("analysis/cka", "analysis")]);
-        await _db.StartUnitAsync(run, "analysis/cka", "w1");
-        await _db.CompleteUnitAsync(run, "analysis/cka", new UnitOutput(Metrics:
+        await CommitAsync(run, "analysis/cka", 1, new UnitOutput(Metrics:
         [
             new MetricRow("cka", "cka_linear", "a", "s0", "b", "s1", 0.25, 10),
             new MetricRow("cka", "cka_linear", "a", "s0", "b", "s2", null, 10, UndefinedReason: "B is constant"),
@@ -212,11 +263,11 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
     {
         var run = await NewRunAsync();
         await _db.UpsertUnitsAsync(run, [new("u", "analysis")]);
-        await _db.StartUnitAsync(run, "u", "w1");
+        await _db.StartAttemptAsync(run, "u", 1, "w1", "node-a");
         const string native = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned\n" +
                               "Exception raised from linalg_eigh_out at /pytorch/aten/src/ATen/native/BatchLinearAlgebra.cpp:2957 (most recent call first):\n" +
                               "frame #0: c10::Error::Error(...) + 0x9d (0x7f in /usr/lib/libc10.so)\n";
-        await _db.FailUnitAsync(run, "u", native);
+        await _db.FailAttemptAsync(run, "u", 1, native);
         await _db.SetRunStatusAsync(run, RunStatus.Failed, "unit u failed: " + native);
 
         const string expected = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned";

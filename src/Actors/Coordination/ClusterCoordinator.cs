@@ -1,9 +1,9 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using Sweep.Actors.Execution;
 using Sweep.Actors.Hosting;
-using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Jobs.Spec;
 using Sweep.Storage.Database;
 
@@ -19,16 +19,9 @@ namespace Sweep.Actors.Coordination;
 public sealed class ClusterCoordinator : ReceiveActor
 {
     private sealed record Submission(SubmitRun Request, IActorRef Submitter);
-    private sealed record RunReady(Submission Submission, long RunId, JobSpec Spec, PreparedRun Prepared, IReadOnlySet<string> Done);
+    private sealed record RunReady(Submission Submission, StartedRun Run);
     private sealed record RunCouldNotStart(Submission Submission, string Error);
-    private sealed record RunCompleted(long RunId, IActorRef Submitter, RunOutcome Outcome);
-
-    private sealed class Active(long runId, RunStarted started, RunHeartbeat heartbeat)
-    {
-        public long RunId { get; } = runId;
-        public RunStarted Started { get; } = started;
-        public RunHeartbeat Heartbeat { get; } = heartbeat;
-    }
+    private sealed record RunCompleted(StartedRun Run, IActorRef Submitter, RunOutcome Outcome, string? Error);
 
     private readonly SweepDatabase _database;
     private readonly ClusterSecret _secret;
@@ -36,7 +29,8 @@ public sealed class ClusterCoordinator : ReceiveActor
     private readonly HashSet<string> _nonces = new();
     private readonly Dictionary<IActorRef, string> _nodes = new();
     private readonly Queue<Submission> _queue = new();
-    private Active? _active;
+    private StartedRun? _active;
+    private RunStarted? _started;
     private bool _starting;
 
     public ClusterCoordinator(SweepDatabase database, ClusterSecret secret)
@@ -76,7 +70,7 @@ public sealed class ClusterCoordinator : ReceiveActor
         _nodes[Sender] = join.Node;
         Context.Watch(Sender);
         Sender.Tell(new Welcome(join.Node));
-        if (_active != null) Sender.Tell(_active.Started);
+        if (_started != null) Sender.Tell(_started);
     }
 
     private void OnSubmit(SubmitRun submit)
@@ -105,31 +99,19 @@ public sealed class ClusterCoordinator : ReceiveActor
         try
         {
             JobSpec spec;
-            Func<Task<IReadOnlySet<string>>> done;
-            if (runId is { } resume)
-            {
-                spec = await RunResumer.LoadJobAsync(_database, resume, request.JobPath, CancellationToken.None);
-                done = () => RunResumer.ReopenAsync(_database, resume, CancellationToken.None);
-            }
+            if (runId is { } resume) spec = await RunResumer.LoadJobAsync(_database, resume, request.JobPath, CancellationToken.None);
             else
             {
                 spec = LoadJob(request.JobPath!);
                 if (spec.Digest != request.Digest)
                     return new RunCouldNotStart(submission,
                         $"{request.JobPath}: the coordinator node reads a different job there than the submitter (digest {spec.Digest[..12]}, submitted {request.Digest?[..Math.Min(12, request.Digest.Length)]}); nodes need the job's files at the same paths (a shared filesystem)");
-                runId = await LocalRunner.StartRunAsync(spec, _database, CancellationToken.None);
-                done = () => Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
+                runId = await StartedRun.CreateAsync(spec, _database, CancellationToken.None);
             }
-            await _database.SetRunStatusAsync(runId.Value, RunStatus.Running);
-            LocalRunner.EnsureWritable(Path.GetFullPath(spec.Output.Store));
-            var prepared = PreparedRun.Prepare(spec, runId.Value);
-            await _database.UpsertUnitsAsync(runId.Value, prepared.Units.Select(u => new UnitRecord(u.Key, WorkUnits.StageName(u.Stage), u.Description)));
-            return new RunReady(submission, runId.Value, spec, prepared, await done());
+            return new RunReady(submission, await StartedRun.StartAsync(_database, runId.Value, spec, resume: request.ResumeRunId is not null, CancellationToken.None));
         }
         catch (Exception e)
         {
-            if (runId is { } id)
-                await _database.SetRunStatusAsync(id, RunStatus.Failed, e.Message).ContinueWith(_ => { });
             return new RunCouldNotStart(submission, runId is { } failed ? $"run {failed} failed: {e.Message}" : e.Message);
         }
     }
@@ -143,32 +125,37 @@ public sealed class ClusterCoordinator : ReceiveActor
     private void OnRunReady(RunReady ready)
     {
         _starting = false;
-        var spec = ready.Spec;
+        var run = ready.Run;
+        var spec = run.Spec;
         var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var coordinator = Context.ActorOf(RunCoordinator.Props(ready.Prepared.Units, ready.Done,
-            new DatabaseRunLedger(_database, ready.RunId), new LoggedRunProgress(_log, ready.RunId), outcome,
-            LeaseSettings.From(spec.Execution)), $"run-{ready.RunId}");
-        var started = new RunStarted(ready.RunId, spec.SourceText, spec.File, spec.BaseDirectory, spec.Digest, coordinator);
-        _active = new Active(ready.RunId, started, RunHeartbeat.Start(_database, ready.RunId));
-        ready.Submission.Submitter.Tell(new RunAccepted(ready.RunId, ready.Prepared.Units.Count, ready.Done.Count));
-        foreach (var node in _nodes.Keys) node.Tell(started);
+        var coordinator = Context.ActorOf(RunCoordinator.Props(run.Prepared.Units, run.Done, run.LastLeases, run.Ledger,
+            new LoggedRunProgress(_log, run.RunId), outcome, LeaseSettings.From(spec.Execution)), $"run-{run.RunId}");
+        _active = run;
+        _started = new RunStarted(run.RunId, spec.SourceText, spec.File, spec.BaseDirectory, spec.Digest, coordinator);
+        ready.Submission.Submitter.Tell(new RunAccepted(run.RunId, run.Prepared.Units.Count, run.Done.Count));
+        foreach (var node in _nodes.Keys) node.Tell(_started);
 
         var submitter = ready.Submission.Submitter;
         var self = Self;
         outcome.Task.ContinueWith(async t =>
         {
-            var result = t.Result;
-            if (result.Succeeded) await _database.SetRunStatusAsync(ready.RunId, RunStatus.Succeeded);
-            else await _database.SetRunStatusAsync(ready.RunId, RunStatus.Failed, result.Error ?? "the run failed");
-            return new RunCompleted(ready.RunId, submitter, result);
+            try
+            {
+                await run.FinishAsync(t.Result);
+                return new RunCompleted(run, submitter, t.Result, null);
+            }
+            catch (Exception e)
+            {
+                return new RunCompleted(run, submitter, t.Result, e.Message);
+            }
         }).Unwrap().PipeTo(self);
     }
 
     private void OnRunCompleted(RunCompleted completed)
     {
         var o = completed.Outcome;
-        completed.Submitter.Tell(new RunFinished(completed.RunId, o.Succeeded, o.Error, o.UnitsRun, o.UnitsReused, o.Retries));
-        foreach (var node in _nodes.Keys) node.Tell(new RunEnded(completed.RunId));
+        completed.Submitter.Tell(new RunFinished(completed.Run.RunId, o.Succeeded, o.Error, o.UnitsRun, o.UnitsReused, o.Retries));
+        foreach (var node in _nodes.Keys) node.Tell(new RunEnded(completed.Run.RunId));
         StopHeartbeat();
         StartNext();
     }
@@ -178,8 +165,9 @@ public sealed class ClusterCoordinator : ReceiveActor
 
     private void StopHeartbeat()
     {
-        if (_active is { } active) _ = active.Heartbeat.DisposeAsync().AsTask();
+        if (_active is { } active) _ = active.DisposeAsync().AsTask();
         _active = null;
+        _started = null;
     }
 
     public static Props Props(SweepDatabase database, ClusterSecret secret) =>

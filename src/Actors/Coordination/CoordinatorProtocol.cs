@@ -1,4 +1,5 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Coordination;
 
@@ -14,17 +15,14 @@ public sealed record WorkAssigned(string UnitKey, int Lease);
 /// <summary>The worker still works on the unit: renews its lease.</summary>
 public sealed record WorkProgress(string UnitKey, int Lease);
 
-/// <summary>A worker finished a unit; the coordinator commits it before counting it done.</summary>
-public sealed record WorkSucceeded(string UnitKey, int Lease, UnitResult Result);
+/// <summary>
+/// A worker finished a unit: its outputs are in the store, its rows in the result file the report names. The coordinator
+/// has the ledger commit them before counting the unit done. Nothing in it grows with the result.
+/// </summary>
+public sealed record WorkSucceeded(string UnitKey, int Lease, UnitReport Report);
 
 /// <summary>A worker's unit threw. <paramref name="Permanent"/> failures are not retried.</summary>
 public sealed record WorkFailed(string UnitKey, int Lease, string Error, bool Permanent);
-
-/// <summary>How a run ended, reported once to whoever started the coordinator.</summary>
-public sealed record RunOutcome(bool Succeeded, string? Error, int UnitsRun, int UnitsReused, int Retries)
-{
-    public static RunOutcome Failed(string error, int run, int reused, int retries) => new(false, error, run, reused, retries);
-}
 
 /// <summary>
 /// How hard a run tries: <paramref name="MaxAttempts"/> leases per unit before the run fails, and the

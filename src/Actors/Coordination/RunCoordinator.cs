@@ -1,72 +1,52 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
-using Sweep.Actors.Execution;
+using Sweep.Storage.Database;
+using Sweep.Pipeline.Ledger;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Coordination;
 
 /// <summary>
-/// Schedules one run's units. Workers pull (RequestWork) and are answered when a unit of their stage
-/// is ready, i.e. all units it depends on are committed. A handed-out unit is leased: the worker
-/// renews the lease with heartbeats; a lease that runs out, a worker that stops, or a node that
-/// becomes unreachable puts the unit back in the queue. A unit counts as done only after the ledger
-/// committed it, and the first commit wins, so at-least-once execution gives exactly-once results.
-/// A unit leased maxAttempts times without success (or failing permanently) fails the run with its error.
+/// Schedules one run's units: a thin actor around the run's <see cref="WorkState{TWorker}"/>. Workers pull
+/// (RequestWork) and are answered when a unit of their stage is ready, i.e. all units it depends on are committed. A
+/// handed-out unit is leased: the worker renews the lease with heartbeats; a lease that runs out, a worker that stops,
+/// or a node that becomes unreachable puts the unit back in the queue. Every reported result goes to the ledger, which
+/// commits the first result of the current lease and refuses duplicates and stale leases, so at-least-once execution
+/// gives exactly-once results. A unit leased maxAttempts times without success (or failing permanently) fails the run
+/// with its error. Everything the schedule holds is read and changed on this actor's thread only.
 /// </summary>
 public sealed class RunCoordinator : ReceiveActor, IWithTimers
 {
-    private sealed record Committed(WorkUnit Unit, bool Reused, bool First);
-    private sealed record CommitFailed(WorkUnit Unit, int Lease, string Error);
+    private sealed record CommitAnswered(string Key, int Lease, bool Reused, CommitOutcome Outcome);
+    private sealed record CommitFailed(string Key, int Lease, string Error);
     private sealed record CheckLeases
     {
         public static readonly CheckLeases Instance = new();
     }
 
-    private sealed record Lease(IActorRef Worker, string WorkerName, int Number, DateTime Deadline);
-
+    private readonly WorkState<IActorRef> _state;
     private readonly IRunLedger _ledger;
     private readonly IRunProgress _progress;
     private readonly TaskCompletionSource<RunOutcome> _outcome;
     private readonly LeaseSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-
-    private readonly Dictionary<string, WorkUnit> _units;
-    private readonly Dictionary<string, WorkUnit> _blocked = new();
-    private readonly Dictionary<WorkStage, Queue<WorkUnit>> _ready = new();
-    private readonly Dictionary<WorkStage, Queue<IActorRef>> _idleWorkers = new();
-    private readonly Dictionary<string, Lease> _leases = new();
+    private readonly Dictionary<WorkStage, Queue<IActorRef>> _idleWorkers = Enum.GetValues<WorkStage>().ToDictionary(s => s, _ => new Queue<IActorRef>());
     private readonly Dictionary<IActorRef, (string Worker, string Node)> _workerNames = new();
-    private readonly HashSet<string> _committing = new();
-    private readonly HashSet<string> _done;
-    private readonly Dictionary<string, int> _attempts = new();
-    private readonly int _total;
-    private int _run, _reused, _retries;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public RunCoordinator(IReadOnlyList<WorkUnit> units, IReadOnlySet<string> alreadyDone, IRunLedger ledger,
-        IRunProgress progress, TaskCompletionSource<RunOutcome> outcome, LeaseSettings settings)
+    public RunCoordinator(WorkState<IActorRef> state, IRunLedger ledger, IRunProgress progress, TaskCompletionSource<RunOutcome> outcome, LeaseSettings settings)
     {
-        _ledger = ledger; _progress = progress; _outcome = outcome; _settings = settings;
-        _units = units.ToDictionary(u => u.Key);
-        var unknown = units.SelectMany(u => u.DependsOn).Where(k => !_units.ContainsKey(k)).ToList();
-        if (unknown.Count > 0) throw new ArgumentException($"units depend on keys not in the plan: {string.Join(", ", unknown.Take(3))}");
-        _done = units.Where(u => alreadyDone.Contains(u.Key)).Select(u => u.Key).ToHashSet();
-        _total = units.Count;
-        foreach (WorkStage stage in Enum.GetValues<WorkStage>()) { _ready[stage] = new(); _idleWorkers[stage] = new(); }
-        foreach (var unit in units.Where(u => !_done.Contains(u.Key))) _blocked[unit.Key] = unit;
-
-        _progress.Planned(
-            units.GroupBy(u => u.Stage).ToDictionary(g => g.Key, g => g.Count()),
-            units.Where(u => _done.Contains(u.Key)).GroupBy(u => u.Stage).ToDictionary(g => g.Key, g => g.Count()));
-        ReleaseReadyUnits();
+        _state = state; _ledger = ledger; _progress = progress; _outcome = outcome; _settings = settings;
 
         Receive<RequestWork>(OnRequestWork);
-        Receive<WorkProgress>(OnWorkProgress);
+        Receive<WorkProgress>(p => _state.Renew(p.UnitKey, p.Lease, Deadline()));
         Receive<WorkSucceeded>(OnWorkSucceeded);
-        Receive<WorkFailed>(f => { if (IsCurrent(f.UnitKey, f.Lease)) RetryOrFail(_units[f.UnitKey], f.Lease, f.Error, f.Permanent); });
-        Receive<Committed>(OnCommitted);
-        Receive<CommitFailed>(f => { _committing.Remove(f.Unit.Key); RetryOrFail(f.Unit, f.Lease, "committing to the ledger failed: " + f.Error, permanent: false); });
+        Receive<WorkFailed>(f => Decide(f.UnitKey, f.Lease, f.Error, f.Permanent));
+        Receive<CommitAnswered>(OnCommitAnswered);
+        Receive<CommitFailed>(f => Decide(f.Key, f.Lease, "committing to the ledger failed: " + f.Error, permanent: false));
         Receive<CheckLeases>(_ => ExpireLeases());
         Receive<Terminated>(t => LoseWorkers(w => w.Equals(t.ActorRef), $"worker {t.ActorRef.Path.Name} stopped"));
         Receive<ClusterEvent.UnreachableMember>(u => LoseWorkers(w => w.Path.Address.Equals(u.Member.Address),
@@ -89,96 +69,95 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
             Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
+    private DateTime Deadline() => DateTime.UtcNow + _settings.Lease;
+
     private void OnRequestWork(RequestWork request)
     {
         Context.Watch(Sender);
         _workerNames[Sender] = (request.Worker, request.Node);
-        if (!TryAssign(request.Stage, Sender, request.Worker, request.Node)) _idleWorkers[request.Stage].Enqueue(Sender);
+        if (!TryAssign(request.Stage, Sender)) _idleWorkers[request.Stage].Enqueue(Sender);
     }
 
-    private bool TryAssign(WorkStage stage, IActorRef worker, string workerName, string node)
+    private bool TryAssign(WorkStage stage, IActorRef worker)
     {
-        WorkUnit? unit;
-        // Skip a re-queued unit whose late result is being committed (or already was).
-        do { if (!_ready[stage].TryDequeue(out unit)) return false; } while (_committing.Contains(unit.Key) || _done.Contains(unit.Key));
-        int lease = _attempts[unit.Key] = _attempts.GetValueOrDefault(unit.Key) + 1;
-        _leases[unit.Key] = new Lease(worker, workerName, lease, DateTime.UtcNow + _settings.Lease);
-        _ledger.MarkStartedAsync(unit, lease, workerName, node)
-            .ContinueWith(t => _log.Warning("ledger: could not mark {0} started: {1}", unit.Key, t.Exception?.GetBaseException().Message),
+        if (_state.Assign(stage, worker, Deadline()) is not { } lease) return false;
+        var (name, node) = _workerNames.GetValueOrDefault(worker, (worker.Path.Name, "local"));
+        _ledger.MarkStartedAsync(lease.Key, lease.Number, name, node)
+            .ContinueWith(t => _log.Warning("ledger: could not mark {0} started: {1}", lease.Key, t.Exception?.GetBaseException().Message),
                 TaskContinuationOptions.OnlyOnFaulted);
-        worker.Tell(new WorkAssigned(unit.Key, lease));
+        worker.Tell(new WorkAssigned(lease.Key, lease.Number));
         return true;
     }
 
-    private bool IsCurrent(string key, int lease) => _leases.TryGetValue(key, out var current) && current.Number == lease;
-
-    private void OnWorkProgress(WorkProgress progress)
+    /// <summary>Hands ready units to idle workers of their stage.</summary>
+    private void Dispatch()
     {
-        if (_leases.TryGetValue(progress.UnitKey, out var lease) && lease.Number == progress.Lease)
-            _leases[progress.UnitKey] = lease with { Deadline = DateTime.UtcNow + _settings.Lease };
+        foreach (var (stage, idle) in _idleWorkers)
+            while (idle.Count > 0 && _state.ReadyCount(stage) > 0) TryAssign(stage, idle.Dequeue());
     }
 
     private void OnWorkSucceeded(WorkSucceeded success)
     {
-        // A late result (its lease expired and the unit went to another worker) is as good as any:
-        // the first result to arrive is committed, later ones are dropped.
-        if (!_units.TryGetValue(success.UnitKey, out var unit) || _done.Contains(unit.Key) || !_committing.Add(unit.Key)) return;
-        _leases.Remove(unit.Key);
+        if (!_state.IsKnown(success.UnitKey)) return;
+        // Whatever the lease, the ledger decides: it commits the current lease's first result and refuses the rest.
+        _state.BeginCommit(success.UnitKey, success.Lease);
         var self = Self;
-        _ledger.MarkCompletedAsync(unit, success.Lease, success.Result).ContinueWith(t => t.IsCompletedSuccessfully
-            ? (object)new Committed(unit, success.Result.Reused, t.Result)
-            : new CommitFailed(unit, success.Lease, t.Exception?.GetBaseException().Message ?? "cancelled"))
+        _ledger.CommitAsync(success.UnitKey, success.Lease, success.Report).ContinueWith(t => t.IsCompletedSuccessfully
+            ? (object)new CommitAnswered(success.UnitKey, success.Lease, success.Report.Reused, t.Result)
+            : new CommitFailed(success.UnitKey, success.Lease, t.Exception?.GetBaseException().Message ?? "cancelled"))
             .PipeTo(self);
     }
 
-    private void OnCommitted(Committed committed)
+    private void OnCommitAnswered(CommitAnswered answer)
     {
-        var unit = committed.Unit;
-        _committing.Remove(unit.Key);
-        _leases.Remove(unit.Key);
-        RemoveQueued(unit);
-        if (!_done.Add(unit.Key)) return;
-        if (committed.Reused) _reused++; else _run++;
-        _progress.UnitCompleted(unit, committed.Reused);
-        ReleaseReadyUnits();
+        if (answer.Outcome == CommitOutcome.StaleLease)
+        {
+            // Refused: a newer lease holds the unit. Only if this lease was being committed (it cannot be) would it matter.
+            if (_state.IsCommitting(answer.Key)) Decide(answer.Key, answer.Lease, "the ledger refused the commit of a stale lease", permanent: false);
+            return;
+        }
+        bool wasDone = _state.IsDone(answer.Key);
+        _state.Committed(answer.Key, answer.Reused, counted: answer.Outcome == CommitOutcome.Committed);
+        if (!wasDone) _progress.UnitCompleted(_state.Unit(answer.Key), answer.Reused);
+        Dispatch();
         FinishIfComplete();
     }
 
-    private void RetryOrFail(WorkUnit unit, int lease, string error, bool permanent)
+    private void Decide(string key, int lease, string error, bool permanent)
     {
-        _leases.Remove(unit.Key);
-        if (_done.Contains(unit.Key) || _committing.Contains(unit.Key) || _outcome.Task.IsCompleted) return;
-        int attempts = _attempts.GetValueOrDefault(unit.Key);
-        if (permanent || attempts >= _settings.MaxAttempts)
+        if (_outcome.Task.IsCompleted || !_state.IsKnown(key)) return;
+        switch (_state.Fail(key, lease, error, permanent))
         {
-            var reason = permanent ? error : $"{unit.Description} failed {attempts} times; last error: {error}";
-            var self = Self;
-            // The run's outcome is reported once the failure is in the ledger, so a caller that reads the ledger sees it.
-            _ledger.MarkFailedAsync(unit, lease, error).ContinueWith(_ =>
-            {
-                _outcome.TrySetResult(RunOutcome.Failed(reason, _run, _reused, _retries));
-                self.Tell(PoisonPill.Instance);
-            });
-            Become(Failing);
-            return;
+            case WorkState<IActorRef>.FailureDecision.Retry retry:
+                _progress.UnitRetried(_state.Unit(key), retry.Attempt, error);
+                _ledger.MarkRetriedAsync(key, lease, error)
+                    .ContinueWith(t => _log.Warning("ledger: could not record the retry of {0}: {1}", key, t.Exception?.GetBaseException().Message),
+                        TaskContinuationOptions.OnlyOnFaulted);
+                Dispatch();
+                break;
+            case WorkState<IActorRef>.FailureDecision.FailRun fail:
+                var self = Self;
+                var (run, reused, retries) = (_state.UnitsRun, _state.UnitsReused, _state.Retries);
+                // The run's outcome is reported once the failure is in the ledger, so a caller that reads the ledger sees it.
+                _ledger.MarkFailedAsync(key, lease, error).ContinueWith(_ =>
+                {
+                    _outcome.TrySetResult(RunOutcome.Failed(fail.Reason, run, reused, retries));
+                    self.Tell(PoisonPill.Instance);
+                });
+                Become(Failing);
+                break;
         }
-        _retries++;
-        _progress.UnitRetried(unit, attempts, error);
-        _ledger.MarkRetriedAsync(unit, lease, error)
-            .ContinueWith(t => _log.Warning("ledger: could not record the retry of {0}: {1}", unit.Key, t.Exception?.GetBaseException().Message),
-                TaskContinuationOptions.OnlyOnFaulted);
-        Enqueue(unit);
     }
 
     private void Failing() => ReceiveAny(_ => { });
 
     private void ExpireLeases()
     {
-        var now = DateTime.UtcNow;
-        foreach (var (key, lease) in _leases.Where(kv => kv.Value.Deadline < now).ToList())
+        foreach (var lease in _state.Expired(DateTime.UtcNow))
         {
-            _log.Warning("lease of {0} on {1} expired; re-queued", key, lease.WorkerName);
-            RetryOrFail(_units[key], lease.Number, $"no heartbeat from {lease.WorkerName} for {_settings.Lease.TotalSeconds:0.#}s (lease expired)", permanent: false);
+            var (name, _) = _workerNames.GetValueOrDefault(lease.Worker, (lease.Worker.Path.Name, "local"));
+            _log.Warning("lease of {0} on {1} expired; re-queued", lease.Key, name);
+            Decide(lease.Key, lease.Number, $"no heartbeat from {name} for {_settings.Lease.TotalSeconds:0.#}s (lease expired)", permanent: false);
         }
     }
 
@@ -190,53 +169,32 @@ public sealed class RunCoordinator : ReceiveActor, IWithTimers
             queue.Clear();
             foreach (var w in alive) queue.Enqueue(w);
         }
-        foreach (var (key, lease) in _leases.Where(kv => lost(kv.Value.Worker)).ToList())
+        foreach (var lease in _state.HeldBy(lost))
         {
-            _log.Warning("{0} while running {1}; re-queued", why, key);
-            RetryOrFail(_units[key], lease.Number, $"{why} while running it", permanent: false);
+            _log.Warning("{0} while running {1}; re-queued", why, lease.Key);
+            Decide(lease.Key, lease.Number, $"{why} while running it", permanent: false);
         }
-    }
-
-    private void ReleaseReadyUnits()
-    {
-        foreach (var unit in _blocked.Values.Where(u => u.DependsOn.All(_done.Contains)).ToList())
-        {
-            _blocked.Remove(unit.Key);
-            Enqueue(unit);
-        }
-    }
-
-    private void Enqueue(WorkUnit unit)
-    {
-        if (_ready[unit.Stage].Contains(unit)) return;
-        _ready[unit.Stage].Enqueue(unit);
-        var idle = _idleWorkers[unit.Stage];
-        while (idle.Count > 0 && _ready[unit.Stage].Count > 0)
-        {
-            var worker = idle.Dequeue();
-            var (name, node) = _workerNames.GetValueOrDefault(worker, (worker.Path.Name, "local"));
-            TryAssign(unit.Stage, worker, name, node);
-        }
-    }
-
-    // A unit re-queued after its lease expired may still be committed by its first worker; drop the copy.
-    private void RemoveQueued(WorkUnit unit)
-    {
-        var queue = _ready[unit.Stage];
-        if (!queue.Contains(unit)) return;
-        var rest = queue.Where(u => u.Key != unit.Key).ToList();
-        queue.Clear();
-        foreach (var u in rest) queue.Enqueue(u);
     }
 
     private void FinishIfComplete()
     {
-        if (_done.Count < _total) return;
-        _outcome.TrySetResult(new RunOutcome(true, null, _run, _reused, _retries));
+        if (!_state.IsComplete) return;
+        _outcome.TrySetResult(new RunOutcome(true, null, _state.UnitsRun, _state.UnitsReused, _state.Retries));
         Context.Stop(Self);
     }
 
-    public static Props Props(IReadOnlyList<WorkUnit> units, IReadOnlySet<string> alreadyDone, IRunLedger ledger,
-        IRunProgress progress, TaskCompletionSource<RunOutcome> outcome, LeaseSettings settings) =>
-        Akka.Actor.Props.Create(() => new RunCoordinator(units, alreadyDone, ledger, progress, outcome, settings));
+    public static Props Props(WorkState<IActorRef> state, IRunLedger ledger, IRunProgress progress, TaskCompletionSource<RunOutcome> outcome,
+        LeaseSettings settings) =>
+        Akka.Actor.Props.Create(() => new RunCoordinator(state, ledger, progress, outcome, settings));
+
+    /// <summary>A coordinator for <paramref name="units"/>, <paramref name="done"/> already committed, lease numbers after <paramref name="lastLease"/>.</summary>
+    public static Props Props(IReadOnlyList<WorkUnit> units, IReadOnlySet<string> done, IReadOnlyDictionary<string, int> lastLease,
+        IRunLedger ledger, IRunProgress progress, TaskCompletionSource<RunOutcome> outcome, LeaseSettings settings)
+    {
+        var state = new WorkState<IActorRef>(units, done, lastLease, settings.MaxAttempts);
+        progress.Planned(
+            units.GroupBy(u => u.Stage).ToDictionary(g => g.Key, g => g.Count()),
+            units.Where(u => done.Contains(u.Key)).GroupBy(u => u.Stage).ToDictionary(g => g.Key, g => g.Count()));
+        return Props(state, ledger, progress, outcome, settings);
+    }
 }

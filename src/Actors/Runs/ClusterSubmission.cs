@@ -2,6 +2,7 @@ using Akka.Actor;
 using Sweep.Actors.Coordination;
 using Sweep.Actors.Hosting;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Runs;
 
 namespace Sweep.Actors.Runs;
 

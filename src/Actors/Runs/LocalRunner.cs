@@ -1,82 +1,63 @@
 using Akka.Actor;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Workers;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 
 namespace Sweep.Actors.Runs;
 
 /// <summary>
-/// Runs a validated job in this process: records the run, tokenizes the corpus, plans units, lets
-/// the coordinator, capture workers and a reducer work through them, and records how it ended.
-/// Any failure after the run row exists marks the run failed with its reason.
+/// Runs a job in this process: the run's life is <see cref="StartedRun"/>'s (the same as a cluster's), its execution
+/// the coordinator, capture workers, an SAE trainer, an SAE statistics worker and a reducer as actors of one
+/// actor system without remoting.
 /// </summary>
 public static class LocalRunner
 {
     public static async Task<RunReport> RunAsync(JobSpec spec, SweepDatabase database, IRunProgress progress, CancellationToken ct)
     {
-        long runId = await StartRunAsync(spec, database, ct);
-        return await ExecuteAsync(runId, spec, database, progress, _ => Task.FromResult<IReadOnlySet<string>>(new HashSet<string>()), ct);
+        long runId = await StartedRun.CreateAsync(spec, database, ct);
+        return await ExecuteAsync(runId, spec, database, progress, resume: false, ct);
     }
 
-    /// <summary>Creates the run row (pending) and remembers the job file's path for a later <c>--resume</c>.</summary>
-    public static async Task<long> StartRunAsync(JobSpec spec, SweepDatabase database, CancellationToken ct)
+    /// <summary><c>sweep run --resume RUN</c>: continues an interrupted run in this process (see <see cref="RunResumer"/>).</summary>
+    public static async Task<RunReport> ResumeAsync(long runId, string? jobFile, SweepDatabase database, IRunProgress progress, CancellationToken ct)
     {
-        long runId = await database.CreateRunAsync(spec.Name, spec.SourceText, spec.Digest, Path.GetFullPath(spec.Output.Store), ct);
-        await database.SetRunJobPathAsync(runId, Path.GetFullPath(spec.File), ct);
-        return runId;
+        var spec = await RunResumer.LoadJobAsync(database, runId, jobFile, ct);
+        return await ExecuteAsync(runId, spec, database, progress, resume: true, ct);
     }
 
-    /// <summary>
-    /// Executes run <paramref name="runId"/> to the end in this process. <paramref name="finishedUnits"/> says which
-    /// planned units the ledger already holds (none for a new run; the verified ones for a resumed run).
-    /// </summary>
-    public static async Task<RunReport> ExecuteAsync(long runId, JobSpec spec, SweepDatabase database, IRunProgress progress,
-        Func<PreparedRun, Task<IReadOnlySet<string>>> finishedUnits, CancellationToken ct)
+    private static async Task<RunReport> ExecuteAsync(long runId, JobSpec spec, SweepDatabase database, IRunProgress progress, bool resume, CancellationToken ct)
     {
-        await database.SetRunStatusAsync(runId, RunStatus.Running, ct: ct);
-        await using var heartbeat = RunHeartbeat.Start(database, runId);
+        await using var run = await StartedRun.StartAsync(database, runId, spec, resume, ct);
+        RunOutcome outcome;
         try
         {
-            EnsureWritable(Path.GetFullPath(spec.Output.Store));
-            var prepared = PreparedRun.Prepare(spec, runId);
-            await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, WorkUnits.StageName(u.Stage), u.Description)), ct);
-            var done = await finishedUnits(prepared);
-
-            var outcome = await RunActorsAsync(prepared, done, new DatabaseRunLedger(database, runId), progress, ct);
-            if (!outcome.Succeeded) throw new RunFailedException(runId, outcome.Error ?? "the run failed");
-
-            await database.SetRunStatusAsync(runId, RunStatus.Succeeded, ct: CancellationToken.None);
-            return await ReportAsync(runId, outcome, prepared, database);
+            outcome = await RunActorsAsync(run, progress, ct);
         }
         catch (Exception e)
         {
-            var reason = e is OperationCanceledException ? "cancelled" : e.Message;
-            await database.SetRunStatusAsync(runId, RunStatus.Failed, reason, CancellationToken.None);
-            throw e as RunFailedException ?? new RunFailedException(runId, reason, e);
+            throw await run.FailAsync(e);
         }
+        return await run.FinishAsync(outcome);
     }
 
-    public static async Task<RunReport> ReportAsync(long runId, RunOutcome outcome, PreparedRun prepared, SweepDatabase database) =>
-        new(runId, outcome, prepared.Context.StoreDirectory, prepared.Plan.Captures.Count, prepared.Plan.Analyses.Count,
-            prepared.Context.Corpus.TokenCount, await database.GetMetricsAsync(runId, CancellationToken.None));
-
-    private static async Task<RunOutcome> RunActorsAsync(PreparedRun prepared, IReadOnlySet<string> done, IRunLedger ledger,
-        IRunProgress progress, CancellationToken ct)
+    private static async Task<RunOutcome> RunActorsAsync(StartedRun run, IRunProgress progress, CancellationToken ct)
     {
         var system = LocalActorSystem.Create();
         try
         {
+            var prepared = run.Prepared;
             var spec = prepared.Context.Spec;
             var lease = LeaseSettings.From(spec.Execution);
             var worker = WorkerSettings.Local(lease);
             var outcome = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             await using var cancel = ct.Register(() => outcome.TrySetCanceled(ct));
-            var coordinator = system.ActorOf(RunCoordinator.Props(prepared.Units, done, ledger, progress, outcome, lease), "coordinator");
+            var coordinator = system.ActorOf(RunCoordinator.Props(prepared.Units, run.Done, run.LastLeases, run.Ledger, progress, outcome, lease), "coordinator");
             IActorRef Start(WorkStage stage, string name) => system.ActorOf(UnitWorker.Props(stage, coordinator,
-                DelayedExecutor.Wrap(prepared.CreateExecutor(stage, spec.Execution.Device)), prepared.UnitsByKey, worker), name);
+                DelayedExecutor.Wrap(prepared.CreateExecutor(spec.Execution.Device)), prepared.UnitsByKey, worker), name);
             for (int i = 1; i <= spec.Execution.Workers; i++) Start(WorkStage.Capture, $"worker-{i}");
             Start(WorkStage.TrainSae, "sae-trainer-1");
             Start(WorkStage.SaeStats, "sae-stats-1");
@@ -86,21 +67,6 @@ public static class LocalRunner
         finally
         {
             await system.Terminate();
-        }
-    }
-
-    internal static void EnsureWritable(string store)
-    {
-        try
-        {
-            Directory.CreateDirectory(store);
-            var probe = Path.Combine(store, $".write-probe-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"store directory {store} is not writable ({e.Message})", e);
         }
     }
 }

@@ -1,4 +1,6 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Workers;
 
@@ -16,10 +18,10 @@ public sealed class DelayedExecutor(IUnitExecutor inner, TimeSpan delay) : IUnit
             ? new DelayedExecutor(executor, TimeSpan.FromMilliseconds(ms))
             : executor;
 
-    public async Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken)
+    public async Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, cancellationToken);
-        return await inner.ExecuteAsync(unit, cancellationToken);
+        return await inner.ExecuteAsync(unit, lease, cancellationToken);
     }
 
     public void Dispose() => inner.Dispose();

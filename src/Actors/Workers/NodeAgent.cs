@@ -2,10 +2,12 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
 using Sweep.Actors.Hosting;
-using Sweep.Actors.Runs;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Workers;
 
@@ -86,7 +88,7 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
             // A node that cannot read the job would silently idle; its workers fail the units they are given
             // instead, so the run ends with a message naming this node rather than waiting forever.
             _log.Error("run {0}: this node cannot run the job: {1}", f.Run.RunId, f.Error);
-            StartWorkers(f.Run, (_, _) => new FailingExecutor(), null, $"node {_options.NodeName} cannot prepare the job: {f.Error}");
+            StartWorkers(f.Run, _ => new FailingExecutor(), null, $"node {_options.NodeName} cannot prepare the job: {f.Error}");
         });
         Receive<RunEnded>(ended =>
         {
@@ -125,10 +127,10 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     }
 
     private void StartWorkers(Prepared prepared) =>
-        StartWorkers(prepared.Run, (stage, device) => prepared.Plan.CreateExecutor(stage, device), prepared.Plan, null);
+        StartWorkers(prepared.Run, device => prepared.Plan.CreateExecutor(device), prepared.Plan, null);
 
     // Without a plan (the job could not be prepared here) the workers answer every unit with the reason.
-    private void StartWorkers(RunStarted run, Func<WorkStage, string, IUnitExecutor> executorFor, PreparedRun? plan, string? unavailable)
+    private void StartWorkers(RunStarted run, Func<string, IUnitExecutor> executorFor, PreparedRun? plan, string? unavailable)
     {
         var heartbeat = plan is null ? TimeSpan.FromSeconds(1) : LeaseSettings.From(plan.Context.Spec.Execution).Heartbeat;
         var settings = new WorkerSettings(_options.NodeName, heartbeat, unavailable);
@@ -138,22 +140,22 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
             for (int i = 0; i < _options.Devices.Count; i++)
             {
                 var device = _options.Devices[i];
-                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Capture, run.Coordinator, DelayedExecutor.Wrap(executorFor(WorkStage.Capture, device)), units, settings),
+                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.Capture, run.Coordinator, DelayedExecutor.Wrap(executorFor(device)), units, settings),
                     $"{device.Replace(':', '-')}-{i}-run{run.RunId}"));
                 // SAE training is model-side work too: one trainer per device, beside its capture worker.
-                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.TrainSae, run.Coordinator, DelayedExecutor.Wrap(executorFor(WorkStage.TrainSae, device)), units, settings),
+                workers.Add(Context.ActorOf(UnitWorker.Props(WorkStage.TrainSae, run.Coordinator, DelayedExecutor.Wrap(executorFor(device)), units, settings),
                     $"{device.Replace(':', '-')}-{i}-sae-trainer-run{run.RunId}"));
             }
         if (_options.Roles.Contains(NodeRoles.Reducer))
             foreach (var (stage, name) in new[] { (WorkStage.Analysis, "reducer"), (WorkStage.SaeStats, "sae-stats") })
-                workers.Add(Context.ActorOf(UnitWorker.Props(stage, run.Coordinator, DelayedExecutor.Wrap(executorFor(stage, "cpu")), units, settings),
+                workers.Add(Context.ActorOf(UnitWorker.Props(stage, run.Coordinator, DelayedExecutor.Wrap(executorFor("cpu")), units, settings),
                     $"{name}-run{run.RunId}"));
         _workers[run.RunId] = workers;
     }
 
     private sealed class FailingExecutor : IUnitExecutor
     {
-        public Task<UnitResult> ExecuteAsync(WorkUnit unit, CancellationToken cancellationToken) =>
+        public Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken) =>
             throw new PermanentUnitFailure("this node could not prepare the job");
         public void Dispose() { }
     }

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Sweep.Actors.Coordination;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Actors.Workers;
 
@@ -16,13 +18,14 @@ public sealed record WorkerSettings(string Node, TimeSpan Heartbeat, string? Una
 /// <summary>
 /// Pulls units of one stage from the coordinator and runs them with its executor, one at a time.
 /// Idle: asks for work and waits. Busy: the executor runs off the actor's thread while the worker
-/// renews the unit's lease with heartbeats; the result goes back to the coordinator, then the worker
+/// renews the unit's lease with heartbeats; the executor writes the unit's outputs (its rows in a result file) and
+/// only a short report of them goes back to the coordinator, then the worker
 /// asks again. It never holds more than one unit, so a slow worker never drowns (work-pulling).
 /// Units arrive as keys and are looked up in this node's own plan of the run.
 /// </summary>
 public sealed class UnitWorker : ReceiveActor, IWithTimers
 {
-    private sealed record Executed(string Key, int Lease, UnitResult Result);
+    private sealed record Executed(string Key, int Lease, UnitReport Report);
     private sealed record ExecutionFailed(string Key, int Lease, Exception Error);
     private sealed record Beat(string Key, int Lease);
 
@@ -65,7 +68,7 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
                 return;
             }
             var self = Self;
-            Task.Run(() => _executor.ExecuteAsync(unit, _stopping.Token)).ContinueWith(t => t.IsCompletedSuccessfully
+            Task.Run(() => _executor.ExecuteAsync(unit, assigned.Lease, _stopping.Token)).ContinueWith(t => t.IsCompletedSuccessfully
                 ? (object)new Executed(unit.Key, assigned.Lease, t.Result)
                 : new ExecutionFailed(unit.Key, assigned.Lease, t.Exception?.GetBaseException() ?? new OperationCanceledException()))
                 .PipeTo(self);
@@ -80,7 +83,7 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
         Receive<Beat>(beat => _coordinator.Tell(new WorkProgress(beat.Key, beat.Lease)));
         Receive<Executed>(done =>
         {
-            _coordinator.Tell(new WorkSucceeded(done.Key, done.Lease, done.Result));
+            _coordinator.Tell(new WorkSucceeded(done.Key, done.Lease, done.Report));
             BecomeIdleAndAsk();
         });
         Receive<ExecutionFailed>(failed =>

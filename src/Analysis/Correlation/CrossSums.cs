@@ -61,6 +61,9 @@ internal sealed class CrossSums
         return k >= 0 ? _values[i][k] : 0.0;
     }
 
+    /// <summary>Cross sums from their rows (a partial read back from its file): per row its columns (null: dense), sums and co-active count.</summary>
+    internal static CrossSums FromRows(int widthB, int[]?[] columns, double[][] values, int[] counts) => new(widthB, columns, values, counts);
+
     public static CrossSums Empty(int widthA, int widthB) =>
         new(widthB, Enumerable.Repeat(NoColumns, widthA).ToArray<int[]?>(), Enumerable.Repeat(NoValues, widthA).ToArray(), new int[widthA]);
 

@@ -109,6 +109,13 @@ public sealed class CorrelationTile
 
     private CorrelationTile(int widthA, int first, int width) { WidthA = widthA; First = first; Width = width; }
 
+    /// <summary>The tile's moments: column means and centred sums of squares of both sides, and the centred co-moment [WidthA, Width].</summary>
+    internal (double[] MeanA, double[] M2A, double[] MeanB, double[] M2B, double[] Co) Moments => (_meanA, _m2A, _meanB, _m2B, _co);
+
+    /// <summary>A tile from its <see cref="Moments"/> (a partial read back from its file).</summary>
+    internal static CorrelationTile FromMoments(int widthA, int first, int width, long count, double[] meanA, double[] m2A, double[] meanB, double[] m2B, double[] co) =>
+        new(widthA, first, width) { Count = count, _meanA = meanA, _m2A = m2A, _meanB = meanB, _m2B = m2B, _co = co };
+
     /// <summary>
     /// The tile's statistics over a stream of row blocks. Every block is shifted by the first block's column means
     /// (c, d) in the working precision, so the GEMM sees nearly centred data and does not cancel; its products, the

@@ -3,7 +3,7 @@ namespace Sweep.Analysis.Correlation;
 /// <summary>
 /// The <c>correlation</c> measure on sparse SAE codes: one <see cref="SparsePairStatistics"/> per batch of aligned
 /// tokens (corpus shards), merged as a balanced tree, then exact best matches by <see cref="SparseCorrelation"/> —
-/// the same metrics, with the same names, as <see cref="PairMeasures"/> gives for dense activations.
+/// the statistics that <see cref="Measures.CodeCorrelationMeasure"/> folds, merges and turns into rows.
 /// </summary>
 public static class SparseCorrelationMeasure
 {
@@ -47,26 +47,5 @@ public static class SparseCorrelationMeasure
             slots[k] = null;
         }
         if (k == slots.Count) slots.Add(carry); else slots[k] = carry;
-    }
-
-    public static PairMeasureResult Compute(SparsePairStatistics stats, int topK)
-    {
-        var matches = SparseCorrelation.BestMatches(stats, topK);
-        var p = new Dictionary<string, object>
-        {
-            ["top_k"] = topK, ["path"] = "sparse", ["co_active_pairs"] = stats.CoActivePairs,
-            ["dead_a"] = matches.DeadA.Count(d => d), ["dead_b"] = matches.DeadB.Count(d => d),
-        };
-        return new([
-            new("correlation_mean_best_a_to_b", MeanBest(matches.AToB), matches.Count, p),
-            new("correlation_mean_best_b_to_a", MeanBest(matches.BToA), matches.Count, p),
-            new("correlation_mutual_pairs", matches.MutualPairs().Count, matches.Count, p),
-        ], matches);
-    }
-
-    private static double MeanBest(Match[] matches)
-    {
-        var live = matches.Where(m => m.Index >= 0).ToList();
-        return live.Count == 0 ? 0.0 : live.Average(m => m.Correlation);
     }
 }

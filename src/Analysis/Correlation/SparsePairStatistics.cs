@@ -25,6 +25,10 @@ public sealed class SparsePairStatistics
         SumA = sumA; SumSqA = sumSqA; SumB = sumB; SumSqB = sumSqB; Cross = cross;
     }
 
+    /// <summary>Statistics from their parts (a partial read back from its file).</summary>
+    internal static SparsePairStatistics FromParts(long count, double[] sumA, double[] sumSqA, double[] sumB, double[] sumSqB, CrossSums cross) =>
+        new(sumA.Length, sumB.Length, count, sumA, sumSqA, sumB, sumSqB, cross);
+
     public static SparsePairStatistics Empty(int widthA, int widthB) =>
         new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA, widthB));
 

@@ -31,6 +31,18 @@ public sealed class ItemSample
         if (_items.Count > Capacity) _items.Remove(_items.Keys.Last());
     }
 
+    /// <summary>The kept items, lowest priority first: ids and rows (a sample is rebuilt from them with <see cref="Keep"/>).</summary>
+    public IEnumerable<(long Id, double[] X, double[] Y)> Items => _items.Select(kv => (kv.Key.Id, kv.Value.X, kv.Value.Y));
+
+    /// <summary>Offers an item whose rows are already float64 (a sample read back from its parts).</summary>
+    public void Keep(long id, double[] x, double[] y)
+    {
+        var key = (Priority(id), id);
+        if (_items.Count == Capacity && key.CompareTo(_items.Keys.Last()) >= 0) return;
+        _items[key] = (x, y);
+        if (_items.Count > Capacity) _items.Remove(_items.Keys.Last());
+    }
+
     public ItemSample Merge(ItemSample other)
     {
         if (other.Capacity != Capacity || other.Seed != Seed) throw new ArgumentException("cannot merge samples of different capacity or seed");

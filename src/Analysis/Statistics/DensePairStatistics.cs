@@ -26,6 +26,12 @@ public sealed class DensePairStatistics
         SumX = sumX; SumY = sumY; XtX = xtx; YtY = yty; XtY = xty;
     }
 
+    /// <summary>Statistics from their parts, as <see cref="Measures"/> reads them back from a partial file.</summary>
+    public static DensePairStatistics FromParts(int widthX, int widthY, long count, double[] sumX, double[] sumY, double[] xtx, double[] yty, double[] xty) =>
+        sumX.Length == widthX && sumY.Length == widthY && xtx.Length == widthX * widthX && yty.Length == widthY * widthY && xty.Length == widthX * widthY
+            ? new(widthX, widthY, count, sumX, sumY, xtx, yty, xty)
+            : throw new ArgumentException($"parts do not fit statistics of widths {widthX}x{widthY}");
+
     public static DensePairStatistics Empty(int widthX, int widthY) =>
         new(widthX, widthY, 0, new double[widthX], new double[widthY],
             new double[widthX * widthX], new double[widthY * widthY], new double[widthX * widthY]);

@@ -65,6 +65,14 @@ public sealed class RowNormMoments
         };
     }
 
+    /// <summary>Moments from their parts, as <see cref="Measures"/> reads them back from a partial file.</summary>
+    public static RowNormMoments FromParts(long count, double sumA, double sumB, double sumAA, double sumBB, double sumAB,
+        double[] sumAX, double[] sumBX, double[] sumAY, double[] sumBY) => new()
+    {
+        Count = count, SumA = sumA, SumB = sumB, SumAA = sumAA, SumBB = sumBB, SumAB = sumAB,
+        SumAX = sumAX, SumBX = sumBX, SumAY = sumAY, SumBY = sumBY,
+    };
+
     public static RowNormMoments Empty(int widthX, int widthY) => new()
     {
         SumAX = new double[widthX], SumBX = new double[widthX], SumAY = new double[widthY], SumBY = new double[widthY],

@@ -1,4 +1,5 @@
 using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
 
 namespace Sweep.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Runs;
 using Sweep.Cli.Rendering;
@@ -53,7 +54,7 @@ internal static class RunCommand
                 await using var session = await DatabaseSession.OpenAsync(
                     CommonOptions.ChooseDatabase(parse, database, spec?.Output.Database), parse.GetValue(home)!, ct);
                 var report = await WithProgressAsync(progress => resumeRun is { } id
-                    ? RunResumer.ResumeAsync(id, jobFile?.FullName, session.Database, progress, ct)
+                    ? LocalRunner.ResumeAsync(id, jobFile?.FullName, session.Database, progress, ct)
                     : LocalRunner.RunAsync(spec!, session.Database, progress, ct));
                 RunSummary.Print(report, session);
                 return ExitCodes.Success;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
 using Sweep.Cli.Rendering;
 using Sweep.Storage.Database;
 

@@ -1,5 +1,6 @@
 using Spectre.Console;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 
 namespace Sweep.Cli.Rendering;
 
@@ -14,7 +15,7 @@ public sealed class BarRunProgress(ProgressContext context) : IRunProgress
         lock (_gate)
             foreach (var (stage, count) in unitsPerStage.OrderBy(kv => kv.Key))
             {
-                var bar = context.AddTask(Sweep.Actors.Runs.WorkUnits.StageName(stage), maxValue: Math.Max(count, 1));
+                var bar = context.AddTask(StageNames.Of(stage), maxValue: Math.Max(count, 1));
                 bar.Increment(alreadyDone.GetValueOrDefault(stage));
                 _bars[stage] = bar;
             }

@@ -1,4 +1,5 @@
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
 using Sweep.Actors.Runs;
 
 namespace Sweep.Cli.Rendering;
@@ -18,7 +19,7 @@ public sealed class PlainRunProgress(TextWriter output) : IRunProgress
             {
                 _total[stage] = count;
                 _done[stage] = alreadyDone.GetValueOrDefault(stage);
-                output.WriteLine($"{WorkUnits.StageName(stage)}: {count} units ({_done[stage]} already done)");
+                output.WriteLine($"{StageNames.Of(stage)}: {count} units ({_done[stage]} already done)");
             }
         }
     }
@@ -28,7 +29,7 @@ public sealed class PlainRunProgress(TextWriter output) : IRunProgress
         lock (_gate)
         {
             int done = _done[unit.Stage] = _done.GetValueOrDefault(unit.Stage) + 1;
-            output.WriteLine($"{WorkUnits.StageName(unit.Stage)} {done}/{_total.GetValueOrDefault(unit.Stage)}: {unit.Description}{(reused ? " (cached)" : "")}");
+            output.WriteLine($"{StageNames.Of(unit.Stage)} {done}/{_total.GetValueOrDefault(unit.Stage)}: {unit.Description}{(reused ? " (cached)" : "")}");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Sweep.Actors.Hosting;
 using Sweep.Actors.Runs;
+using Sweep.Pipeline.Runs;
 
 namespace Sweep.Cli.Rendering;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sweep.Actors.Execution;
+using Sweep.Pipeline.Execution;
 using Sweep.Storage.Database;
 
 namespace Sweep.Cli.Reports;

@@ -1,19 +1,17 @@
-using System.Security.Cryptography;
-using System.Text;
+using Sweep.Analysis.Measures;
+using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Spec;
 
 namespace Sweep.Jobs.Planning;
 
 /// <summary>
-/// Turns a validated job and its tokenized corpus into work units with deterministic keys: the same
-/// weights, tokenizer, corpus and settings give the same keys on any machine, so finished units are reused.
+/// Turns a validated job and its tokenized corpus into capture units with deterministic keys (the same weights,
+/// tokenizer, corpus and settings give the same keys on any machine, so finished units are reused) and the site pairs
+/// of every analysis (or, for a one-site measure, its sites).
 /// </summary>
 public static class JobPlanner
 {
-    /// <summary>Version of the activation shard format; part of every capture key so a format change invalidates caches.</summary>
-    public const int CaptureFormatVersion = 1;
-
     public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel)
     {
         string dtype = SpecNames.Of(spec.Execution.Dtype), shardDtype = SpecNames.Of(spec.Output.ShardDtype);
@@ -24,58 +22,13 @@ public static class JobPlanner
                 throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
             foreach (var shard in corpus.Shards)
                 captures.Add(new CaptureUnit(
-                    CaptureKey(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),
+                    Keys.Capture(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),
                     capture.Model, shard.Index, capture.Sites));
         }
 
-        var analyses = new List<AnalysisUnit>();
-        foreach (var analysis in spec.Analyses)
-        {
-            string kind = SpecNames.Of(analysis.Kind);
-            foreach (var (a, b) in SitePairing.Pairs(spec, analysis))
-            {
-                var inputs = captures.Where(c => c.Model == a.Model || c.Model == b.Model).Select(c => c.Key);
-                var canonical = analysis.Parameters.Canonical(analysis.Kind).Select(p => $"{p.Key}={p.Value}").ToList();
-                // SAE sites: what identifies each SAE (capture keys do not name the SAEs that encode with them) joins the key.
-                if (analysis.Sites == AnalysisSites.Sae)
-                    canonical.AddRange([.. new[] { a, b }.Select(s => $"sae={SitePairing.FindSaeSite(spec, s)!.KeyText}"), "sites=sae"]);
-                var parameters = string.Join(",", canonical);
-                analyses.Add(new AnalysisUnit(AnalysisKey(analysis.Name, kind, a, b, inputs, parameters), analysis.Name, kind, a, b));
-            }
-        }
+        var analyses = spec.Analyses.SelectMany(analysis => analysis.Measure.Arity == Arity.Site
+            ? SitePairing.Sites(spec, analysis).Select(s => new AnalysisPair(analysis.Name, analysis.Kind, s, null))
+            : SitePairing.Pairs(spec, analysis).Select(p => new AnalysisPair(analysis.Name, analysis.Kind, p.A, p.B))).ToList();
         return new JobPlan(captures, analyses);
     }
-
-    /// <summary>
-    /// Ledger key of one model's capture of a shard: the model's name in the job (two names for the same
-    /// weights are two units), format version, weights, sorted sites, tokenizer, shard, dtype, and the storage
-    /// dtype when it is not float32 (so float32 captures keep the keys they had). The shard files themselves are
-    /// content-addressed by <c>ShardMetadata.CacheKey</c>, which leaves the name out.
-    /// </summary>
-    public static string CaptureKey(string model, string weightsDigest, IEnumerable<string> sites, string tokenizerDigest, string corpusShardDigest,
-        string dtype, string shardDtype = "float32")
-    {
-        string[] fields =
-        [
-            "sweep.capture", $"format={CaptureFormatVersion}", $"model={model}", $"weights={weightsDigest}",
-            $"sites={string.Join(",", sites.Order(StringComparer.Ordinal))}", $"tokenizer={tokenizerDigest}",
-            $"shard={corpusShardDigest}", $"dtype={dtype}",
-        ];
-        return Hash(shardDtype == "float32" ? fields : [.. fields, $"shard_dtype={shardDtype}"]);
-    }
-
-    /// <summary>
-    /// Key of an analysis unit. The analysis name is part of it so two analyses of the same kind in one job
-    /// never share a unit (each records its own rows). Parameters ("key=value,...") join the key only when
-    /// the kind has any, so parameterless kinds keep the keys they had.
-    /// </summary>
-    public static string AnalysisKey(string analysis, string kind, SiteRef a, SiteRef b, IEnumerable<string> captureKeys, string parameters = "") =>
-        parameters.Length == 0
-            ? Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
-                $"inputs={string.Join(",", captureKeys)}")
-            : Hash("sweep.analysis", $"analysis={analysis}", $"kind={kind}", $"a={a.Model}/{a.Site}", $"b={b.Model}/{b.Site}",
-                $"inputs={string.Join(",", captureKeys)}", $"params={parameters}");
-
-    private static string Hash(params string[] fields) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", fields))));
 }

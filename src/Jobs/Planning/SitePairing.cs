@@ -1,3 +1,4 @@
+using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
 
@@ -25,6 +26,12 @@ public static class SitePairing
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
+    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> every SAE code site.</summary>
+    public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
+        analysis.Sites == AnalysisSites.Sae
+            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList()
+            : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList();
+
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
         Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites);
@@ -39,16 +46,13 @@ public static class SitePairing
     /// </summary>
     public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained) =>
         saes.SelectMany(sae => (sae.Folder.Config.Architecture == SaeArchitecture.Temporal ? new[] { "novel", "pred" } : ["codes"])
-                .Select(codes => new SaeSite(new SiteRef(sae.Model, SiteOf(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
-            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, SiteOf(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
+                .Select(codes => new SaeSite(new SiteRef(sae.Model, Keys.SaeSite(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
+            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
             .ToList();
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
     public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>
-        site.Site.Contains("/sae/", StringComparison.Ordinal) ? SaeSites(spec.Saes, spec.TrainSaes).FirstOrDefault(s => s.Ref == site) : null;
-
-    // The same spelling as Sweep.Storage.Shards.SaeIdentity.SiteOf (Jobs does not reference Storage).
-    private static string SiteOf(string hook, string name, string codes) => codes == "codes" ? $"{hook}/sae/{name}" : $"{hook}/sae/{name}/{codes}";
+        Keys.IsSaeSite(site.Site) ? SaeSites(spec.Saes, spec.TrainSaes).FirstOrDefault(s => s.Ref == site) : null;
 
     private static List<(SiteRef, SiteRef)> PairsOf(List<SiteRef> sites, SitePairs pairs)
     {

@@ -9,15 +9,18 @@ public sealed record SiteRef(string Model, string Site)
 /// <summary>Run one model over one corpus shard and keep all of that model's requested sites.</summary>
 public sealed record CaptureUnit(string Key, string Model, int ShardIndex, IReadOnlyList<string> Sites);
 
-/// <summary>A pairwise analysis of two captured sites over every shard; it depends on both models' capture units.</summary>
-public sealed record AnalysisUnit(string Key, string Analysis, string Kind, SiteRef A, SiteRef B);
+/// <summary>
+/// One pair of sites an analysis compares over every shard, or one site (<see cref="B"/> null) a one-site measure looks
+/// inside (Sweep.Pipeline plans it as map, merge and finalize units).
+/// </summary>
+public sealed record AnalysisPair(string Analysis, string Kind, SiteRef A, SiteRef? B);
 
-/// <summary>The work of a job: capture units (model x shard) and analysis units (analysis x site pair).</summary>
-public sealed record JobPlan(IReadOnlyList<CaptureUnit> Captures, IReadOnlyList<AnalysisUnit> Analyses)
+/// <summary>The work of a job: capture units (model x shard) and the site pairs of each analysis.</summary>
+public sealed record JobPlan(IReadOnlyList<CaptureUnit> Captures, IReadOnlyList<AnalysisPair> Analyses)
 {
-    /// <summary>The capture units an analysis unit reads: every shard of both sites' models.</summary>
-    public IReadOnlyList<CaptureUnit> DependenciesOf(AnalysisUnit unit) =>
-        Captures.Where(c => c.Model == unit.A.Model || c.Model == unit.B.Model).ToList();
+    /// <summary>The capture units a pair reads: every shard of both sites' models.</summary>
+    public IReadOnlyList<CaptureUnit> DependenciesOf(AnalysisPair pair) =>
+        Captures.Where(c => c.Model == pair.A.Model || c.Model == pair.B?.Model).ToList();
 
     public CaptureUnit Capture(string model, int shardIndex) =>
         Captures.FirstOrDefault(c => c.Model == model && c.ShardIndex == shardIndex)

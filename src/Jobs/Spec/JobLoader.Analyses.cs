@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sweep.Analysis.Measures;
 using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Jobs.Spec;
@@ -6,17 +7,11 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>analyses</c> section: what to compare, and how.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites"];
-    private static readonly string[] AnalysisKeys =
-        [.. AnalysisCommonKeys, "keep_variance", "inner", "outer", "k", "metric", "max_items", "seed", "top_k", "memory_mb", "precision",
-          "min_correlation", "one_to_one", "hungarian", "non_concept_tokens", "non_concept_share", "shared_top_token", "top_tokens", "permutations"];
-    private static readonly Dictionary<string, AnalysisKind> Kinds = Enum.GetValues<AnalysisKind>().ToDictionary(SpecNames.Of);
+    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "shards_per_unit"];
+    private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. MeasureRegistry.ParameterNames];
+    private static readonly Dictionary<string, string> Kinds = MeasureRegistry.Kinds.ToDictionary(k => k);
     private static readonly Dictionary<string, AnalysisSites> SiteChoices = new() { ["dense"] = AnalysisSites.Dense, ["sae"] = AnalysisSites.Sae };
     private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
-    private static readonly Dictionary<string, RsaInner> InnerChoices = LowerNames<RsaInner>();
-    private static readonly Dictionary<string, RsaOuter> OuterChoices = LowerNames<RsaOuter>();
-    private static readonly Dictionary<string, KnnMetric> MetricChoices = LowerNames<KnnMetric>();
-    private static readonly Dictionary<string, CorrelationPrecision> PrecisionChoices = LowerNames<CorrelationPrecision>();
 
     private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes,
         string? modelWithoutTokenizer, ErrorSink errors)
@@ -37,37 +32,46 @@ public static partial class JobLoader
                 name = null;
             }
             else if (name is not null) seen[name] = a["name"]!;
-            var kind = a.Choice("kind", Kinds, required: true);
+            var kind = ChoiceText(a, "kind", Kinds, errors, required: true);
             var pairs = a.Choice("pairs", PairChoices);
             if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
             var sites = a.Choice("sites", SiteChoices);
             if (a["sites"] is not null && sites is null) { ok = false; continue; }
+            var shardsPerUnit = a.Int("shards_per_unit", 1, "an integer of at least 1 (corpus shards per map unit)");
+            if (a["shards_per_unit"] is not null && shardsPerUnit is null) { ok = false; continue; }
             if (name is null || kind is null) { ok = false; continue; }
-            // feature_matching only makes sense between SAE feature spaces; it pairs SAE sites unless told otherwise (an error).
-            sites ??= kind == AnalysisKind.FeatureMatching ? AnalysisSites.Sae : AnalysisSites.Dense;
-            if (sites == AnalysisSites.Sae && kind is not (AnalysisKind.Correlation or AnalysisKind.FeatureMatching))
+            // A kind measured only on SAE codes (feature_matching) pairs SAE sites unless told otherwise (an error).
+            sites ??= MeasureRegistry.Find(kind, SiteData.Dense) is null ? AnalysisSites.Sae : AnalysisSites.Dense;
+            var data = sites == AnalysisSites.Sae ? SiteData.Sparse : SiteData.Dense;
+            if (MeasureRegistry.Find(kind, data) is not { } measure)
             {
-                errors.At(a["sites"]!, $"{a.KeyPath("sites")} is 'sae' for kind '{SpecNames.Of(kind.Value)}', expected kind correlation or feature_matching (the measures on sparse SAE codes)");
+                var message = sites == AnalysisSites.Sae
+                    ? $"{a.KeyPath("sites")} is 'sae' for kind '{kind}', expected kind {OrList(MeasureRegistry.All.Where(m => m.Data == SiteData.Sparse).Select(m => m.Kind).Distinct())} (the measures on sparse SAE codes)"
+                    : $"{a.KeyPath("sites")} is 'dense' for kind '{kind}', expected 'sae' (kind '{kind}' runs on SAE code sites only)";
+                errors.At(a["sites"]!, message);
                 ok = false;
                 continue;
             }
-            if (sites == AnalysisSites.Dense && kind == AnalysisKind.FeatureMatching)
-            {
-                errors.At(a["sites"]!, $"{a.KeyPath("sites")} is 'dense' for kind 'feature_matching', expected 'sae' (features are matched between SAE code sites)");
-                ok = false;
-                continue;
-            }
-            if (ReadParameters(a, kind.Value, errors) is not { } parameters) { ok = false; continue; }
+            if (ReadParameters(a, measure, errors) is not { } parameters) { ok = false; continue; }
 
-            // Non-concept token texts become ids through the corpus tokenizer; a pre-tokenized corpus has none.
-            if (kind == AnalysisKind.FeatureMatching && parameters.NonConceptTokens.Count > 0 && modelWithoutTokenizer is not null)
+            // Texts a measure needs as token ids go through the corpus tokenizer; a pre-tokenized corpus has none.
+            if (measure.TokenTexts(parameters) is { } texts && modelWithoutTokenizer is not null)
             {
-                errors.At(a["non_concept_tokens"] ?? a["kind"]!, $"{path}: the non-concept filter needs the corpus tokenizer, but model '{modelWithoutTokenizer}' has no tokenizer files, expected non_concept_tokens: [] (filter off)");
+                errors.At(a[texts.Key] ?? a["kind"]!, $"{path}: {texts.Purpose} needs the corpus tokenizer, but model '{modelWithoutTokenizer}' has no tokenizer files, expected {texts.Key}: [] ({texts.Off})");
                 ok = false;
                 continue;
             }
-            var analysis = new AnalysisSpec { Name = name, Kind = kind.Value, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters };
-            if (captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
+            var analysis = new AnalysisSpec
+            {
+                Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
+            };
+            if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
+            {
+                errors.At(pairsNode, $"{a.KeyPath("pairs")} does not apply to kind '{kind}', which looks inside one site at a time, expected no pairs key");
+                ok = false;
+                continue;
+            }
+            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
                 && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites).Count == 0)
             {
                 var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
@@ -80,40 +84,50 @@ public static partial class JobLoader
         return ok ? analyses : null;
     }
 
-    /// <summary>The kind's parameters; a parameter of another kind is an error at its key.</summary>
-    private static AnalysisParameters? ReadParameters(YamlSection a, AnalysisKind kind, ErrorSink errors)
+    /// <summary>The measure's parameter record, read key by key as the measure declares them; a parameter of another kind is an error at its key.</summary>
+    private static MeasureParameters? ReadParameters(YamlSection a, Measure measure, ErrorSink errors)
     {
-        var allowed = AnalysisParameters.KeysOf(kind);
+        var allowed = measure.Keys.Select(k => k.Name).ToList();
         int before = errors.Errors.Count;
         foreach (var (keyNode, _) in a.Node.Children)
             if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key))
-                errors.At(keyNode, $"{a.KeyPath(key)} is not a parameter of kind '{SpecNames.Of(kind)}', expected "
+                errors.At(keyNode, $"{a.KeyPath(key)} is not a parameter of kind '{measure.Kind}', expected "
                     + (allowed.Count == 0 ? "none besides name, kind, pairs" : $"one of: {string.Join(", ", allowed)}"));
-        var p = new AnalysisParameters();
-        p = p with
+        var p = measure.Defaults;
+        foreach (var key in measure.Keys)
         {
-            KeepVariance = Fraction(a, "keep_variance", errors) ?? p.KeepVariance,
-            Inner = a.Choice("inner", InnerChoices) ?? p.Inner,
-            Outer = a.Choice("outer", OuterChoices) ?? p.Outer,
-            K = a.Int("k", 1, "an integer of at least 1") ?? p.K,
-            Metric = a.Choice("metric", MetricChoices) ?? p.Metric,
-            MaxItems = a.Int("max_items", 3, "an integer of at least 3") ?? p.MaxItems,
-            Seed = a.Int("seed", 0, "an integer of at least 0") ?? p.Seed,
-            TopK = a.Int("top_k", 1, "an integer of at least 1") ?? p.TopK,
-            MemoryMb = a.Int("memory_mb", 1, "an integer of at least 1 (MiB)") ?? p.MemoryMb,
-            Precision = a.Choice("precision", PrecisionChoices) ?? p.Precision,
-            MinCorrelation = Number(a, "min_correlation", -1, 1, errors) ?? p.MinCorrelation,
-            OneToOne = Bool(a, "one_to_one", errors) ?? p.OneToOne,
-            Hungarian = Bool(a, "hungarian", errors) ?? p.Hungarian,
-            NonConceptTokens = Strings(a, "non_concept_tokens", errors) ?? p.NonConceptTokens,
-            NonConceptShare = Fraction(a, "non_concept_share", errors) ?? p.NonConceptShare,
-            SharedTopToken = Bool(a, "shared_top_token", errors) ?? p.SharedTopToken,
-            TopTokens = a.Int("top_tokens", 1, "an integer of at least 1") ?? p.TopTokens,
-            Permutations = a.Int("permutations", 1, "an integer of at least 1") ?? p.Permutations,
-        };
-        if (kind == AnalysisKind.Knn && p.K >= p.MaxItems)
-            errors.At(a["k"] ?? a["max_items"] ?? a.Node, $"{a.KeyPath("k")} is {p.K}, expected fewer than max_items ({p.MaxItems})");
+            if (a[key.Name] is null) continue;
+            object? value = key.Type switch
+            {
+                ParameterType.Integer => a.Int(key.Name, (int)key.Min, key.Expected),
+                ParameterType.Number when key.MinExclusive => Fraction(a, key.Name, errors),
+                ParameterType.Number => Number(a, key.Name, key.Min, key.Max, errors),
+                ParameterType.Boolean => Bool(a, key.Name, errors),
+                ParameterType.Choice => ChoiceText(a, key.Name, key.Choices.ToDictionary(c => c), errors),
+                _ => Strings(a, key.Name, errors),
+            };
+            if (value is not null) p = key.Set(p, value);
+        }
+        if (errors.Errors.Count == before && measure.Check(p) is { } problem)
+            errors.At(a[problem.Key] ?? a.Node, $"{a.KeyPath(problem.Key)} {problem.Message}");
         return errors.Errors.Count == before ? p : null;
+    }
+
+    /// <summary>One of <paramref name="names"/>' keys (as YamlSection.Choice, for string values); absent gives null.</summary>
+    private static string? ChoiceText(YamlSection a, string key, IReadOnlyDictionary<string, string> names, ErrorSink errors, bool required = false)
+    {
+        var node = required ? a.Required(key, "one of: " + string.Join(", ", names.Keys)) : a[key];
+        if (node is null) return null;
+        if (node is YamlScalarNode { Value: { } text } && names.TryGetValue(text, out var value)) return value;
+        var hint = node is YamlScalarNode { Value: { } t } && Suggest.Closest(t, names.Keys) is { } close ? $"; did you mean '{close}'?" : "";
+        errors.At(node, $"{a.KeyPath(key)} is {ErrorSink.Describe(node)}, expected one of: {string.Join(", ", names.Keys)}{hint}");
+        return null;
+    }
+
+    private static string OrList(IEnumerable<string> items)
+    {
+        var list = items.ToList();
+        return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list[..^1]) + " or " + list[^1];
     }
 
     /// <summary>A number in (0, 1]; absent gives null.</summary>
@@ -153,9 +167,6 @@ public static partial class JobLoader
         errors.At(node, $"{a.KeyPath(key)} is {ErrorSink.Describe(node)}, expected a list of token texts");
         return null;
     }
-
-    private static Dictionary<string, T> LowerNames<T>() where T : struct, Enum =>
-        Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant());
 
     private static string PairsNeed(SitePairs pairs, AnalysisSites sites) => (pairs, sites) switch
     {

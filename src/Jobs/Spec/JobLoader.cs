@@ -416,10 +416,12 @@ public static partial class JobLoader
         for (int i = 0; i < analyses.Count; i++)
         {
             Line($"analyses[{i}].name", analyses[i].Name);
-            Line($"analyses[{i}].kind", SpecNames.Of(analyses[i].Kind));
+            Line($"analyses[{i}].kind", analyses[i].Kind);
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
             if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
-            foreach (var (key, value) in analyses[i].Parameters.Canonical(analyses[i].Kind)) Line($"analyses[{i}].{key}", value);
+            foreach (var (key, value) in analyses[i].Measure.Canonical(analyses[i].Parameters)) Line($"analyses[{i}].{key}", value);
+            // Only when set, so the digests of jobs written before the key existed stay as they were.
+            if (analyses[i].ShardsPerUnit is { } shards) Line($"analyses[{i}].shards_per_unit", shards);
         }
         Line("execution.device", execution.Device);
         Line("execution.dtype", SpecNames.Of(execution.Dtype));

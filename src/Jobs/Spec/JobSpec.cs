@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Models;
 
 namespace Sweep.Jobs.Spec;
@@ -98,8 +99,6 @@ public sealed record CaptureSpec
     public required IReadOnlyList<string> Sites { get; init; }
 }
 
-public enum AnalysisKind { Cka, CkaUnbiased, Svcca, Pwcca, Rsa, Knn, Procrustes, Correlation, FeatureMatching }
-
 /// <summary>Which sites an analysis pairs: the captured hook points (dense activations) or the SAE code sites <c>{hook}/sae/{name}</c> (sparse).</summary>
 public enum AnalysisSites { Dense, Sae }
 
@@ -114,13 +113,22 @@ public enum SitePairs
     Within,
 }
 
+/// <summary>
+/// One entry of <c>analyses</c>: its measure (found in <see cref="MeasureRegistry"/> by kind and the sites' data) and
+/// the measure's own parameter record, read straight from the YAML by the measure's keys.
+/// </summary>
 public sealed record AnalysisSpec
 {
     public required string Name { get; init; }
-    public required AnalysisKind Kind { get; init; }
+    public required Measure Measure { get; init; }
     public SitePairs Pairs { get; init; } = SitePairs.All;
     public AnalysisSites Sites { get; init; } = AnalysisSites.Dense;
-    public AnalysisParameters Parameters { get; init; } = new();
+    public required MeasureParameters Parameters { get; init; }
+    /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
+    public int? ShardsPerUnit { get; init; }
+
+    /// <summary>The YAML kind, e.g. <c>cka</c>.</summary>
+    public string Kind => Measure.Kind;
 }
 
 public enum ActivationDtype { Float32, BFloat16, Float16 }
@@ -162,11 +170,6 @@ public static class SpecNames
 {
     public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
     public static string Of(InvalidUtf8 u) => u switch { InvalidUtf8.Error => "error", _ => "replace" };
-    public static string Of(AnalysisKind k) => k switch
-    {
-        AnalysisKind.CkaUnbiased => "cka_unbiased", AnalysisKind.Svcca => "svcca", AnalysisKind.Pwcca => "pwcca", AnalysisKind.Rsa => "rsa",
-        AnalysisKind.Knn => "knn", AnalysisKind.Procrustes => "procrustes", AnalysisKind.Correlation => "correlation", AnalysisKind.FeatureMatching => "feature_matching", _ => "cka",
-    };
     public static string Of(AnalysisSites s) => s == AnalysisSites.Sae ? "sae" : "dense";
     public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
     public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };

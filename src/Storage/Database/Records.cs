@@ -16,9 +16,21 @@ public sealed record RunRecord(
 public sealed record UnitRecord(string UnitKey, string Stage, string Description = "");
 
 /// <summary>A row of <c>units</c>: the ledger's view of one unit.</summary>
+/// <param name="Lease">The unit's latest lease (its latest attempt's number; 0 before the first).</param>
 public sealed record UnitState(
     long RunId, string UnitKey, string Stage, string Description, UnitStatus Status, int Attempts,
-    string? Worker, string? OutputUri, string? Checksum, string? Error, DateTimeOffset UpdatedAt);
+    string? Worker, string? OutputUri, string? Checksum, string? Error, DateTimeOffset UpdatedAt, int Lease = 0);
+
+/// <summary>What the ledger made of a unit's commit.</summary>
+public enum CommitOutcome
+{
+    /// <summary>This commit recorded the unit's outputs: it is done.</summary>
+    Committed,
+    /// <summary>The unit was already done (another lease committed it first); nothing changed.</summary>
+    AlreadyDone,
+    /// <summary>A newer lease of the unit was handed out; this (late) result was refused and nothing changed.</summary>
+    StaleLease,
+}
 
 /// <summary>One shard a unit produced, for the <c>shards</c> catalog.</summary>
 public sealed record ShardRow(

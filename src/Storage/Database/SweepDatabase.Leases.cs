@@ -47,73 +47,88 @@ public sealed partial class SweepDatabase
             return await command.ExecuteScalarAsync(c) is long id ? id : (long?)null;
         }, ct);
 
-    /// <summary>Marks a unit running on <paramref name="worker"/> of <paramref name="node"/> and opens an attempt row; returns the attempt number.</summary>
-    public Task<int> StartAttemptAsync(long runId, string unitKey, string worker, string node, CancellationToken ct = default) =>
+    /// <summary>
+    /// Records lease <paramref name="lease"/> of a unit: the unit is running on <paramref name="worker"/> of
+    /// <paramref name="node"/>, its latest lease is this one (so only its commit is accepted), and attempt row
+    /// <paramref name="lease"/> opens. Returns how many attempts the unit has had.
+    /// </summary>
+    public Task<int> StartAttemptAsync(long runId, string unitKey, int lease, string worker, string node, CancellationToken ct = default) =>
         RunAsync(async (connection, c) =>
         {
             await using var tx = await connection.BeginTransactionAsync(c);
             await using var command = new NpgsqlCommand("""
-                UPDATE units SET status = 'running', attempts = attempts + 1, worker = @worker, node = @node, error = NULL, updated_at = now()
+                UPDATE units SET status = 'running', attempts = attempts + 1, lease = @lease, worker = @worker, node = @node, error = NULL, updated_at = now()
                 WHERE run_id = @run_id AND unit_key = @unit_key AND status <> 'done'
                 RETURNING attempts
                 """, connection, tx);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("unit_key", unitKey);
+            command.Parameters.AddWithValue("lease", lease);
             command.Parameters.AddWithValue("worker", worker);
             command.Parameters.AddWithValue("node", node);
-            if (await command.ExecuteScalarAsync(c) is not int attempt) throw UnknownUnit(runId, unitKey);
+            if (await command.ExecuteScalarAsync(c) is not int attempts) throw UnknownUnit(runId, unitKey);
             await using var insert = new NpgsqlCommand("""
                 INSERT INTO unit_attempts (run_id, unit_key, attempt, worker, node) VALUES (@run_id, @unit_key, @attempt, @worker, @node)
                 """, connection, tx);
             insert.Parameters.AddWithValue("run_id", runId);
             insert.Parameters.AddWithValue("unit_key", unitKey);
-            insert.Parameters.AddWithValue("attempt", attempt);
+            insert.Parameters.AddWithValue("attempt", lease);
             insert.Parameters.AddWithValue("worker", worker);
             insert.Parameters.AddWithValue("node", node);
             await insert.ExecuteNonQueryAsync(c);
             await tx.CommitAsync(c);
-            return attempt;
+            return attempts;
         }, ct);
 
     /// <summary>
-    /// Commits a unit's outputs unless it is already done, in one transaction: the first completion wins
-    /// and later ones (a late worker whose lease had expired, a duplicate delivery) change nothing.
-    /// Returns false when the unit was already committed.
+    /// Commits lease <paramref name="lease"/> of a unit, in one transaction: the unit becomes done with
+    /// <paramref name="output"/>'s rows (bulk-loaded by binary COPY) only if it is not done yet and this is its latest
+    /// lease. Otherwise nothing changes, the attempt is closed as abandoned, and the answer says why: the first commit
+    /// wins, and a late result of a lease that was superseded is refused, however often either arrives.
     /// </summary>
-    public Task<bool> CommitUnitOnceAsync(long runId, string unitKey, int attempt, UnitOutput output, CancellationToken ct = default) =>
+    public Task<CommitOutcome> CommitUnitAsync(long runId, string unitKey, int lease, UnitOutput output, CancellationToken ct = default) =>
         RunAsync(async (connection, c) =>
         {
             await using var tx = await connection.BeginTransactionAsync(c);
             await using (var update = new NpgsqlCommand("""
                 UPDATE units SET status = 'done', output_uri = @output_uri, checksum = @checksum, error = NULL,
                                  commits = commits + 1, updated_at = now()
-                WHERE run_id = @run_id AND unit_key = @unit_key AND status <> 'done'
+                WHERE run_id = @run_id AND unit_key = @unit_key AND status <> 'done' AND lease = @lease
                 """, connection, tx))
             {
                 update.Parameters.AddWithValue("run_id", runId);
                 update.Parameters.AddWithValue("unit_key", unitKey);
+                update.Parameters.AddWithValue("lease", lease);
                 update.Parameters.Add(new NpgsqlParameter("output_uri", NpgsqlDbType.Text) { Value = (object?)output.OutputUri ?? DBNull.Value });
                 update.Parameters.Add(new NpgsqlParameter("checksum", NpgsqlDbType.Text) { Value = (object?)output.Checksum ?? DBNull.Value });
                 if (await update.ExecuteNonQueryAsync(c) == 0)
                 {
-                    await tx.RollbackAsync(c);
-                    await EndAttemptCoreAsync(connection, null, runId, unitKey, attempt, "abandoned", "already committed by another attempt", c);
-                    return false;
+                    await using var why = new NpgsqlCommand("SELECT status FROM units WHERE run_id = @run_id AND unit_key = @unit_key", connection, tx);
+                    why.Parameters.AddWithValue("run_id", runId);
+                    why.Parameters.AddWithValue("unit_key", unitKey);
+                    var status = await why.ExecuteScalarAsync(c) as string ?? throw UnknownUnit(runId, unitKey);
+                    var outcome = status == "done" ? CommitOutcome.AlreadyDone : CommitOutcome.StaleLease;
+                    // A duplicate of the committing lease itself leaves its 'done' attempt as it is.
+                    await EndAttemptCoreAsync(connection, tx, runId, unitKey, lease, "abandoned",
+                        outcome == CommitOutcome.AlreadyDone ? "already committed by another attempt" : "a newer lease of the unit was handed out", c,
+                        onlyRunning: true);
+                    await tx.CommitAsync(c);
+                    return outcome;
                 }
             }
             await ReplaceOutputsAsync(connection, tx, runId, unitKey, output, c);
-            await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, "done", null, c);
+            await EndAttemptCoreAsync(connection, tx, runId, unitKey, lease, "done", null, c);
             await tx.CommitAsync(c);
-            return true;
+            return CommitOutcome.Committed;
         }, ct);
 
-    /// <summary>Closes an attempt that will be retried; the unit goes back to pending unless it is done.</summary>
-    public Task RetryAttemptAsync(long runId, string unitKey, int attempt, string error, CancellationToken ct = default) =>
-        CloseAttemptAsync(runId, unitKey, attempt, error, unitStatus: "pending", outcome: "retried", ct);
+    /// <summary>Closes lease <paramref name="lease"/>'s attempt, which will be retried; the unit goes back to pending unless it is done.</summary>
+    public Task RetryAttemptAsync(long runId, string unitKey, int lease, string error, CancellationToken ct = default) =>
+        CloseAttemptAsync(runId, unitKey, lease, error, unitStatus: "pending", outcome: "retried", ct);
 
-    /// <summary>Marks a unit failed for good with its last error, closing its attempt.</summary>
-    public Task FailAttemptAsync(long runId, string unitKey, int attempt, string error, CancellationToken ct = default) =>
-        CloseAttemptAsync(runId, unitKey, attempt, error, unitStatus: "failed", outcome: "failed", ct);
+    /// <summary>Marks a unit failed for good with its last error, closing lease <paramref name="lease"/>'s attempt.</summary>
+    public Task FailAttemptAsync(long runId, string unitKey, int lease, string error, CancellationToken ct = default) =>
+        CloseAttemptAsync(runId, unitKey, lease, error, unitStatus: "failed", outcome: "failed", ct);
 
     /// <summary>Sets a not-yet-done unit's status and error and records how its attempt ended, in one transaction.</summary>
     private Task CloseAttemptAsync(long runId, string unitKey, int attempt, string error, string unitStatus, string outcome, CancellationToken ct) =>
@@ -154,6 +169,19 @@ public sealed partial class SweepDatabase
             command.Parameters.AddWithValue("reopen", reopen.ToArray());
             await command.ExecuteNonQueryAsync(c);
             await tx.CommitAsync(c);
+        }, ct);
+
+    /// <summary>
+    /// Removes units the run's plan no longer has (a run planned by an older Sweep, resumed by a newer one), with every
+    /// row they committed and their attempts, so no result is stored twice under an old and a new key.
+    /// </summary>
+    public Task ForgetUnitsAsync(long runId, IReadOnlyCollection<string> unitKeys, CancellationToken ct = default) =>
+        unitKeys.Count == 0 ? Task.CompletedTask : RunAsync(async (connection, c) =>
+        {
+            await using var command = new NpgsqlCommand("DELETE FROM units WHERE run_id = @run_id AND unit_key = ANY(@keys)", connection);
+            command.Parameters.AddWithValue("run_id", runId);
+            command.Parameters.AddWithValue("keys", unitKeys.ToArray());
+            await command.ExecuteNonQueryAsync(c);
         }, ct);
 
     public Task<IReadOnlyList<UnitAttempt>> GetAttemptsAsync(long runId, CancellationToken ct = default) =>
@@ -233,11 +261,11 @@ public sealed partial class SweepDatabase
         }, ct);
 
     private static async Task EndAttemptCoreAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, long runId, string unitKey,
-        int attempt, string outcome, string? error, CancellationToken ct)
+        int attempt, string outcome, string? error, CancellationToken ct, bool onlyRunning = false)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = new NpgsqlCommand($"""
             UPDATE unit_attempts SET outcome = @outcome, error = @error, finished_at = now()
-            WHERE run_id = @run_id AND unit_key = @unit_key AND attempt = @attempt
+            WHERE run_id = @run_id AND unit_key = @unit_key AND attempt = @attempt{(onlyRunning ? " AND outcome = 'running'" : "")}
             """, connection, tx);
         command.Parameters.AddWithValue("run_id", runId);
         command.Parameters.AddWithValue("unit_key", unitKey);

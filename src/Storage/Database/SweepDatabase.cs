@@ -165,47 +165,6 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         }, ct);
     }
 
-    /// <summary>Marks a unit running on <paramref name="worker"/> and counts the attempt; returns the attempt number.</summary>
-    public Task<int> StartUnitAsync(long runId, string unitKey, string worker, CancellationToken ct = default) =>
-        RunAsync(async (connection, c) =>
-        {
-            await using var command = new NpgsqlCommand("""
-                UPDATE units SET status = 'running', attempts = attempts + 1, worker = @worker, error = NULL, updated_at = now()
-                WHERE run_id = @run_id AND unit_key = @unit_key
-                RETURNING attempts
-                """, connection);
-            command.Parameters.AddWithValue("run_id", runId);
-            command.Parameters.AddWithValue("unit_key", unitKey);
-            command.Parameters.AddWithValue("worker", worker);
-            return await command.ExecuteScalarAsync(c) is int attempts ? attempts : throw UnknownUnit(runId, unitKey);
-        }, ct);
-
-    /// <summary>
-    /// Marks a unit done and replaces its shard and metric rows, all in one transaction. Completing the
-    /// same unit again (a retry, a duplicate delivery) leaves exactly one set of rows: the latest.
-    /// </summary>
-    public Task CompleteUnitAsync(long runId, string unitKey, UnitOutput output, CancellationToken ct = default) =>
-        RunAsync(async (connection, c) =>
-        {
-            await using var tx = await connection.BeginTransactionAsync(c);
-
-            await using (var update = new NpgsqlCommand("""
-                UPDATE units SET status = 'done', output_uri = @output_uri, checksum = @checksum, error = NULL, updated_at = now()
-                WHERE run_id = @run_id AND unit_key = @unit_key
-                """, connection, tx))
-            {
-                update.Parameters.AddWithValue("run_id", runId);
-                update.Parameters.AddWithValue("unit_key", unitKey);
-                update.Parameters.Add(new NpgsqlParameter("output_uri", NpgsqlDbType.Text) { Value = (object?)output.OutputUri ?? DBNull.Value });
-                update.Parameters.Add(new NpgsqlParameter("checksum", NpgsqlDbType.Text) { Value = (object?)output.Checksum ?? DBNull.Value });
-                if (await update.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
-            }
-
-            await ReplaceOutputsAsync(connection, tx, runId, unitKey, output, c);
-
-            await tx.CommitAsync(c);
-        }, ct);
-
     /// <summary>Replaces a unit's shard, metric and feature-match rows with <paramref name="output"/>'s, inside <paramref name="tx"/>.</summary>
     private static async Task ReplaceOutputsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string unitKey,
         UnitOutput output, CancellationToken c)
@@ -226,25 +185,12 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         if (output.FeatureMatches is { Count: > 0 } matches) await CopyFeatureMatchesAsync(connection, runId, unitKey, matches, c);
     }
 
-    public Task FailUnitAsync(long runId, string unitKey, string error, CancellationToken ct = default) =>
-        RunAsync(async (connection, c) =>
-        {
-            await using var command = new NpgsqlCommand("""
-                UPDATE units SET status = 'failed', error = @error, updated_at = now()
-                WHERE run_id = @run_id AND unit_key = @unit_key
-                """, connection);
-            command.Parameters.AddWithValue("run_id", runId);
-            command.Parameters.AddWithValue("unit_key", unitKey);
-            command.Parameters.AddWithValue("error", ErrorText(error));
-            if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
-        }, ct);
-
     /// <summary>The run's ledger, ordered by unit key.</summary>
     public Task<IReadOnlyList<UnitState>> GetUnitsAsync(long runId, CancellationToken ct = default) =>
         RunAsync<IReadOnlyList<UnitState>>(async (connection, c) =>
         {
             await using var command = new NpgsqlCommand("""
-                SELECT run_id, unit_key, stage, description, status, attempts, worker, output_uri, checksum, error, updated_at
+                SELECT run_id, unit_key, stage, description, status, attempts, worker, output_uri, checksum, error, updated_at, lease
                 FROM units WHERE run_id = @run_id ORDER BY unit_key
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
@@ -252,7 +198,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                 StatusText.ParseUnit(reader.GetString(4)), reader.GetInt32(5), NullableString(reader, 6),
                 NullableString(reader, 7), NullableString(reader, 8), NullableString(reader, 9),
-                reader.GetFieldValue<DateTimeOffset>(10)), c);
+                reader.GetFieldValue<DateTimeOffset>(10), reader.GetInt32(11)), c);
         }, ct);
 
     // ---- catalog and results ----

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
+using Sweep.Identity;
 
 namespace Sweep.Storage.Shards;
 
@@ -68,14 +67,8 @@ public sealed record ShardMetadata
     /// Content address of the shard: equal keys mean the same activations, so a later run may
     /// reuse the file. Hashes what determines the numbers, not who asked (model name, code version).
     /// </summary>
-    public string CacheKey()
-    {
-        var canonical = string.Join('\n',
-            "sweep-shard", FormatVersion.ToString(CultureInfo.InvariantCulture), Kind, WeightsDigest, Site,
-            TokenizerDigest, CorpusShardDigest, Dtype, Width.ToString(CultureInfo.InvariantCulture), "compute=" + ComputeDtype);
-        if (Sae is { } sae) canonical += sae.CacheKeySuffix();
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
-    }
+    public string CacheKey() =>
+        Keys.Shard(FormatVersion, Kind, WeightsDigest, Site, TokenizerDigest, CorpusShardDigest, Dtype, Width, ComputeDtype, Sae?.CacheKeyFields());
 
     public IReadOnlyDictionary<string, string> ToDictionary()
     {

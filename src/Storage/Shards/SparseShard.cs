@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sweep.Identity;
 
 namespace Sweep.Storage.Shards;
 
@@ -30,11 +31,9 @@ public sealed record SaeIdentity(string Name, string Digest, string Hook, string
     public string InputDtype { get; init; } = ShardDtype.Float32;
 
     /// <summary>The addressable site of these codes: <c>{hook}/sae/{name}</c>, plus <c>/novel</c> or <c>/pred</c> for a temporal SAE.</summary>
-    public static string SiteOf(string hook, string name, string codes = "codes") =>
-        codes == "codes" ? $"{hook}/sae/{name}" : $"{hook}/sae/{name}/{codes}";
+    public static string SiteOf(string hook, string name, string codes = "codes") => Keys.SaeSite(hook, name, codes);
 
-    internal string CacheKeySuffix() =>
-        string.Concat("\n", Digest, "\n", Hook, "\n", Codes, InputDtype == ShardDtype.Float32 ? "" : "\ninput=" + InputDtype);
+    internal Keys.SaeCodes CacheKeyFields() => new(Digest, Hook, Codes, InputDtype);
 
     internal IReadOnlyDictionary<string, string> ToDictionary()
     {

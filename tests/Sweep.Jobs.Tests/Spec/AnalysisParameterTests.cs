@@ -1,3 +1,6 @@
+using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Measures;
+using Sweep.Analysis.Similarity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
@@ -45,12 +48,13 @@ public sealed class AnalysisParameterTests : IDisposable
                 kind: pwcca
             """));
         var byName = spec.Analyses.ToDictionary(a => a.Name);
-        Assert.Equal(0.95, byName["s"].Parameters.KeepVariance);
-        Assert.Equal((RsaInner.Euclidean, RsaOuter.Kendall, 200, 7), (byName["r"].Parameters.Inner, byName["r"].Parameters.Outer, byName["r"].Parameters.MaxItems, byName["r"].Parameters.Seed));
-        Assert.Equal((5, KnnMetric.Euclidean, AnalysisParameters.DefaultMaxItems), (byName["n"].Parameters.K, byName["n"].Parameters.Metric, byName["n"].Parameters.MaxItems));
-        Assert.Equal((3, 64, CorrelationPrecision.Float32), (byName["c"].Parameters.TopK, byName["c"].Parameters.MemoryMb, byName["c"].Parameters.Precision));
-        Assert.Equal([AnalysisKind.Svcca, AnalysisKind.Rsa, AnalysisKind.Knn, AnalysisKind.Correlation, AnalysisKind.CkaUnbiased, AnalysisKind.Procrustes, AnalysisKind.Pwcca],
-            spec.Analyses.Select(a => a.Kind));
+        Assert.Equal(new SvccaParameters { KeepVariance = 0.95 }, byName["s"].Parameters);
+        Assert.Equal(new RsaParameters { Inner = InnerDissimilarity.Euclidean, Outer = OuterCorrelation.Kendall, MaxItems = 200, Seed = 7 }, byName["r"].Parameters);
+        Assert.Equal(new KnnParameters { K = 5, Metric = NeighbourMetric.Euclidean, MaxItems = 1000 }, byName["n"].Parameters);
+        Assert.Equal(new CorrelationParameters { TopK = 3, MemoryMb = 64, Precision = GemmPrecision.Float32 }, byName["c"].Parameters);
+        Assert.Equal(["svcca", "rsa", "knn", "correlation", "cka_unbiased", "procrustes", "pwcca"], spec.Analyses.Select(a => a.Kind));
+        Assert.Equal([typeof(SvccaMeasure), typeof(RsaMeasure), typeof(KnnMeasure), typeof(DenseCorrelationMeasure), typeof(UnbiasedCkaMeasure),
+            typeof(ProcrustesMeasure), typeof(PwccaMeasure)], spec.Analyses.Select(a => a.Measure.GetType()));
         Assert.Contains("analyses[1].outer: kendall\n", spec.CanonicalText);
         Assert.Contains("analyses[0].keep_variance: 0.95\n", spec.CanonicalText);
     }
@@ -75,13 +79,42 @@ public sealed class AnalysisParameterTests : IDisposable
             _dir.Errors(WithAnalysis("  - name: n\n    kind: knn\n    k: 50\n    max_items: 20")));
     }
 
+    /// <summary>
+    /// A run is resumed only while its job's digest is unchanged, so reading parameters into each measure's own record
+    /// must leave every job's canonical text as it was; the digest here was computed before the measures owned their parameters.
+    /// </summary>
     [Fact]
-    public void Parameters_are_part_of_the_analysis_unit_keys()
+    public void Job_digests_are_the_ones_runs_made_before_recorded()
     {
-        var corpus = new TokenizedCorpus([new CorpusShard(0, [[1, 2, 3]], "d0")], "c", "tok", 1, 3);
-        var digests = new Dictionary<string, string> { ["tiny-a"] = "wa", ["tiny-b"] = "wb" };
-        string FirstKey(string body) => JobPlanner.Plan(_dir.Parse(WithAnalysis(body)), corpus, digests).Analyses[0].Key;
-        Assert.NotEqual(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.9"));
-        Assert.Equal(FirstKey("  - name: s\n    kind: svcca"), FirstKey("  - name: s\n    kind: svcca\n    keep_variance: 0.99"));
+        var spec = _dir.Parse(WithAnalysis("""
+              - name: s
+                kind: svcca
+                keep_variance: 0.95
+              - name: r
+                kind: rsa
+                inner: euclidean
+                outer: kendall
+                max_items: 200
+                seed: 7
+              - name: n
+                kind: knn
+                k: 5
+                metric: euclidean
+              - name: c
+                kind: correlation
+                top_k: 3
+                memory_mb: 64
+                precision: float32
+              - name: u
+                kind: cka_unbiased
+              - name: p
+                kind: procrustes
+                pairs: across
+              - name: w
+                kind: pwcca
+              - name: l
+                kind: cka
+            """));
+        Assert.Equal("84a10cb3b71d7afa0c0916a621c24f2383b5038dfc2b997ae8bd7a8909a46ecf", spec.Digest);
     }
 }

@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Saes;
@@ -65,9 +66,12 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         Assert.Equal(3, SitePairing.Pairs(spec, spec.Analyses.Single(a => a.Name == "dense")).Count);
 
         var fm = spec.Analyses.Single(a => a.Name == "fm");
-        Assert.Equal((AnalysisSites.Sae, true, true, 0.2, 100, 10, 0.5, false), (fm.Sites, fm.Parameters.Hungarian, fm.Parameters.OneToOne,
-            fm.Parameters.MinCorrelation, fm.Parameters.Permutations, fm.Parameters.TopTokens, fm.Parameters.NonConceptShare, fm.Parameters.SharedTopToken));
-        Assert.Equal([".", ","], fm.Parameters.NonConceptTokens);
+        var p = Assert.IsType<FeatureMatchingParameters>(fm.Parameters);
+        Assert.IsType<FeatureMatchingMeasure>(fm.Measure);
+        Assert.IsType<CodeCorrelationMeasure>(corr.Measure);
+        Assert.Equal((AnalysisSites.Sae, true, true, 0.2, 100, 10, 0.5, false), (fm.Sites, p.Hungarian, p.OneToOne,
+            p.MinCorrelation, p.Permutations, p.TopTokens, p.NonConceptShare, p.SharedTopToken));
+        Assert.Equal([".", ","], p.NonConceptTokens);
 
         // `sites: sae` and the matching settings are part of the job's digest.
         var dense = _dir.Parse(Job("""
@@ -114,7 +118,7 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         var errors = _dir.Errors(yaml);
         Assert.Equal(3, errors.Count);
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation or feature_matching (the measures on sparse SAE codes)", errors[0]);
-        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: dense")}:12: analyses[1].sites is 'dense' for kind 'feature_matching', expected 'sae' (features are matched between SAE code sites)", errors[1]);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: dense")}:12: analyses[1].sites is 'dense' for kind 'feature_matching', expected 'sae' (kind 'feature_matching' runs on SAE code sites only)", errors[1]);
         Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sites: sparse")}:12: analyses[2].sites", errors[2]);
     }
 
@@ -143,7 +147,8 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         File.WriteAllText(Path.Combine(_dir.Root, "corpus.jsonl"), "{\"ids\": [1, 2, 3, 4]}\n");
         var error = Assert.Single(_dir.Errors(yaml));
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "kind: feature_matching")}:11: analyses[0]: the non-concept filter needs the corpus tokenizer, but model 'tiny-a' has no tokenizer files, expected non_concept_tokens: [] (filter off)", error);
-        Assert.Empty(_dir.Parse(yaml.Replace("kind: feature_matching", "kind: feature_matching\n    non_concept_tokens: []")).Analyses.Single().Parameters.NonConceptTokens);
+        var off = Assert.IsType<FeatureMatchingParameters>(_dir.Parse(yaml.Replace("kind: feature_matching", "kind: feature_matching\n    non_concept_tokens: []")).Analyses.Single().Parameters);
+        Assert.Empty(off.NonConceptTokens);
     }
 
     [Fact]

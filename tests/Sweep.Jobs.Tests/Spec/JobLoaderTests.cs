@@ -1,3 +1,4 @@
+using Sweep.Analysis.Measures;
 using Sweep.Jobs.Spec;
 using Xunit;
 
@@ -32,7 +33,8 @@ public sealed class JobLoaderTests : IDisposable
         Assert.Equal(Path.Combine(_dir.Root, "models", "tiny-b"), spec.Model("tiny-b").Path);
         Assert.Equal(2, spec.Model("tiny-a").Descriptor.NumLayers);
         Assert.Equal(["blocks.0.hook_resid_post", "blocks.1.hook_resid_post"], spec.Captures[0].Sites);
-        Assert.Equal(new AnalysisSpec { Name = "layer-cka", Kind = AnalysisKind.Cka, Pairs = SitePairs.All }, spec.Analyses.Single());
+        var cka = MeasureRegistry.Find("cka", SiteData.Dense)!;
+        Assert.Equal(new AnalysisSpec { Name = "layer-cka", Measure = cka, Parameters = cka.Defaults, Pairs = SitePairs.All }, spec.Analyses.Single());
         Assert.Equal(new ExecutionSpec { Device = "cpu", Dtype = ActivationDtype.Float32, BatchSize = 4, Workers = 1 }, spec.Execution);
         Assert.Equal(Path.Combine(_dir.Root, "out", "store"), spec.Output.Store);
         Assert.Null(spec.Output.Database);

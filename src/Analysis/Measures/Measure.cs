@@ -1,0 +1,115 @@
+namespace Sweep.Analysis.Measures;
+
+/// <summary>What a measure reads at a site: dense activations or sparse (SAE) codes.</summary>
+public enum SiteData { Dense, Sparse }
+
+/// <summary>What one result of a measure is about: one site (statistics inside it) or a pair of sites (a comparison).</summary>
+public enum Arity { Site, Pair }
+
+/// <summary>The fixed facts of one analysis target: its sites' widths (<see cref="WidthB"/> null for a one-site measure) and what they hold.</summary>
+public sealed record MeasureShape(int WidthA, int? WidthB, SiteData Data)
+{
+    public int RequireWidthB => WidthB ?? throw new ArgumentException("this measure compares two sites");
+}
+
+/// <summary>
+/// A measure's mergeable partial statistics over some of the corpus. Opaque to everything but its measure, which
+/// folds, merges, writes, reads and finishes it.
+/// </summary>
+public interface IPartial { }
+
+/// <summary>
+/// One analysis kind, owning its whole life: its parameters (the YAML keys a job may set, their defaults, checks and
+/// canonical text), how it folds a range of aligned blocks into a partial, how two partials merge, how a partial is
+/// written and read, and how the final partial becomes result rows. Everything is pure: blocks, side inputs and
+/// partial streams come from the caller (Sweep.Pipeline), so no measure touches a file.
+/// <para>
+/// Contract. <see cref="Merge"/> is associative and commutative (up to float64 rounding of additions) and may consume
+/// its inputs. A partial is made of <see cref="Pieces"/> independent pieces (e.g. column tiles of a correlation
+/// matrix, so that no piece outgrows a memory budget): <see cref="Fold"/> makes one piece, <see cref="Merge"/> merges
+/// the same piece of two partials, <see cref="Finish"/> consumes the final pieces in order, one at a time.
+/// Result rows are built in <see cref="Finish"/> only.
+/// </para>
+/// </summary>
+public abstract class Measure
+{
+    /// <summary>The YAML <c>kind</c>, e.g. <c>cka</c>. Two measures may share a kind if they read different <see cref="Data"/>.</summary>
+    public abstract string Kind { get; }
+    public abstract SiteData Data { get; }
+    public abstract Arity Arity { get; }
+
+    /// <summary>Every parameter at its default.</summary>
+    public abstract MeasureParameters Defaults { get; }
+
+    /// <summary>The YAML keys of the parameters, in canonical order (job digests and unit keys list them in it).</summary>
+    public abstract IReadOnlyList<ParameterKey> Keys { get; }
+
+    /// <summary>A problem with a combination of parameters (each key alone was valid), or null.</summary>
+    public virtual ParameterProblem? Check(MeasureParameters parameters) => null;
+
+    /// <summary>Texts the measure needs as token ids of the corpus tokenizer (the pipeline supplies them in <see cref="SideInputs.TokenIds"/>), or null.</summary>
+    public virtual TokenTextsRequest? TokenTexts(MeasureParameters parameters) => null;
+
+    /// <summary>Whether <see cref="Finish"/> needs the SAEs' decoder rows (<see cref="SideInputs.Decoders"/>).</summary>
+    public virtual bool NeedsDecoders(MeasureParameters parameters) => false;
+
+    /// <summary>How many independent pieces a partial of this shape has (1 unless the partial is tiled).</summary>
+    public virtual int Pieces(MeasureParameters parameters, MeasureShape shape) => 1;
+
+    /// <summary>About how many bytes a whole partial of this shape takes (planners size ranges by it).</summary>
+    public abstract long PartialBytes(MeasureParameters parameters, MeasureShape shape);
+
+    /// <summary>Piece <paramref name="piece"/> of the partial of a range of blocks; <paramref name="blocks"/> may be enumerated several times.</summary>
+    public abstract IPartial Fold(MeasureParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks);
+
+    /// <summary>The same piece of two partials of disjoint token sets, merged. May consume both.</summary>
+    public abstract IPartial Merge(MeasureParameters parameters, IPartial a, IPartial b);
+
+    public abstract void Write(IPartial partial, PartialWriter writer);
+
+    public abstract IPartial Read(MeasureParameters parameters, MeasureShape shape, int piece, PartialReader reader);
+
+    /// <summary>The result rows from the final partial's pieces (in piece order, each consumed once).</summary>
+    public abstract MeasureResult Finish(MeasureParameters parameters, MeasureShape shape, IEnumerable<IPartial> pieces, SideInputs side);
+
+    /// <summary>The parameters as "key=value" pairs in <see cref="Keys"/> order.</summary>
+    public IReadOnlyList<(string Key, string Value)> Canonical(MeasureParameters parameters) =>
+        Keys.Select(k => (k.Name, k.CanonicalOf(parameters))).ToList();
+
+    public override string ToString() => $"{Kind} ({Data.ToString().ToLowerInvariant()})";
+}
+
+/// <summary>A measure with typed parameters and partials: implement this, and register the instance in <see cref="MeasureRegistry"/>.</summary>
+public abstract class Measure<TParameters, TPartial> : Measure where TParameters : MeasureParameters where TPartial : class, IPartial
+{
+    public abstract TParameters DefaultParameters { get; }
+    public sealed override MeasureParameters Defaults => DefaultParameters;
+
+    public virtual ParameterProblem? Check(TParameters parameters) => null;
+    public virtual TokenTextsRequest? TokenTexts(TParameters parameters) => null;
+    public virtual bool NeedsDecoders(TParameters parameters) => false;
+    public virtual int Pieces(TParameters parameters, MeasureShape shape) => 1;
+    public abstract long PartialBytes(TParameters parameters, MeasureShape shape);
+    public abstract TPartial Fold(TParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks);
+    public abstract TPartial Merge(TParameters parameters, TPartial a, TPartial b);
+    public abstract void Write(TPartial partial, PartialWriter writer);
+    public abstract TPartial Read(TParameters parameters, MeasureShape shape, int piece, PartialReader reader);
+    public abstract MeasureResult Finish(TParameters parameters, MeasureShape shape, IEnumerable<TPartial> pieces, SideInputs side);
+
+    public sealed override ParameterProblem? Check(MeasureParameters parameters) => Check(Typed(parameters));
+    public sealed override TokenTextsRequest? TokenTexts(MeasureParameters parameters) => TokenTexts(Typed(parameters));
+    public sealed override bool NeedsDecoders(MeasureParameters parameters) => NeedsDecoders(Typed(parameters));
+    public sealed override int Pieces(MeasureParameters parameters, MeasureShape shape) => Pieces(Typed(parameters), shape);
+    public sealed override long PartialBytes(MeasureParameters parameters, MeasureShape shape) => PartialBytes(Typed(parameters), shape);
+    public sealed override IPartial Fold(MeasureParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks) =>
+        Fold(Typed(parameters), shape, piece, blocks);
+    public sealed override IPartial Merge(MeasureParameters parameters, IPartial a, IPartial b) => Merge(Typed(parameters), (TPartial)a, (TPartial)b);
+    public sealed override void Write(IPartial partial, PartialWriter writer) => Write((TPartial)partial, writer);
+    public sealed override IPartial Read(MeasureParameters parameters, MeasureShape shape, int piece, PartialReader reader) =>
+        Read(Typed(parameters), shape, piece, reader);
+    public sealed override MeasureResult Finish(MeasureParameters parameters, MeasureShape shape, IEnumerable<IPartial> pieces, SideInputs side) =>
+        Finish(Typed(parameters), shape, pieces.Cast<TPartial>(), side);
+
+    private TParameters Typed(MeasureParameters parameters) => parameters as TParameters
+        ?? throw new ArgumentException($"measure {Kind} takes {typeof(TParameters).Name}, not {parameters.GetType().Name}");
+}

@@ -1,0 +1,110 @@
+using Sweep.Analysis.Measures;
+using Sweep.Pipeline.Results;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
+using Sweep.Storage.Database;
+
+namespace Sweep.Pipeline.Execution;
+
+/// <summary>
+/// Runs the analysis units of a target with its measure. A map unit folds its range of corpus shards into a partial
+/// file, piece by piece; a merge unit merges two partial files piece by piece into a third; a finalize unit merges its
+/// inputs (or folds the whole corpus, when it is one range) and turns the result into rows. A partial file that is
+/// already in place and verifies (a retried or resumed unit) is reused. Every partial read is verified against its
+/// checksum before anything made from it is published.
+/// </summary>
+public sealed class AnalysisExecutor(SaeRun saes)
+{
+    private readonly SiteReader _reader = new(saes);
+    private RunContext Run => saes.Run;
+
+    public UnitResult Execute(AnalysisUnitWork unit, CancellationToken ct) => unit switch
+    {
+        AnalysisMapWork map => Partial(map, map.Range, () => Fold(map.Target, map.Range, ct)),
+        AnalysisMergeWork merge => Partial(merge, merge.Covers, () => Merged(merge.Target, merge.Inputs, ct)),
+        AnalysisFinalizeWork finalize => Finalize(finalize, ct),
+        _ => throw new ArgumentOutOfRangeException(nameof(unit), unit.GetType().Name, "no executor for this kind of analysis unit"),
+    };
+
+    private UnitResult Partial(AnalysisUnitWork unit, ShardRange covers, Func<IEnumerable<IPartial>> pieces)
+    {
+        var target = unit.Target;
+        var path = Run.PartialPath(target.Analysis.Name, unit.Key);
+        if (Reusable(path, unit.Key) is { } kept) return new UnitResult(new UnitOutput(OutputUri: path, Checksum: kept), Reused: true);
+        var header = new PartialHeader(unit.Key, Run.RunId, target.Analysis.Name, target.Analysis.Kind,
+            target.B is null ? [target.A.ToString()] : [target.A.ToString(), target.B.ToString()],
+            target.Shape.WidthB is { } wb ? [target.Shape.WidthA, wb] : [target.Shape.WidthA],
+            target.Shape.Data.ToString().ToLowerInvariant(), [covers.First, covers.Last],
+            string.Join(",", target.Measure.Canonical(target.Parameters).Select(p => $"{p.Key}={p.Value}")),
+            target.Measure.Pieces(target.Parameters, target.Shape));
+        var checksum = PartialFile.Write(path, header, target.Measure, pieces());
+        return new UnitResult(new UnitOutput(OutputUri: path, Checksum: checksum), Reused: false);
+    }
+
+    /// <summary>The checksum of a whole partial file this unit already wrote (an earlier attempt), or null.</summary>
+    private static string? Reusable(string path, string unitKey)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var reader = PartialFile.Open(path);
+            return reader.Header.Unit == unitKey ? reader.VerifyRest() : null;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException) { return null; }
+    }
+
+    /// <summary>Each piece of the range's partial, folded over its blocks (read again for every piece).</summary>
+    private IEnumerable<IPartial> Fold(AnalysisTarget target, ShardRange range, CancellationToken ct)
+    {
+        int pieces = target.Measure.Pieces(target.Parameters, target.Shape);
+        for (int piece = 0; piece < pieces; piece++)
+            yield return target.Measure.Fold(target.Parameters, target.Shape, piece, () => _reader.Blocks(target, range, ct));
+    }
+
+    /// <summary>Each piece of the inputs' partials merged; after the last piece every input's checksum is verified.</summary>
+    private IEnumerable<IPartial> Merged(AnalysisTarget target, IReadOnlyList<PartialInput> inputs, CancellationToken ct)
+    {
+        var readers = new List<PartialFile.Reader>();
+        try
+        {
+            foreach (var input in inputs)
+            {
+                var reader = PartialFile.Open(Run.PartialPath(target.Analysis.Name, input.UnitKey));
+                readers.Add(reader);
+                if (reader.Header.Unit != input.UnitKey)
+                    throw new InvalidDataException($"{Run.PartialPath(target.Analysis.Name, input.UnitKey)}: written by unit {reader.Header.Unit}, expected {input.UnitKey}");
+            }
+            int pieces = target.Measure.Pieces(target.Parameters, target.Shape);
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                ct.ThrowIfCancellationRequested();
+                IPartial? merged = null;
+                foreach (var reader in readers)
+                {
+                    var part = reader.Read(target.Measure, target.Parameters, target.Shape, piece);
+                    merged = merged is null ? part : target.Measure.Merge(target.Parameters, merged, part);
+                }
+                yield return merged!;
+            }
+            foreach (var reader in readers) reader.Finish();
+        }
+        finally
+        {
+            foreach (var reader in readers) reader.Dispose();
+        }
+    }
+
+    private UnitResult Finalize(AnalysisFinalizeWork unit, CancellationToken ct)
+    {
+        var target = unit.Target;
+        bool verified = false;
+        IEnumerable<IPartial> Pieces()
+        {
+            foreach (var piece in unit.Range is { } range ? Fold(target, range, ct) : Merged(target, unit.Inputs, ct)) yield return piece;
+            verified = true;
+        }
+        var result = target.Measure.Finish(target.Parameters, target.Shape, Pieces(), SideInputLoader.For(target, saes));
+        if (!verified) throw new InvalidOperationException($"{target}: measure {target.Measure} finished without reading all of its partial");
+        return new UnitResult(AnalysisRows.From(target, result), Reused: false);
+    }
+}

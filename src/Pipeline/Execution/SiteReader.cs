@@ -1,0 +1,78 @@
+using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Measures;
+using Sweep.Jobs.Planning;
+using Sweep.Models.Saes;
+using Sweep.Pipeline.Runs;
+using Sweep.Pipeline.Units;
+using Sweep.Storage.Shards;
+
+namespace Sweep.Pipeline.Execution;
+
+/// <summary>
+/// Reads an analysis target's sites shard by shard as measure blocks: dense activations or SAE codes, each shard checked
+/// against the cache key this run expects, and both sites checked to hold the same tokens in the same rows.
+/// </summary>
+public sealed class SiteReader(SaeRun saes)
+{
+    private RunContext Run => saes.Run;
+
+    public IEnumerable<MeasureBlock> Blocks(AnalysisTarget target, ShardRange range, CancellationToken ct)
+    {
+        foreach (var shard in range.Shards)
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return Block(target, shard);
+        }
+    }
+
+    public MeasureBlock Block(AnalysisTarget target, int shard)
+    {
+        var (a, tokens, metaA) = Read(target.A, target.SaeA, shard);
+        if (target.B is null) return new MeasureBlock(tokens, a);
+        var (b, tokensB, metaB) = Read(target.B, target.SaeB, shard);
+        // Token-level comparison is only meaningful when both shards hold the same tokens in the same rows.
+        if (!(tokens.Rows == tokensB.Rows && tokens.Seq.AsSpan().SequenceEqual(tokensB.Seq) && tokens.Pos.AsSpan().SequenceEqual(tokensB.Pos)
+              && tokens.Token.AsSpan().SequenceEqual(tokensB.Token)))
+            throw new PermanentUnitFailure($"shards of {metaA.Model}/{metaA.Site} and {metaB.Model}/{metaB.Site} (shard {shard}) do not hold the same tokens");
+        return new MeasureBlock(tokens, a, b);
+    }
+
+    private (SiteRows Rows, TokenRows Tokens, ShardMetadata Metadata) Read(SiteRef site, SaeSite? sae, int shard)
+    {
+        if (sae is not null)
+        {
+            var codes = ReadSparse(saes, sae, shard);
+            return (SiteRows.OfSparse(new SparseRows(codes.Metadata.Width, codes.Offsets, codes.Indices, codes.Values)),
+                new TokenRows(codes.Seq, codes.Pos, codes.Token), codes.Metadata);
+        }
+        var metadata = Run.ShardMetadataFor(site.Model, site.Site, shard);
+        var path = Run.ShardPath(metadata);
+        var dense = DenseShardFile.Read(path);
+        if (dense.Metadata.CacheKey() != metadata.CacheKey())
+            throw new InvalidDataException($"{path}: holds other activations than {site} shard {shard} of this run");
+        if (Sweep.Analysis.Statistics.FiniteValues.CountNonFinite(dense.Act) is > 0 and var bad)
+            throw new PermanentUnitFailure($"{path}: {site} shard {shard} holds {bad} non-finite activations (NaN or ±infinity); measures refuse them");
+        return (SiteRows.OfDense(dense.Metadata.Width, dense.Act), new TokenRows(dense.Seq, dense.Pos, dense.Token), dense.Metadata);
+    }
+
+    /// <summary>One corpus shard's codes of an SAE site, as the capture (or the SAE's training) wrote them, checked by cache key.</summary>
+    public static SparseShard ReadSparse(SaeRun saes, SaeSite site, int shardIndex)
+    {
+        var config = Folder(saes, site).Config;
+        var identity = new SaeIdentity(site.Name, saes.DigestOf(site.Name), site.Hook, site.Codes, config.ArchitectureName, config.NeuronpediaId ?? "");
+        var metadata = saes.SparseMetadata(site.Ref.Model, site.Hook, shardIndex, identity, site.DSae);
+        var path = saes.Run.ShardPath(metadata);
+        var shard = SparseShardFile.Read(path);
+        if (shard.Metadata.CacheKey() != metadata.CacheKey())
+            throw new InvalidDataException($"{path}: holds other codes than {site.Ref} shard {shardIndex} of this run");
+        return shard;
+    }
+
+    /// <summary>The SAE folder of a site: the published one, or where this run's training wrote it.</summary>
+    public static SaeLoader.SaeFolder Folder(SaeRun saes, SaeSite site)
+    {
+        if (site.Published is { } published) return published.Folder;
+        try { return SaeLoader.Describe(saes.TrainedFolder(site.Trained!)); }
+        catch (SaeLoadException e) { throw new PermanentUnitFailure($"trained SAE '{site.Name}': {e.Message}", e); }
+    }
+}

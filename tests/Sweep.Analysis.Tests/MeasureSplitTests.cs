@@ -1,0 +1,146 @@
+using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Linear;
+using Sweep.Analysis.Measures;
+
+namespace Sweep.Analysis.Tests;
+
+/// <summary>
+/// Every registered measure gives the same result whether it folds all blocks at once or folds ranges of blocks
+/// separately, writes each partial through its codec, reads it back and merges the partials in a tree: the contract
+/// a distributed run relies on (equal up to float64 rounding of the additions).
+/// </summary>
+public sealed class MeasureSplitTests
+{
+    private const int Rows = 240, Blocks = 6;
+
+    private static float[] Gaussian(int count, Random rng) =>
+        Enumerable.Range(0, count).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
+
+    /// <summary>Dense rows of two sites with a shared signal, cut into <see cref="Blocks"/> blocks of consecutive tokens.</summary>
+    private static List<MeasureBlock> DenseBlocks(int wa, int wb, int seed)
+    {
+        var rng = new Random(seed);
+        var x = Gaussian(Rows * wa, rng);
+        var y = Gaussian(Rows * wb, rng);
+        for (int r = 0; r < Rows; r++)
+            for (int j = 0; j < Math.Min(wa, wb); j++) y[r * wb + j] += 0.8f * x[r * wa + j] + 0.5f;
+        return Cut(r => (x.AsSpan(r.First * wa, r.Count * wa).ToArray(), y.AsSpan(r.First * wb, r.Count * wb).ToArray()),
+            (values, _) => SiteRows.OfDense(wa, values.Item1), (values, _) => SiteRows.OfDense(wb, values.Item2));
+    }
+
+    private static List<MeasureBlock> SparseBlocks(int wa, int wb, int seed)
+    {
+        var codes = SaeCodes.Generate(Rows, wa, wb, concepts: 24, conceptsPerToken: 3, noisePerToken: 2, seed: seed);
+        return Cut(r => (codes.A.Slice(r.First, r.Count), codes.B.Slice(r.First, r.Count)),
+            (values, _) => SiteRows.OfSparse(values.Item1), (values, _) => SiteRows.OfSparse(values.Item2));
+    }
+
+    private static List<MeasureBlock> Cut<T>(Func<(int First, int Count), T> slice, Func<T, int, SiteRows> a, Func<T, int, SiteRows> b)
+    {
+        var blocks = new List<MeasureBlock>();
+        for (int i = 0; i < Blocks; i++)
+        {
+            int first = i * Rows / Blocks, count = (i + 1) * Rows / Blocks - first;
+            var values = slice((first, count));
+            // Tokens: one sequence per block, so ids are corpus-wide (sequence, position); token ids cycle through 0..29.
+            var tokens = new TokenRows(Enumerable.Repeat(i, count).ToArray(), Enumerable.Range(0, count).ToArray(),
+                Enumerable.Range(first, count).Select(t => t % 30).ToArray());
+            blocks.Add(new MeasureBlock(tokens, a(values, i), b(values, i)));
+        }
+        return blocks;
+    }
+
+    private static MeasureParameters ParametersFor(Measure measure) => measure.Defaults switch
+    {
+        RsaParameters rsa => rsa with { MaxItems = 60, Seed = 4 },
+        KnnParameters knn => knn with { K = 5, MaxItems = 60, Seed = 2 },
+        CorrelationParameters corr => corr with { TopK = 3 },
+        FeatureMatchingParameters fm => fm with { MinCorrelation = 0.05, Permutations = 8, SharedTopToken = true, TopTokens = 4 },
+        var p => p,
+    };
+
+    public static TheoryData<string, string> Measures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var m in MeasureRegistry.All) data.Add(m.Kind, m.Data.ToString());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Measures))]
+    public void Folding_ranges_through_partials_and_merging_them_gives_the_result_of_one_fold(string kind, string data)
+    {
+        var measure = MeasureRegistry.Find(kind, Enum.Parse<SiteData>(data))!;
+        var parameters = ParametersFor(measure);
+        var sparse = measure.Data == SiteData.Sparse;
+        int wa = sparse ? 48 : 12, wb = sparse ? 40 : 9;
+        var blocks = sparse ? SparseBlocks(wa, wb, seed: 5) : DenseBlocks(wa, wb, seed: 5);
+        var shape = new MeasureShape(wa, wb, measure.Data);
+        var rng = new Random(9);
+        var side = new SideInputs(() => (new DenseMatrix(wa, 16, Enumerable.Range(0, wa * 16).Select(_ => rng.NextDouble() - 0.5).ToArray()),
+            new DenseMatrix(wb, 16, Enumerable.Range(0, wb * 16).Select(_ => rng.NextDouble() - 0.5).ToArray())), new HashSet<int> { 0, 1, 2 });
+
+        var whole = measure.Compute(parameters, shape, () => blocks, side with { });
+        rng = new Random(9);
+        var ranges = new[] { blocks[..1], blocks[1..3], blocks[3..4], blocks[4..] }.Select(r => (Func<IEnumerable<MeasureBlock>>)(() => r)).ToList();
+        var split = measure.ComputeSplit(parameters, shape, ranges, side);
+
+        Assert.Equal(whole.Values.Select(v => (v.Measure, v.Count)), split.Values.Select(v => (v.Measure, v.Count)));
+        foreach (var (w, s) in whole.Values.Zip(split.Values)) Assert.Equal(w.Result.Number, s.Result.Number, 1e-9 * Math.Max(1, Math.Abs(w.Result.Number)));
+        Assert.Equal(whole.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)), split.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)));
+        foreach (var (w, s) in whole.Matches.Zip(split.Matches)) Assert.Equal(w.Correlation, s.Correlation, 1e-9);
+        Assert.NotEmpty(whole.Values);
+        if (measure.Kind is "correlation" or "feature_matching") Assert.NotEmpty(whole.Matches);
+    }
+
+    [Fact]
+    public void A_dense_correlation_tiled_into_pieces_by_its_memory_budget_finds_the_best_pearson_partners()
+    {
+        // 1 MiB holds 2 columns of a correlation tile for 20,000 A features (24 bytes per feature per column): 3 pieces.
+        const int wa = 20_000, wb = 5;
+        var rng = new Random(3);
+        var x = Gaussian(90 * wa, rng);
+        var y = Gaussian(90 * wb, rng);
+        for (int r = 0; r < 90; r++) for (int j = 0; j < wb; j++) y[r * wb + j] += x[r * wa + j * 7];
+        var blocks = Enumerable.Range(0, 3).Select(i => new MeasureBlock(
+            new TokenRows(Enumerable.Repeat(i, 30).ToArray(), Enumerable.Range(0, 30).ToArray(), new int[30]),
+            SiteRows.OfDense(wa, x.AsSpan(i * 30 * wa, 30 * wa).ToArray()), SiteRows.OfDense(wb, y.AsSpan(i * 30 * wb, 30 * wb).ToArray()))).ToList();
+        var measure = new DenseCorrelationMeasure();
+        var parameters = new CorrelationParameters { MemoryMb = 1 };
+        var shape = new MeasureShape(wa, wb, SiteData.Dense);
+        Assert.Equal(3, measure.Pieces(parameters, shape));
+
+        var split = measure.ComputeSplit(parameters, shape, blocks.Select(b => (Func<IEnumerable<MeasureBlock>>)(() => [b])).ToList());
+        // Reference: two-pass Pearson r of every (A, B) feature pair, best A feature per B feature.
+        double Pearson(int i, int j)
+        {
+            double mx = 0, my = 0;
+            for (int r = 0; r < 90; r++) { mx += x[r * wa + i]; my += y[r * wb + j]; }
+            mx /= 90; my /= 90;
+            double sxy = 0, sxx = 0, syy = 0;
+            for (int r = 0; r < 90; r++) { double dx = x[r * wa + i] - mx, dy = y[r * wb + j] - my; sxy += dx * dy; sxx += dx * dx; syy += dy * dy; }
+            return sxy / Math.Sqrt(sxx * syy);
+        }
+        var reference = Enumerable.Range(0, wb).Select(j => Enumerable.Range(0, wa).Select(i => (Index: i, R: Pearson(i, j))).MaxBy(m => m.R)).ToList();
+
+        var bToA = split.Matches.Where(m => m.Direction == MatchRow.BToA).OrderBy(m => m.Feature).ToList();
+        Assert.Equal(reference.Select(m => m.Index), bToA.Select(m => m.Match ?? -1));
+        Assert.Equal(Enumerable.Range(0, wb).Select(j => j * 7), bToA.Select(m => m.Match ?? -1));
+        foreach (var (expected, actual) in reference.Zip(bToA)) Assert.Equal(expected.R, actual.Correlation, 1e-9);
+        Assert.Equal(wa + wb, split.Matches.Count);
+    }
+
+    [Fact]
+    public void A_partial_read_back_with_sections_in_another_order_is_refused()
+    {
+        var measure = new CkaMeasure();
+        var blocks = DenseBlocks(4, 3, seed: 1);
+        var shape = new MeasureShape(4, 3, SiteData.Dense);
+        using var buffer = new MemoryStream();
+        measure.Write(measure.Fold(NoParameters.Instance, shape, 0, () => blocks), new PartialWriter(buffer));
+        buffer.Position = 0;
+        Assert.Throws<InvalidDataException>(() => new SvccaMeasure().Read(new SvccaParameters(), new MeasureShape(4, 3, SiteData.Dense), 0, new PartialReader(Skip(buffer))));
+
+        static Stream Skip(MemoryStream s) { var r = new BinaryReader(s); r.ReadByte(); r.ReadString(); r.ReadInt64(); return s; }
+    }
+}
