@@ -26,19 +26,28 @@ public static class SitePairing
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
-    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> every SAE code site.</summary>
+    /// <summary>
+    /// The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> every SAE code site;
+    /// only those of the analysis's <c>models</c> when it names some.
+    /// </summary>
     public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
-        analysis.Sites == AnalysisSites.Sae
-            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList()
-            : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList();
+        (analysis.Sites == AnalysisSites.Sae
+            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref)
+            : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))))
+        .Where(s => Takes(analysis.Models, s)).ToList();
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.Models);
 
+    /// <summary>As <see cref="Pairs(JobSpec, AnalysisSpec)"/>; <paramref name="models"/> (null: all) keeps only those models' sites.</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
-        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites) =>
-        sites == AnalysisSites.Sae ? PairsOf(SaeSites(saes, trained).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
+        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? models = null) =>
+        sites == AnalysisSites.Sae
+            ? PairsOf(SaeSites(saes, trained).Select(s => s.Ref).Where(s => Takes(models, s)).ToList(), pairs)
+            : models is null ? Pairs(captures, pairs) : Pairs(captures.Where(c => models.Contains(c.Model)).ToList(), pairs);
+
+    private static bool Takes(IReadOnlyList<string>? models, SiteRef site) => models is null || models.Contains(site.Model);
 
     /// <summary>
     /// Every SAE code site of the job: the published SAEs in <c>saes</c> order (a temporal SAE gives its novel, then its

@@ -7,7 +7,7 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>analyses</c> section: what to compare, and how.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "shards_per_unit"];
+    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "models", "shards_per_unit"];
     private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. MeasureRegistry.ParameterNames];
     private static readonly Dictionary<string, string> Kinds = MeasureRegistry.Kinds.ToDictionary(k => k);
     private static readonly Dictionary<string, AnalysisSites> SiteChoices = new() { ["dense"] = AnalysisSites.Dense, ["sae"] = AnalysisSites.Sae };
@@ -39,6 +39,8 @@ public static partial class JobLoader
             if (a["sites"] is not null && sites is null) { ok = false; continue; }
             var shardsPerUnit = a.Int("shards_per_unit", 1, "an integer of at least 1 (corpus shards per map unit)");
             if (a["shards_per_unit"] is not null && shardsPerUnit is null) { ok = false; continue; }
+            var models = ReadAnalysisModels(a, captures, errors);
+            if (a["models"] is not null && models is null) { ok = false; continue; }
             if (name is null || kind is null) { ok = false; continue; }
             // A kind measured only on SAE codes (feature_matching) pairs SAE sites unless told otherwise (an error).
             sites ??= MeasureRegistry.Find(kind, SiteData.Dense) is null ? AnalysisSites.Sae : AnalysisSites.Dense;
@@ -64,6 +66,7 @@ public static partial class JobLoader
             var analysis = new AnalysisSpec
             {
                 Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
+                Models = models,
             };
             if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
             {
@@ -72,16 +75,48 @@ public static partial class JobLoader
                 continue;
             }
             if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
-                && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites).Count == 0)
+                && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.Models).Count == 0)
             {
                 var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
-                errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
+                var among = analysis.Models is { } only ? $" of models {string.Join(", ", only)}" : "";
+                errors.At(a["pairs"] ?? a["models"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what}{among} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
                 ok = false;
                 continue;
             }
             analyses.Add(analysis);
         }
         return ok ? analyses : null;
+    }
+
+    /// <summary>
+    /// <c>models</c>: the captured models whose sites the analysis compares (or looks inside), each once; absent gives
+    /// null (every model). Errors name the entry and the captured models.
+    /// </summary>
+    private static List<string>? ReadAnalysisModels(YamlSection a, List<CaptureSpec>? captures, ErrorSink errors)
+    {
+        if (a["models"] is not { } node) return null;
+        const string expected = "names of captured models";
+        if (errors.List(node, a.KeyPath("models"), expected) is not { } items) return null;
+        var captured = captures?.Select(c => c.Model).ToList();
+        var names = new List<string>();
+        bool ok = true;
+        for (int j = 0; j < items.Count; j++)
+        {
+            var entry = $"{a.KeyPath("models")}[{j}]";
+            if (errors.String(items[j], entry, "the name of a captured model") is not { } name) { ok = false; continue; }
+            if (names.Contains(name))
+            {
+                errors.At(items[j], $"{entry} '{name}' is listed twice, expected each model once");
+                ok = false;
+            }
+            else if (captured is not null && !captured.Contains(name))
+            {
+                errors.At(items[j], $"{entry} '{name}' is not a captured model, expected one of: {string.Join(", ", captured)}{Hint(name, captured)}");
+                ok = false;
+            }
+            names.Add(name);
+        }
+        return ok && captured is not null ? names : null;
     }
 
     /// <summary>The measure's parameter record, read key by key as the measure declares them; a parameter of another kind is an error at its key.</summary>

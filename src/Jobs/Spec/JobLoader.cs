@@ -422,6 +422,7 @@ public static partial class JobLoader
             foreach (var (key, value) in analyses[i].Measure.Canonical(analyses[i].Parameters)) Line($"analyses[{i}].{key}", value);
             // Only when set, so the digests of jobs written before the key existed stay as they were.
             if (analyses[i].ShardsPerUnit is { } shards) Line($"analyses[{i}].shards_per_unit", shards);
+            if (analyses[i].Models is { } only) Line($"analyses[{i}].models", string.Join(",", only));
         }
         Line("execution.device", execution.Device);
         Line("execution.dtype", SpecNames.Of(execution.Dtype));

@@ -126,6 +126,8 @@ public sealed record AnalysisSpec
     public required MeasureParameters Parameters { get; init; }
     /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
     public int? ShardsPerUnit { get; init; }
+    /// <summary>The models whose sites take part (<c>models</c>), in the order written; null: every model.</summary>
+    public IReadOnlyList<string>? Models { get; init; }
 
     /// <summary>The YAML kind, e.g. <c>cka</c>.</summary>
     public string Kind => Measure.Kind;
