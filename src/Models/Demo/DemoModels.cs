@@ -48,6 +48,12 @@ public sealed record DemoModelsReport(
     public const string FileName = "training.json";
 }
 
+/// <summary>What a demo model folder records about its own quality (<see cref="DemoModels.ReadEvaluation"/>).</summary>
+/// <param name="Model">the model's held-out loss and perplexity, parameters and training</param>
+/// <param name="Shared">what it shares with the other demo models: the held-out token count and the unigram baseline</param>
+/// <param name="Source">the manifest file read</param>
+public sealed record DemoModelEvaluation(DemoModelReport Model, DemoModelsReport Shared, string Source);
+
 /// <summary>
 /// The two small language models the default job (jobs.yaml) compares, trained here on the Brown Corpus:
 /// <list type="number">
@@ -274,6 +280,32 @@ public static class DemoModels
         finally
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    /// <summary>What every held-out number measures (the same windows for every model and the baseline).</summary>
+    public static string EvaluationDataset =>
+        $"Brown Corpus held-out split (heldout.jsonl): {EvaluationWindows} windows of {Training.SequenceLength} + 1 tokens evenly spaced over its token stream";
+
+    /// <summary>
+    /// What the demo model folder <paramref name="folder"/> says it scores (its manifest), or null when it holds no
+    /// readable manifest or its weights are not the ones the manifest describes (model.safetensors' SHA-256 differs).
+    /// </summary>
+    public static DemoModelEvaluation? ReadEvaluation(string folder)
+    {
+        string path = Path.Combine(folder, ManifestFile);
+        try
+        {
+            if (!File.Exists(path)) return null;
+            var manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(path), JsonOptions);
+            if (manifest?.Model is null || manifest.Shared is null || manifest.Files is null) return null;
+            if (!manifest.Files.TryGetValue("model.safetensors", out var weights)
+                || weights != Sha256Hex(File.ReadAllBytes(Path.Combine(folder, "model.safetensors")))) return null;
+            return new DemoModelEvaluation(manifest.Model with { Reused = true }, manifest.Shared, path);
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return null;
         }
     }
 
