@@ -17,4 +17,9 @@ public sealed class BenchmarkOutput(TextWriter writer)
 {
     public void Section(string title) => writer.WriteLine($"\n== {title}");
     public void Line(string label, string value) => writer.WriteLine($"  {label,-48} {value}");
+
+    /// <summary>A measured figure, labelled with the highest one-minute load average seen during its runs.</summary>
+    public void Line(string label, string value, Samples samples) => writer.WriteLine($"  {label,-48} {value}   (load {samples.MaxLoad:F1})");
+
+    public void Note(string text) => writer.WriteLine($"  {text}");
 }

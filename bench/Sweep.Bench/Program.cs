@@ -19,8 +19,16 @@ if (unknown.Count > 0)
     return 2;
 }
 var output = new BenchmarkOutput(Console.Out);
-Console.WriteLine($"sweep-bench on {Environment.ProcessorCount} cores, torch threads {TorchSharp.torch.get_num_threads()}");
-output.Line("float32 GEMM rate (2048^3)", $"{GemmRate.Measure() / 1e9:F1} GFLOP/s");
+Console.WriteLine($"sweep-bench on {Environment.ProcessorCount} cores, torch threads {TorchSharp.torch.get_num_threads()}, load {Load.OneMinute():F1}");
+Console.WriteLine($"Every figure: median [min–max] of interleaved runs, each a ratio to the 2048³ float32 GEMMs right before and after it;");
+Console.WriteLine($"a spread (max − min)/median above {Yardstick.TrustedSpread:P0} is flagged. (load N) = the highest 1-minute load average during the runs.");
+using (var yardstick = new Yardstick())
+{
+    // The yardstick measured against itself: its spread is the noise floor of every other figure in this run.
+    var gemm = yardstick.Repeat(5, () => { yardstick.TimeGemm(); return yardstick.GemmFlops; });
+    output.Line("float32 GEMM rate (2048³)", $"{gemm.GemmRate.Format("F0", " GFLOP/s").Replace("GFLOP/s", "")} x1e9 FLOP/s", gemm);
+    output.Line("the GEMM as a subject (noise floor)", $"{gemm.FractionOfGemm.Format()} of GEMM", gemm);
+}
 foreach (var benchmark in benchmarks.Where(b => args.Length == 0 || args.Contains(b.Name)))
 {
     output.Section($"{benchmark.Name}: {benchmark.Description}");
