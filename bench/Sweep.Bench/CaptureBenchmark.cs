@@ -50,7 +50,7 @@ public sealed class CaptureBenchmark : IBenchmark
                     return count * SequenceLength * flopsPerToken;
                 });
                 double tokensPerSecond = count * SequenceLength / runs.Seconds.Median;
-                output.Line($"batch {batch,2} x {SequenceLength} tokens ({tokensPerSecond:F0} tokens/s)", $"{runs.FractionOfGemm.Format()} of GEMM", runs);
+                output.Line($"batch {batch,2} x {SequenceLength} tokens ({tokensPerSecond:F0} tokens/s)", $"{runs.FractionOfGemm.Format(unit: " of GEMM")}", runs);
             }
         }
         finally { Directory.Delete(dir, recursive: true); }

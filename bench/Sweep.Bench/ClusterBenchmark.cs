@@ -51,8 +51,8 @@ public sealed class ClusterBenchmark : IBenchmark
                 cluster.Add(yardstick.Time(() => TimeClusterAsync(work, database, $"cluster-{t}").GetAwaiter().GetResult()));
             }
             double localMedian = local.Seconds.Median;
-            output.Line($"job ({units} units), single process", $"{local.GemmEquivalents.Format()} GEMMs ({localMedian:F2} s)", local);
-            output.Line("same job, loopback cluster (coordinator + worker node)", $"{cluster.GemmEquivalents.Format()} GEMMs ({cluster.Seconds.Median:F2} s)", cluster);
+            output.Line($"job ({units} units), single process", $"{local.GemmEquivalents.Format(unit: " GEMMs")} ({localMedian:F2} s)", local);
+            output.Line("same job, loopback cluster (coordinator + worker node)", $"{cluster.GemmEquivalents.Format(unit: " GEMMs")} ({cluster.Seconds.Median:F2} s)", cluster);
             output.Line("cluster / single process", CorrelationBenchmark.Ratio(cluster, local));
 
             var memory = await SchedulingCostAsync(_ => new NullLedger());

@@ -29,7 +29,7 @@ public sealed class CorrelationBenchmark : IBenchmark
                 DenseCorrelation.Stream(denseWidth, denseWidth, () => blocks, options);
                 return 2.0 * denseRows * denseWidth * denseWidth;
             });
-            output.Line($"dense {denseWidth}x{denseWidth}, {denseRows} tokens, {precision}", $"{runs.FractionOfGemm.Format()} of GEMM ({runs.Seconds.Median:F2} s)", runs);
+            output.Line($"dense {denseWidth}x{denseWidth}, {denseRows} tokens, {precision}", $"{runs.FractionOfGemm.Format(unit: " of GEMM")} ({runs.Seconds.Median:F2} s)", runs);
         }
 
         // Enough tokens that co-active pairs repeat, as they do in real SAE codes: the sparse cost is then the
@@ -46,9 +46,9 @@ public sealed class CorrelationBenchmark : IBenchmark
             new CorrelationOptions(MemoryBudgetBytes: 1L << 30, Precision: GemmPrecision.Float32)));
         int differing = dense!.AToB.Zip(sparse!.AToB).Count(p => p.First.Index != p.Second.Index)
                         + dense.BToA.Zip(sparse.BToA).Count(p => p.First.Index != p.Second.Index);
-        output.Line($"sparse {width}x{width}, {tokens} tokens, 1% density", $"{sparseRuns.GemmEquivalents.Format()} GEMMs ({sparseRuns.Seconds.Median * 1e3:F0} ms)", sparseRuns);
-        output.Line("  a partial per shard, merged", $"{mergedRuns.GemmEquivalents.Format()} GEMMs ({mergedRuns.Seconds.Median * 1e3:F0} ms)", mergedRuns);
-        output.Line("dense (float32 GEMM) on the same codes", $"{denseRuns.GemmEquivalents.Format()} GEMMs ({denseRuns.Seconds.Median:F2} s)", denseRuns);
+        output.Line($"sparse {width}x{width}, {tokens} tokens, 1% density", $"{sparseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({sparseRuns.Seconds.Median * 1e3:F0} ms)", sparseRuns);
+        output.Line("  a partial per shard, merged", $"{mergedRuns.GemmEquivalents.Format(unit: " GEMMs")} ({mergedRuns.Seconds.Median * 1e3:F0} ms)", mergedRuns);
+        output.Line("dense (float32 GEMM) on the same codes", $"{denseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({denseRuns.Seconds.Median:F2} s)", denseRuns);
         output.Line("sparse speed-up over dense (goal >= 50x)", $"{Ratio(denseRuns, sparseRuns, "F0")}x, matches {(differing == 0 ? "identical" : $"differ for {differing} features")}");
     }
 

@@ -26,8 +26,8 @@ using (var yardstick = new Yardstick())
 {
     // The yardstick measured against itself: its spread is the noise floor of every other figure in this run.
     var gemm = yardstick.Repeat(5, () => { yardstick.TimeGemm(); return yardstick.GemmFlops; });
-    output.Line("float32 GEMM rate (2048³)", $"{gemm.GemmRate.Format("F0", " GFLOP/s").Replace("GFLOP/s", "")} x1e9 FLOP/s", gemm);
-    output.Line("the GEMM as a subject (noise floor)", $"{gemm.FractionOfGemm.Format()} of GEMM", gemm);
+    output.Line("float32 GEMM rate (2048³)", gemm.GemmGflops.Format("F0", " GFLOP/s"), gemm);
+    output.Line("the GEMM as a subject (noise floor)", $"{gemm.FractionOfGemm.Format(unit: " of GEMM")}", gemm);
 }
 foreach (var benchmark in benchmarks.Where(b => args.Length == 0 || args.Contains(b.Name)))
 {

@@ -37,7 +37,7 @@ public sealed class SaeBenchmark : IBenchmark
             var (wide, wx) = Encoder(random, SaeArchitecture.TopK, dIn: dIn, dSae: 32768, k: 64, tokens: 4096);
             var (_, encode) = Measure(output, yardstick, wide, wx, "TopK");
             var limit = PreActivationsAlone(yardstick, wide, wx);
-            output.Line($"  producing its pre-activations alone", $"{limit.FractionOfGemm.Format()} of GEMM ({4096 / limit.Seconds.Median:F0} tokens/s)", limit);
+            output.Line($"  producing its pre-activations alone", $"{limit.FractionOfGemm.Format(unit: " of GEMM")} ({4096 / limit.Seconds.Median:F0} tokens/s)", limit);
             output.Line($"  encode / pre-activations alone", Ratio(encode, limit));
             wide.Dispose();
         }
@@ -91,7 +91,7 @@ public sealed class SaeBenchmark : IBenchmark
             return 2.0 * tokens * dIn * dSae;
         });
         string k = sae.Config.K is { } kk ? $", k {kk}" : "";
-        output.Line($"{name} encode, d_in {dIn}, d_sae {dSae}{k} ({tokens / runs.Seconds.Median:F0} tokens/s)", $"{runs.FractionOfGemm.Format()} of GEMM", runs);
+        output.Line($"{name} encode, d_in {dIn}, d_sae {dSae}{k} ({tokens / runs.Seconds.Median:F0} tokens/s)", $"{runs.FractionOfGemm.Format(unit: " of GEMM")}", runs);
         return (encoding!, runs);
     }
 

@@ -105,7 +105,8 @@ public sealed class Samples
     public Spread FractionOfGemm => Spread.Of(_samples.Select(s => s.FractionOfGemm));
     public Spread GemmEquivalents => Spread.Of(_samples.Select(s => s.GemmEquivalents));
     public Spread Seconds => Spread.Of(_samples.Select(s => s.Seconds));
-    public Spread GemmRate => Spread.Of(_samples.Select(s => s.GemmRate));
+    /// <summary>The neighbouring GEMMs' rate, in GFLOP/s.</summary>
+    public Spread GemmGflops => Spread.Of(_samples.Select(s => s.GemmRate / 1e9));
     public double TotalSeconds => _samples.Sum(s => s.Seconds);
     public double TotalWork => _samples.Sum(s => s.Work);
     /// <summary>Total work over total time, as a fraction of the GEMM rate over the same runs (time-weighted, for segments of a run).</summary>
@@ -136,7 +137,7 @@ public sealed record Spread(double Median, double Min, double Max, double Q1, do
     /// <summary>At least 3 values and a range within <see cref="Yardstick.TrustedSpread"/> of the median.</summary>
     public bool Trusted => Count >= 3 && Relative <= Yardstick.TrustedSpread;
 
-    /// <summary>"0.91 [0.88–0.93] ±2.7%, n 5", and "SPREAD TOO LARGE TO TRUST" past the threshold.</summary>
+    /// <summary>"0.91 of GEMM [0.88–0.93] spread 5%, n 5", and "SPREAD TOO LARGE TO TRUST" past the threshold.</summary>
     public string Format(string number = "F2", string unit = "")
     {
         string text = $"{Median.ToString(number)}{unit} [{Min.ToString(number)}–{Max.ToString(number)}] spread {Relative:P0}, n {Count}";
