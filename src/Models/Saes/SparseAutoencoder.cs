@@ -57,7 +57,8 @@ public sealed class SparseAutoencoder : ISparseEncoder
         if (rows.Length % dIn != 0) throw new ArgumentException($"{rows.Length} values are not whole rows of d_in = {dIn}");
         int n = rows.Length / dIn;
         EnsureTensors();
-        if (Config.Architecture == SaeArchitecture.TopK && _device.type == DeviceType.CPU) return EncodeTopKOnCpu(rows, n);
+        if (Config.Architecture == SaeArchitecture.TopK && _device.type == DeviceType.CPU)
+            lock (_tileLock) return EncodeTopKOnCpu(rows, n);   // one tile and one set of selections per encoder
         var builder = new SparseCodes.Builder(dSae);
         var reconstruction = new float[rows.Length];
         int block = BlockRows(dSae);
@@ -75,46 +76,103 @@ public sealed class SparseAutoencoder : ISparseEncoder
     }
 
     /// <summary>Tokens per block: the block's d_sae-wide pre-activations take 16 MiB (a last-level cache, not a row per token).</summary>
+    /// <summary>Tokens per block of the dense path: the block's d_sae-wide codes take 16 MiB.</summary>
     private static int BlockRows(int dSae) => Math.Max(1, (1 << 22) / dSae);
 
     /// <summary>A contiguous CPU float32 tensor's values, read in place.</summary>
     private static ReadOnlySpan<float> HostFloats(Tensor t) =>
         t.is_contiguous() ? MemoryMarshal.Cast<byte, float>(t.bytes) : throw new ArgumentException("expected a contiguous tensor");
 
+    /// <summary>Tokens per block of the TopK path: a GEMM packs W_enc once per call, so more rows per call is faster.</summary>
+    private const int TopKBlockRows = 2048;
+
+    /// <summary>Pre-activation tile of the TopK path: 4 Mi floats (16 MiB, last-level cache) reused for every tile.</summary>
+    private const int TileFloats = 1 << 22;
+
+    private readonly object _tileLock = new();
+    private Tensor? _tile;
+    private TopKSelection[]? _selections;
+
     /// <summary>
-    /// TopK on the CPU without dense codes: per block of tokens the pre-activations come from the same matmul as
-    /// <see cref="Forward"/>, the bias is added and the codes selected in one pass per row (<see cref="TopKSelection"/>,
-    /// rows in parallel), and the reconstruction sums the k decoder rows of each token's codes. The codes are exactly
-    /// <see cref="Forward"/>'s: a row whose k-th value is tied (or holds a NaN) goes through torch's topk itself.
+    /// TopK on the CPU without dense codes. Per block of up to 2048 tokens, the pre-activations are computed a tile of
+    /// features at a time (the same matmul as <see cref="Forward"/>, over a column range of W_enc, into one reused
+    /// tile) and each token's <see cref="TopKSelection"/> scans its row of the tile (tokens in parallel), so no
+    /// d_sae-wide row is sorted, and nothing block-wide beyond one tile exists. The reconstruction sums the k decoder
+    /// rows of each token's codes. The codes are exactly <see cref="Forward"/>'s: a token whose k-th value is tied (or
+    /// that holds a NaN) is encoded by <see cref="Forward"/>'s own ops.
     /// </summary>
     private SaeEncoding EncodeTopKOnCpu(ReadOnlySpan<float> rows, int n)
     {
         int dIn = Config.DIn, dSae = Config.DSae, k = Config.K!.Value;
+        int blockRows = Math.Min(TopKBlockRows, n);
+        // Tile width: a multiple of 64 features filling the tile at this block's height (the whole row when it fits).
+        int tileWidth = Math.Min(dSae, Math.Max(64, TileFloats / blockRows / 64 * 64));
+        _tile ??= torch.empty(TileFloats);
+        if (_selections is null || _selections.Length < blockRows)
+            _selections = Enumerable.Range(0, blockRows).Select(_ => new TopKSelection(k)).ToArray();
+        var selections = _selections;
+        var tileTensor = _tile;
         var counts = new int[n];
         var indices = new int[(long)n * k];
         var values = new float[(long)n * k];
         var reconstruction = new float[rows.Length];
-        int block = BlockRows(dSae);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
         using var _ = torch.no_grad();
-        for (int start = 0; start < n; start += block)
+        for (int start = 0; start < n; start += blockRows)
         {
-            int count = Math.Min(block, n - start);
+            int count = Math.Min(blockRows, n - start);
             using var scope = torch.NewDisposeScope();
             var x = torch.tensor(rows.Slice(start * dIn, count * dIn).ToArray(), [count, dIn]);
             var (xin, undo) = SaeNorm.In(Config.Normalization, x, Config.DIn);
-            var saeIn = Config.ApplyBDecToInput ? xin - _bDec! : xin;
-            var pre = saeIn.matmul(_wEnc!).contiguous();   // bias added by the selection, the same float32 addition
-            var toTorch = SelectTopK(pre, start, count, counts, indices, values);
-            foreach (int row in toTorch)
+            var saeIn = (Config.ApplyBDecToInput ? xin - _bDec! : xin).contiguous();
+            for (int r = 0; r < count; r++) selections[r].Reset();
+            for (int from = 0; from < dSae; from += tileWidth)
             {
-                using var rowScope = torch.NewDisposeScope();
-                var dense = TopK(pre.narrow(0, row - start, 1).Plus(_bEnc!), k).contiguous();
-                counts[row] = Nonzeros(HostFloats(dense), indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
+                int width = Math.Min(tileWidth, dSae - from), offset = from;
+                using (var tileScope = torch.NewDisposeScope())
+                {
+                    var pre = tileTensor.narrow(0, 0, (long)count * width).view(count, width);
+                    pre.addmm_(saeIn, _wEnc!.narrow(1, from, width), beta: 0f, alpha: 1f);   // the bias is added by the scan
+                }
+                Parallel.For(0, Chunks(count), parallel, c =>
+                {
+                    var tile = MemoryMarshal.Cast<byte, float>(tileTensor.bytes);
+                    var bias = BEnc.AsSpan(offset, width);
+                    var (low, high) = Chunk(count, c);
+                    for (int r = low; r < high; r++) selections[r].Scan(tile.Slice(r * width, width), bias, offset);
+                });
             }
-            var recon = reconstruction.AsSpan(start * dIn, count * dIn);
-            Reconstruct(start, count, counts, indices, values, reconstruction);
+            var toTorch = new List<int>();
+            int first = start;
+            Parallel.For(0, Chunks(count), parallel, c =>
+            {
+                var (low, high) = Chunk(count, c);
+                for (int r = low; r < high; r++)
+                {
+                    int row = first + r;
+                    counts[row] = selections[r].Finish(indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
+                    if (counts[row] >= 0) Reconstruct(row, counts, indices, values, reconstruction);
+                    else lock (toTorch) toTorch.Add(r);
+                }
+            });
+            if (toTorch.Count > 0)
+            {
+                toTorch.Sort();
+                var picked = torch.tensor(toTorch.Select(r => (long)r).ToArray());
+                var dense = Activate(saeIn.index_select(0, picked).matmul(_wEnc!).Plus(_bEnc!)).contiguous();
+                var denseRows = HostFloats(dense);
+                for (int i = 0; i < toTorch.Count; i++)
+                {
+                    int row = start + toTorch[i];
+                    counts[row] = Nonzeros(denseRows.Slice(i * dSae, dSae), indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
+                    Reconstruct(row, counts, indices, values, reconstruction);
+                }
+            }
             if (Config.Normalization is SaeNormalization.ConstantNormRescale or SaeNormalization.LayerNorm)
+            {
+                var recon = reconstruction.AsSpan(start * dIn, count * dIn);
                 HostFloats(undo(torch.tensor(recon.ToArray(), [count, dIn])).contiguous()).CopyTo(recon);
+            }
         }
         var offsets = new int[n + 1];
         for (int r = 0; r < n; r++) offsets[r + 1] = offsets[r] + counts[r];
@@ -129,26 +187,13 @@ public sealed class SparseAutoencoder : ISparseEncoder
         return new SaeEncoding(new Dictionary<string, SparseCodes> { [CodesOutput] = codes }, reconstruction);
     }
 
-    /// <summary>Selects the codes of rows [start, start + count) from their pre-activations (without bias); returns the rows left to torch.</summary>
-    private List<int> SelectTopK(Tensor pre, int start, int count, int[] counts, int[] indices, float[] values)
+    /// <summary>A few contiguous chunks of rows per core, so uneven rows still balance.</summary>
+    private static int Chunks(int rows) => Math.Max(1, Math.Min(rows, 4 * Environment.ProcessorCount));
+
+    private static (int Low, int High) Chunk(int rows, int c)
     {
-        int dSae = Config.DSae, k = Config.K!.Value;
-        var toTorch = new List<int>();
-        int chunks = Math.Min(count, 4 * Environment.ProcessorCount);
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new TopKSelection(k), (c, _, selection) =>
-        {
-            var all = HostFloats(pre);
-            for (int r = (int)((long)count * c / chunks), end = (int)((long)count * (c + 1) / chunks); r < end; r++)
-            {
-                int row = start + r;
-                int found = selection.Select(all.Slice(r * dSae, dSae), BEnc, indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
-                if (found >= 0) counts[row] = found;
-                else lock (toTorch) toTorch.Add(row);
-            }
-            return selection;
-        }, _ => { });
-        toTorch.Sort();
-        return toTorch;
+        int chunks = Chunks(rows);
+        return ((int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks));
     }
 
     /// <summary>The non-zero entries of a dense row, ascending; returns their number.</summary>
@@ -160,25 +205,23 @@ public sealed class SparseAutoencoder : ISparseEncoder
         return n;
     }
 
-    /// <summary>x̂ = Σ codes · W_dec rows + b_dec for rows [start, start + count) (before undoing the input normalisation).</summary>
-    private void Reconstruct(int start, int count, int[] counts, int[] indices, float[] values, float[] reconstruction)
+    /// <summary>x̂ = Σ codes · W_dec rows + b_dec for one token (before undoing the input normalisation).</summary>
+    private void Reconstruct(int row, int[] counts, int[] indices, float[] values, float[] reconstruction)
     {
         int dIn = Config.DIn, k = Config.K!.Value;
-        Parallel.For(start, start + count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, row =>
+        var sum = reconstruction.AsSpan(row * dIn, dIn);
+        sum.Clear();
+        for (int c = 0; c < counts[row]; c++)
         {
-            var sum = reconstruction.AsSpan(row * dIn, dIn);
-            sum.Clear();
-            for (int c = 0; c < counts[row]; c++)
-            {
-                float v = values[row * k + c];
-                var w = WDec.AsSpan(indices[row * k + c] * dIn, dIn);
-                int j = 0;
-                for (; j + Vector<float>.Count <= dIn; j += Vector<float>.Count)
-                    Vector.FusedMultiplyAdd(new Vector<float>(w[j..]), new Vector<float>(v), new Vector<float>(sum[j..])).CopyTo(sum[j..]);
-                for (; j < dIn; j++) sum[j] = MathF.FusedMultiplyAdd(w[j], v, sum[j]);
-            }
-            for (int j = 0; j < dIn; j++) sum[j] += BDec[j];
-        });
+            float value = values[row * k + c];
+            var v = new Vector<float>(value);
+            var w = WDec.AsSpan(indices[row * k + c] * dIn, dIn);
+            int j = 0;
+            for (; j + Vector<float>.Count <= dIn; j += Vector<float>.Count)
+                Vector.FusedMultiplyAdd(new Vector<float>(w[j..]), v, new Vector<float>(sum[j..])).CopyTo(sum[j..]);
+            for (; j < dIn; j++) sum[j] = MathF.FusedMultiplyAdd(w[j], value, sum[j]);
+        }
+        for (int j = 0; j < dIn; j++) sum[j] += BDec[j];
     }
 
     /// <summary>Dense codes and reconstruction of a block <c>x</c> (tokens x d_in). Callers own the dispose scope.</summary>
@@ -220,6 +263,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
 
     public void Dispose()
     {
+        _tile?.Dispose(); _tile = null; _selections = null;
         _wEnc?.Dispose(); _bEnc?.Dispose(); _wDec?.Dispose(); _bDec?.Dispose(); _threshold?.Dispose();
         _wEnc = _bEnc = _wDec = _bDec = _threshold = null;
     }
