@@ -92,6 +92,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
     private readonly object _tileLock = new();
     private Tensor? _tile;
     private TopKSelection[]? _selections;
+    private float _kthGuess;
 
     /// <summary>
     /// TopK on the CPU without dense codes. Per block of up to 2048 tokens, the pre-activations are computed a tile of
@@ -125,7 +126,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
             var x = torch.tensor(rows.Slice(start * dIn, count * dIn).ToArray(), [count, dIn]);
             var (xin, undo) = SaeNorm.In(Config.Normalization, x, Config.DIn);
             var saeIn = (Config.ApplyBDecToInput ? xin - _bDec! : xin).contiguous();
-            for (int r = 0; r < count; r++) selections[r].Reset();
+            for (int r = 0; r < count; r++) selections[r].Reset(_kthGuess);
             for (int from = 0; from < dSae; from += tileWidth)
             {
                 int width = Math.Min(tileWidth, dSae - from), offset = from;
@@ -155,6 +156,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
                     else lock (toTorch) toTorch.Add(r);
                 }
             });
+            _kthGuess = NextGuess(selections, count);
             if (toTorch.Count > 0)
             {
                 toTorch.Sort();
@@ -185,6 +187,23 @@ public sealed class SparseAutoencoder : ISparseEncoder
         }
         var codes = new SparseCodes(n, dSae, offsets, outIndices, outValues);
         return new SaeEncoding(new Dictionary<string, SparseCodes> { [CodesOutput] = codes }, reconstruction);
+    }
+
+    /// <summary>
+    /// Where the next block's scans start: the least k-th value of this block's tokens (a token's k-th value below it is
+    /// caught and sent to torch), or none when more than 1% of the tokens had fewer than k positive pre-activations
+    /// or went to torch (inputs unlike their neighbours: guessing would cost more than it saves).
+    /// </summary>
+    private static float NextGuess(TopKSelection[] selections, int count)
+    {
+        float least = float.PositiveInfinity;
+        int without = 0;   // tokens with no k-th value: fewer than k positive, or sent to torch
+        for (int r = 0; r < count; r++)
+        {
+            if (selections[r].Kth > 0f) least = MathF.Min(least, selections[r].Kth);
+            else without++;
+        }
+        return without * 100 > count || float.IsPositiveInfinity(least) ? 0f : least;
     }
 
     /// <summary>A few contiguous chunks of rows per core, so uneven rows still balance.</summary>

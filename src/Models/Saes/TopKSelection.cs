@@ -31,7 +31,7 @@ internal sealed class TopKSelection
     private readonly int[] _indices;
     private int _count;
     private float _threshold;
-    private bool _tooManyTies;
+    private bool _tooManyTies, _guessed;
     private Vector256<float> _nanProbe;
 
     public TopKSelection(int k)
@@ -48,14 +48,23 @@ internal sealed class TopKSelection
 
     private static int RoundUp(int n, int multiple) => (n + multiple - 1) / multiple * multiple;
 
-    /// <summary>Starts a new row.</summary>
-    public void Reset()
+    /// <summary>The row's k-th largest value once <see cref="Finish"/> found k codes, else 0.</summary>
+    public float Kth { get; private set; }
+
+    /// <summary>
+    /// Starts a new row, optionally with a <paramref name="guess"/> of its k-th value (e.g. the least of the last
+    /// rows'). A guess is verified, not trusted: a row that turns out to have fewer than k entries at or above it is
+    /// reported by <see cref="Finish"/> like a tie.
+    /// </summary>
+    public void Reset(float guess = 0f)
     {
         _count = 0;
         // v >= float.Epsilon is v > 0: only positive entries can be codes (ReLU after TopK).
-        _threshold = float.Epsilon;
+        _guessed = guess > float.Epsilon;
+        _threshold = _guessed ? guess : float.Epsilon;
         _tooManyTies = false;
         _nanProbe = Vector256<float>.Zero;
+        Kth = 0f;
     }
 
     /// <summary>
@@ -66,7 +75,7 @@ internal sealed class TopKSelection
     public void Scan(ReadOnlySpan<float> pre, ReadOnlySpan<float> bias, int offset)
     {
         if (_tooManyTies) return;
-        if (_count < _k) RaiseFromGroupMaxima(pre, bias);
+        if (_count < _k && !_guessed) RaiseFromGroupMaxima(pre, bias);
         int width = pre.Length, j = 0;
         ref float r = ref MemoryMarshal.GetReference(pre);
         ref float b = ref MemoryMarshal.GetReference(bias);
@@ -141,12 +150,16 @@ internal sealed class TopKSelection
     {
         if (_tooManyTies || !float.IsFinite(Vector256.Sum(_nanProbe))) return -1;
         int n = _count;
+        // Fewer than k entries at or above a guessed threshold: the guess was above the row's k-th value.
+        if (n < _k && _guessed) return -1;
         if (n > _k)
         {
             float kth = KthLargest(_values, n);
             if (CountAtLeast(_values, n, kth) > _k) return -1;   // the k-th value is tied across the boundary: torch decides
             n = Keep(n, kth);
+            Kth = kth;
         }
+        else if (n == _k) Kth = Min(_values, n);
         _indices.AsSpan(0, n).CopyTo(indices);
         _values.AsSpan(0, n).CopyTo(values);
         return n;
@@ -219,6 +232,13 @@ internal sealed class TopKSelection
             else high = mid;
         }
         return low;
+    }
+
+    private static float Min(float[] a, int n)
+    {
+        float m = float.PositiveInfinity;
+        for (int i = 0; i < n; i++) m = MathF.Min(m, a[i]);
+        return m;
     }
 
     private static float Max(float[] a, int n)

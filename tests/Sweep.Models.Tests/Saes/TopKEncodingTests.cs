@@ -64,6 +64,23 @@ public sealed class TopKEncodingTests
     }
 
     [Fact]
+    public void A_threshold_carried_over_from_earlier_tokens_never_changes_the_codes_of_later_ones()
+    {
+        // Each encoding starts its scans from the least k-th value of the tokens before; inputs much smaller than those
+        // have k-th values below it, which must be caught, and much larger ones must not be cut short either.
+        const int dIn = 16, dSae = 4096, k = 32, tokens = 64;
+        var config = RandomSaes.Config(SaeArchitecture.TopK, dIn: dIn, dSae: dSae, k: k);
+        using var sae = RandomSaes.SaeLens(config, seed: 8);
+        var x = RandomSaes.Gaussian(new Random(9), tokens * dIn, 1.0);
+        foreach (var scale in new[] { 1f, 0.05f, 1f, 20f, 1f })
+        {
+            var scaled = x.Select(v => v * scale).ToArray();
+            scaled[3 * dIn] *= 0.01f;   // one token unlike its neighbours
+            AssertSameAsDense(sae, scaled, tokens);
+        }
+    }
+
+    [Fact]
     public void A_nan_in_the_input_gives_the_codes_torch_gives_it()
     {
         const int dIn = 8, dSae = 128, k = 5, tokens = 6;
