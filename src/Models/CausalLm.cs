@@ -122,13 +122,15 @@ public sealed class CausalLm : IDisposable
             var (hooks, _) = _model.Forward(tokens, lengths, wanted, logits: false);
             foreach (var (site, tensor) in hooks)
             {
-                var host = tensor.to(ScalarType.Float32).cpu();
+                // One contiguous float32 host tensor, read in place: per sequence one block copy of its real rows.
+                var host = tensor.to(ScalarType.Float32).cpu().contiguous();
                 long r = row;
                 for (int b = 0; b < batch.Count; b++)
                 {
                     // Real tokens of sequence b: positions 0..len-1 (right padding).
-                    var real = host[b].narrow(0, 0, lengths[b]).contiguous();
-                    real.data<float>().CopyTo(values[site], (int)(r * width));
+                    using var sequence = host[b];
+                    var real = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(sequence.bytes)[..(int)(lengths[b] * width)];
+                    real.CopyTo(values[site].AsSpan((int)(r * width)));
                     r += lengths[b];
                 }
             }
