@@ -57,7 +57,7 @@ public sealed class CaptureBenchmark : IBenchmark
     }
 
     /// <summary>Matmul FLOPs per token of 12 blocks: q, k, v, o (4 d^2) and the MLP (8 d^2) twice over, plus scores and mixing (4 T d).</summary>
-    private static double FlopsPerToken() => Layers * (2.0 * 12 * Hidden * Hidden + 4.0 * SequenceLength * Hidden);
+    internal static double FlopsPerToken() => Layers * (2.0 * 12 * Hidden * Hidden + 4.0 * SequenceLength * Hidden);
 
     /// <summary>A GPT2LMHeadModel-layout checkpoint with seeded uniform weights (scale 0.02), norms at identity.</summary>
     internal static void WriteCheckpoint(string dir)
