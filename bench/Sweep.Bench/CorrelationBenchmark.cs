@@ -39,7 +39,7 @@ public sealed class CorrelationBenchmark : IBenchmark
         BestMatches? sparse = null, dense = null;
         // The reducer's path: blocks gathered into one batch (one sparse product over its tokens), then exact best matches.
         var sparseRuns = yardstick.Repeat(5, () => sparse = SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes)));
-        // For comparison: a partial per shard, merged (what a reducer does beyond one batch, or across reducers).
+        // For comparison: one product per shard, each folded in (what a reducer does with batches of one shard).
         var mergedRuns = yardstick.Repeat(3, () => SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes, batchEntries: 1)));
         var denseCodes = codes.Select(c => new RowBlock(c.A.ToDense(), c.B.ToDense(), c.A.Rows)).ToList();
         var denseRuns = yardstick.Repeat(3, () => dense = DenseCorrelation.Stream(width, width, () => denseCodes,
@@ -47,7 +47,7 @@ public sealed class CorrelationBenchmark : IBenchmark
         int differing = dense!.AToB.Zip(sparse!.AToB).Count(p => p.First.Index != p.Second.Index)
                         + dense.BToA.Zip(sparse.BToA).Count(p => p.First.Index != p.Second.Index);
         output.Line($"sparse {width}x{width}, {tokens} tokens, 1% density", $"{sparseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({sparseRuns.Seconds.Median * 1e3:F0} ms)", sparseRuns);
-        output.Line("  a partial per shard, merged", $"{mergedRuns.GemmEquivalents.Format(unit: " GEMMs")} ({mergedRuns.Seconds.Median * 1e3:F0} ms)", mergedRuns);
+        output.Line("  folded shard by shard (a product per shard)", $"{mergedRuns.GemmEquivalents.Format(unit: " GEMMs")} ({mergedRuns.Seconds.Median * 1e3:F0} ms)", mergedRuns);
         output.Line("dense (float32 GEMM) on the same codes", $"{denseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({denseRuns.Seconds.Median:F2} s)", denseRuns);
         output.Line("sparse speed-up over dense (goal >= 50x)", $"{Ratio(denseRuns, sparseRuns, "F0")}x, matches {(differing == 0 ? "identical" : $"differ for {differing} features")}");
     }
