@@ -33,6 +33,13 @@ public sealed class SparseAutoencoder : ISparseEncoder
     private readonly Device _device;
     private Tensor? _wEnc, _bEnc, _wDec, _bDec, _threshold;
 
+    // The TopK path's working state, reused across calls (under the lock): the pre-activation tile, one selection per
+    // token of a block, and the least k-th value of the last block's tokens (where the next block's scans start).
+    private readonly object _tileLock = new();
+    private Tensor? _tile;
+    private TopKSelection[]? _selections;
+    private float _kthGuess;
+
     public SparseAutoencoder(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? threshold = null, string device = "cpu")
     {
         if (config.Architecture == SaeArchitecture.Temporal) throw new ArgumentException("use TemporalSae for temporal SAEs");
@@ -75,7 +82,6 @@ public sealed class SparseAutoencoder : ISparseEncoder
         return new SaeEncoding(new Dictionary<string, SparseCodes> { [CodesOutput] = builder.Build() }, reconstruction);
     }
 
-    /// <summary>Tokens per block: the block's d_sae-wide pre-activations take 16 MiB (a last-level cache, not a row per token).</summary>
     /// <summary>Tokens per block of the dense path: the block's d_sae-wide codes take 16 MiB.</summary>
     private static int BlockRows(int dSae) => Math.Max(1, (1 << 22) / dSae);
 
@@ -88,11 +94,6 @@ public sealed class SparseAutoencoder : ISparseEncoder
 
     /// <summary>Pre-activation tile of the TopK path: 4 Mi floats (16 MiB, last-level cache) reused for every tile.</summary>
     private const int TileFloats = 1 << 22;
-
-    private readonly object _tileLock = new();
-    private Tensor? _tile;
-    private TopKSelection[]? _selections;
-    private float _kthGuess;
 
     /// <summary>
     /// TopK on the CPU without dense codes. Per block of up to 2048 tokens, the pre-activations are computed a tile of
