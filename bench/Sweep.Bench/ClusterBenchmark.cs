@@ -37,7 +37,7 @@ public sealed class ClusterBenchmark : IBenchmark
             await using var database = await SweepDatabase.OpenAsync(server.ConnectionString);
             var corpus = File.ReadLines(FindRepoFile("demo/corpus.txt")).Take(64).ToList();
             File.WriteAllLines(Path.Combine(work, "corpus.txt"), corpus);
-            DemoModels.Write(Path.Combine(work, "models"), string.Join("\n", corpus));
+            TinyRandomModels.Write(Path.Combine(work, "models"), string.Join("\n", corpus));
 
             // Alternate the paths so warm-up and caches favour neither; each run gets a fresh store and a GEMM after it.
             using var yardstick = new Yardstick();

@@ -26,8 +26,13 @@ public sealed record MeasureSettings
 /// <summary>Aligned rows of both sides, row-major float32, with a stable id per row (a token's (seq, pos)).</summary>
 public sealed record ItemBlock(float[] X, float[] Y, int Rows, long[] Ids);
 
-/// <summary>One finalized value with the parameters that produced it (stored as the metric's params).</summary>
-public sealed record MeasureValue(string Measure, double Value, long Count, IReadOnlyDictionary<string, object> Parameters);
+/// <summary>One finalized value (a number, or undefined with its reason) with the parameters that produced it (stored as the metric's params).</summary>
+public sealed record MeasureValue(string Measure, Measurement Result, long Count, IReadOnlyDictionary<string, object> Parameters)
+{
+    /// <summary>The number; null when undefined (stored as NULL).</summary>
+    public double? Value => Result.Value;
+    public string? UndefinedReason => Result.UndefinedReason;
+}
 
 public sealed record PairMeasureResult(IReadOnlyList<MeasureValue> Values, BestMatches? Matches);
 
@@ -102,16 +107,17 @@ public static class PairMeasures
                 }
                 if (stats is null) throw new ArgumentException("no rows to compare");
                 var p = new Dictionary<string, object> { ["blocks"] = parts, ["centred"] = true };
-                double value;
+                Measurement value;
                 string measure = Name(kind);
                 switch (kind)
                 {
                     case MeasureKind.Cka: value = LinearCka.Compute(stats); measure = "cka_linear"; p["estimator"] = "linear"; break;
                     case MeasureKind.CkaUnbiased: value = UnbiasedCka.Compute(stats, norms!); p["estimator"] = "unbiased"; break;
                     case MeasureKind.Svcca:
-                        var cca = Svcca.Canonical(stats, s.KeepVariance);
-                        value = cca.Correlations.Length == 0 ? 0.0 : cca.Correlations.Average();
-                        p["keep_variance"] = s.KeepVariance; p["kept_a"] = cca.KeptX; p["kept_b"] = cca.KeptY;
+                        var constant = ConstantSides.Reason(stats);
+                        var cca = constant is null ? Svcca.Canonical(stats, s.KeepVariance) : null;
+                        value = cca is null ? Measurement.Undefined(constant!) : Svcca.Mean(cca);
+                        p["keep_variance"] = s.KeepVariance; p["kept_a"] = cca?.KeptX ?? 0; p["kept_b"] = cca?.KeptY ?? 0;
                         break;
                     case MeasureKind.Pwcca: value = Pwcca.Compute(stats); break;
                     default: value = Procrustes.Compute(stats); break;
@@ -121,10 +127,10 @@ public static class PairMeasures
         }
     }
 
-    private static double MeanBest(Match[] matches)
+    private static Measurement MeanBest(Match[] matches)
     {
         var live = matches.Where(m => m.Index >= 0).ToList();
-        return live.Count == 0 ? 0.0 : live.Average(m => m.Correlation);
+        return live.Count == 0 ? Measurement.Undefined("no feature has a partner: every feature of one side is constant (dead)") : live.Average(m => m.Correlation);
     }
 
     private static (DenseMatrix X, DenseMatrix Y, long Tokens) Sample(MeasureSettings s, IEnumerable<ItemBlock> blocks)

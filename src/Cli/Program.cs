@@ -1,7 +1,12 @@
 using System.CommandLine;
+using Sweep.Actors.Hosting;
 using Sweep.Cli.Commands;
 
 var root = new RootCommand("Sweep: capture language-model activations and compare models, from a YAML job.");
+var verbose = new Option<bool>("--verbose") { Description = "also print Akka's own log (connections, cluster membership) on stderr", Recursive = true };
+var logFile = new Option<string?>("--log-file") { Description = "append Akka's own log to FILE instead", Recursive = true };
+root.Options.Add(verbose);
+root.Options.Add(logFile);
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DatabaseCommand.Create());
@@ -12,4 +17,10 @@ root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
-return await root.Parse(args).InvokeAsync();
+root.Subcommands.Add(FeaturesCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
+var parse = root.Parse(args);
+// A mistake on the command line is one line per problem, not the whole help page.
+if (parse.Errors.Count > 0 && args.Length > 0) return CommandLineErrors.Print(parse);
+AkkaLogging.Configure(parse.GetValue(verbose), parse.GetValue(logFile));
+return await parse.InvokeAsync();

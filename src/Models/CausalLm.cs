@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Sweep.Models.Architectures;
+using Sweep.Models.Hooks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,8 @@ public sealed record SiteActivations(string Site, int Width, float[] Values)
 
 /// <summary>
 /// A causal language model loaded from a Hugging Face directory, as the rest of Sweep uses it: capture
-/// hook-point activations over token sequences, and last-position logits for decoding.
+/// hook-point activations (and the model's logits and next-token log-probabilities) over token sequences, and
+/// last-position logits for decoding.
 /// Not thread-safe: one instance per worker.
 /// </summary>
 public sealed class CausalLm : IDisposable
@@ -94,8 +96,10 @@ public sealed class CausalLm : IDisposable
     }
 
     /// <summary>
-    /// Activations at <paramref name="sites"/> (TransformerLens hook names) for every real token of
-    /// <paramref name="sequences"/>, run <paramref name="batchSize"/> sequences at a time, right-padded.
+    /// Activations at <paramref name="sites"/> (TransformerLens hook names, or the outputs <c>logits</c> and
+    /// <c>log_probs_next</c>, see <see cref="HookPoints"/>) for every real token of <paramref name="sequences"/>, run
+    /// <paramref name="batchSize"/> sequences at a time, right-padded. A site is <see cref="ModelDescriptor.WidthOf"/> wide;
+    /// <c>log_probs_next</c> has no row at the last position of each sequence (there is no next token).
     /// Results do not depend on the batch size beyond floating-point noise of the backend's matmuls.
     /// </summary>
     public IReadOnlyDictionary<string, SiteActivations> Capture(IReadOnlyList<int[]> sequences, IReadOnlyCollection<string> sites, int batchSize)
@@ -107,36 +111,63 @@ public sealed class CausalLm : IDisposable
             throw new ArgumentException($"unknown hook point(s) {string.Join(", ", unknown.Select(u => $"'{u}'"))} for {Descriptor.Directory}; available: {string.Join(", ", Descriptor.HookPoints)}", nameof(sites));
         for (int i = 0; i < sequences.Count; i++) CheckTokens(sequences[i], $"sequence {i}");
 
-        int width = Descriptor.HiddenSize;
         long totalTokens = sequences.Sum(s => (long)s.Length);
-        if (totalTokens * width > Array.MaxLength)
-            throw new ArgumentException($"{totalTokens} tokens x width {width} exceed one array; capture fewer sequences at a time", nameof(sequences));
-        var values = wanted.ToDictionary(s => s, _ => new float[totalTokens * width]);
+        long RowsOf(string site) => HookPoints.LacksLastPosition(site) ? totalTokens - sequences.Count : totalTokens;
+        foreach (var site in wanted)
+            if (RowsOf(site) * Descriptor.WidthOf(site) > Array.MaxLength)
+                throw new ArgumentException($"{RowsOf(site)} tokens x width {Descriptor.WidthOf(site)} of {site} exceed one array; capture fewer sequences at a time", nameof(sequences));
+        var values = wanted.ToDictionary(s => s, s => new float[RowsOf(s) * Descriptor.WidthOf(s)]);
+        var hookSites = wanted.Where(s => !HookPoints.IsModelOutput(s)).ToHashSet(StringComparer.Ordinal);
+        bool needLogits = wanted.Any(HookPoints.IsModelOutput);
 
-        long row = 0;
+        var written = wanted.ToDictionary(s => s, _ => 0L);   // values written so far per site
         for (int start = 0; start < sequences.Count; start += batchSize)
         {
             var batch = sequences.Skip(start).Take(batchSize).ToList();
             using var scope = torch.NewDisposeScope();
             var (tokens, lengths) = Pad(batch);
-            var (hooks, _) = _model.Forward(tokens, lengths, wanted, logits: false);
-            foreach (var (site, tensor) in hooks)
+            var (hooks, logits) = _model.Forward(tokens, lengths, hookSites, logits: needLogits);
+            if (logits is not null) hooks[HookPoints.Logits] = logits;
+            foreach (var site in wanted)
             {
                 // One contiguous float32 host tensor, read in place: per sequence one block copy of its real rows.
-                var host = tensor.to(ScalarType.Float32).cpu().contiguous();
-                long r = row;
+                var host = (site == HookPoints.LogProbsNext ? NextTokenLogProbs(logits!, tokens, lengths) : hooks[site].to(ScalarType.Float32).cpu()).contiguous();
+                int width = Descriptor.WidthOf(site);
                 for (int b = 0; b < batch.Count; b++)
                 {
-                    // Real tokens of sequence b: positions 0..len-1 (right padding).
+                    // Real rows of sequence b: positions 0..len-1 (right padding); one fewer for log_probs_next.
+                    long rows = HookPoints.LacksLastPosition(site) ? lengths[b] - 1 : lengths[b];
+                    if (rows == 0) continue;
                     using var sequence = host[b];
-                    var real = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(sequence.bytes)[..(int)(lengths[b] * width)];
-                    real.CopyTo(values[site].AsSpan((int)(r * width)));
-                    r += lengths[b];
+                    var real = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(sequence.bytes)[..(int)(rows * width)];
+                    real.CopyTo(values[site].AsSpan((int)written[site]));
+                    written[site] += rows * width;
                 }
             }
-            row += lengths.Sum();
         }
-        return wanted.ToDictionary(s => s, s => new SiteActivations(s, width, values[s]));
+        return wanted.ToDictionary(s => s, s => new SiteActivations(s, Descriptor.WidthOf(s), values[s]));
+    }
+
+    /// <summary>
+    /// [B, T, 1] float32 (on the CPU): at position t &lt; len-1 of sequence b, log_softmax(logits[b, t])[tokens[b, t+1]],
+    /// computed in float64 (log-sum-exp over the vocabulary, one sequence at a time); later positions are 0 and never read.
+    /// </summary>
+    private static Tensor NextTokenLogProbs(Tensor logits, Tensor tokens, long[] lengths)
+    {
+        long batch = logits.shape[0], seq = logits.shape[1];
+        var result = torch.zeros([batch, seq, 1], ScalarType.Float32);
+        for (int b = 0; b < batch; b++)
+        {
+            long rows = lengths[b] - 1;
+            if (rows <= 0) continue;
+            using var scope = torch.NewDisposeScope();
+            var rowLogits = logits[b].narrow(0, 0, rows).to(ScalarType.Float64);
+            var next = tokens[b].narrow(0, 1, rows).unsqueeze(-1);
+            var picked = rowLogits.gather(-1, next).squeeze(-1);
+            var logProbs = (picked - rowLogits.logsumexp(-1)).to(ScalarType.Float32).cpu();
+            result[b].narrow(0, 0, rows).squeeze(-1).copy_(logProbs);
+        }
+        return result;
     }
 
     /// <summary>Logits (float32, length vocab_size) at the last position of <paramref name="tokens"/>.</summary>

@@ -12,6 +12,14 @@ public sealed record ModelDescriptor(string Directory, HfConfig Config, IReadOnl
     public int NumLayers => Config.NumLayers;
     public int HiddenSize => Config.HiddenSize;
 
+    /// <summary>Values per token at <paramref name="site"/>: vocab_size for logits, 1 for log_probs_next, else the hidden size.</summary>
+    public int WidthOf(string site) => site switch
+    {
+        Hooks.HookPoints.Logits => Config.VocabSize,
+        Hooks.HookPoints.LogProbsNext => 1,
+        _ => Config.HiddenSize,
+    };
+
     public static ModelDescriptor Read(string directory)
     {
         if (!System.IO.Directory.Exists(directory))

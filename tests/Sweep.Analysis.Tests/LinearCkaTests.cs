@@ -52,7 +52,7 @@ public class LinearCkaTests
         var y = RandomMatrix(n, dy, 2);
         for (int i = 0; i < n; i++) y[i * dy] += 2 * x[i * dx]; // some shared signal
         double expected = ReferenceCka(x, y, n, dx, dy);
-        double actual = LinearCka.Compute(DensePairStatistics.FromRows(x, y, n, dx, dy));
+        double actual = LinearCka.Compute(DensePairStatistics.FromRows(x, y, n, dx, dy)).Number;
         Assert.InRange(expected, 0.01, 0.99);
         Assert.Equal(expected, actual, 1e-10);
     }
@@ -62,7 +62,7 @@ public class LinearCkaTests
     {
         const int n = 200, d = 6;
         var x = RandomMatrix(n, d, 3);
-        Assert.Equal(1.0, LinearCka.Compute(DensePairStatistics.FromRows(x, x, n, d, d)), 12);
+        Assert.Equal(1.0, LinearCka.Compute(DensePairStatistics.FromRows(x, x, n, d, d)).Number, 12);
 
         // Rotate the first two columns by 0.7 rad and scale everything by 5.
         var rotated = new float[x.Length];
@@ -73,7 +73,7 @@ public class LinearCkaTests
             rotated[i * d] = (float)(5 * (c * x[i * d] - s * x[i * d + 1]));
             rotated[i * d + 1] = (float)(5 * (s * x[i * d] + c * x[i * d + 1]));
         }
-        Assert.Equal(1.0, LinearCka.Compute(DensePairStatistics.FromRows(x, rotated, n, d, d)), 6);
+        Assert.Equal(1.0, LinearCka.Compute(DensePairStatistics.FromRows(x, rotated, n, d, d)).Number, 6);
     }
 
     [Fact]
@@ -93,17 +93,19 @@ public class LinearCkaTests
         var merged = DensePairStatistics.MergeAll(parts);
         var reversed = DensePairStatistics.MergeAll(Enumerable.Reverse(parts).ToList());
         Assert.Equal(whole.Count, merged.Count);
-        Assert.Equal(LinearCka.Compute(whole), LinearCka.Compute(merged), 12);
-        Assert.Equal(LinearCka.Compute(merged), LinearCka.Compute(reversed), 12);
+        Assert.Equal(LinearCka.Compute(whole).Number, LinearCka.Compute(merged).Number, 12);
+        Assert.Equal(LinearCka.Compute(merged).Number, LinearCka.Compute(reversed).Number, 12);
     }
 
     [Fact]
-    public void ConstantSideGivesZeroNotNaN()
+    public void ConstantSideIsUndefinedNotZeroOrNaN()
     {
         const int n = 50, d = 3;
         var x = RandomMatrix(n, d, 6);
         var constant = Enumerable.Repeat(2.5f, n * d).ToArray();
-        Assert.Equal(0.0, LinearCka.Compute(DensePairStatistics.FromRows(x, constant, n, d, d)));
+        var cka = LinearCka.Compute(DensePairStatistics.FromRows(x, constant, n, d, d));
+        Assert.Null(cka.Value);
+        Assert.StartsWith("B is constant", cka.UndefinedReason);
     }
 
     [Fact]

@@ -92,7 +92,7 @@ public sealed class MatchingTests
         var a = TestData.Gaussian(50, 8, 81);
         var b = TestData.Gaussian(50, 8, 82);
         var pairs = Enumerable.Range(0, 20).Select(i => new FeaturePair(i, i, 0.2)).ToList();
-        double Measure(DenseMatrix x, DenseMatrix y) => Svcca.Compute(x, y);
+        double Measure(DenseMatrix x, DenseMatrix y) => Svcca.Compute(x, y).Number;
         Assert.Equal(PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3), PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3));
         Assert.NotEqual(PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3).Shuffled.Mean, PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 4).Shuffled.Mean);
     }

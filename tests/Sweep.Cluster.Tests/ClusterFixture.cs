@@ -20,7 +20,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         Server = await EmbeddedPostgres.StartAsync(_pgRoot);
         var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(32).ToList();
         File.WriteAllLines(Path.Combine(Workspace, "corpus.txt"), corpus);
-        DemoModels.Write(Path.Combine(Workspace, "models"), string.Join("\n", corpus));
+        TinyRandomModels.Write(Path.Combine(Workspace, "models"), string.Join("\n", corpus));
     }
 
     public async Task DisposeAsync()

@@ -49,7 +49,7 @@ public sealed class CompareCommandTests : IDisposable
         var settings = new MeasureSettings { K = 5 };
         foreach (var kind in new[] { MeasureKind.Cka, MeasureKind.Svcca, MeasureKind.Rsa, MeasureKind.Knn, MeasureKind.Procrustes })
             foreach (var value in PairMeasures.Compute(kind, settings, dx, dy, () => [block]).Values)
-                Assert.Equal(value.Value, metrics.GetProperty(value.Measure).GetProperty("value").GetDouble(), 12);
+                Assert.Equal(value.Result.Number, metrics.GetProperty(value.Measure).GetProperty("value").GetDouble(), 12);
         Assert.InRange(metrics.GetProperty("cka_linear").GetProperty("value").GetDouble(), 0.05, 1);
     }
 

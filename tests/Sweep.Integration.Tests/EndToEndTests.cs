@@ -55,8 +55,8 @@ public sealed class EndToEndTests(ServerFixture server)
             var m = stored.Metric;
             Assert.Equal("cka_linear", m.Measure);
             Assert.Equal(report.Tokens, m.NTokens);
-            Assert.Equal(RecomputeCka(shards, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!), m.Value, 12);
-            Assert.InRange(m.Value, 0.0, 1.0);
+            Assert.Equal(RecomputeCka(shards, m.ModelA, m.SiteA, m.ModelB!, m.SiteB!), m.Value!.Value, 12);
+            Assert.InRange(m.Value!.Value, 0.0, 1.0);
         }
     }
 
@@ -96,9 +96,9 @@ public sealed class EndToEndTests(ServerFixture server)
         }
 
         var cka = half.Metrics.Single(m => m.Metric.Measure == "cka_linear").Metric;
-        Assert.Equal(RecomputeCka(dense, cka.ModelA, cka.SiteA, cka.ModelB!, cka.SiteB!), cka.Value, 12);
-        var fullCka = full.Metrics.Single(m => m.Metric.Measure == "cka_linear").Metric.Value;
-        Assert.InRange(cka.Value - fullCka, -1e-3, 1e-3);   // float16 rounding moves CKA very little
+        Assert.Equal(RecomputeCka(dense, cka.ModelA, cka.SiteA, cka.ModelB!, cka.SiteB!), cka.Value!.Value, 12);
+        var fullCka = full.Metrics.Single(m => m.Metric.Measure == "cka_linear").Metric.Value!.Value;
+        Assert.InRange(cka.Value!.Value - fullCka, -1e-3, 1e-3);   // float16 rounding moves CKA very little
 
         // SAEs train on and encode the stored (rounded) activations: another trained SAE, codes exactly as if encoded from the file.
         Assert.Equal(2, Directory.GetDirectories(Path.Combine(workspace.StoreDirectory, SaeRun.SaesFolder), "trained-*").Length);
@@ -126,7 +126,7 @@ public sealed class EndToEndTests(ServerFixture server)
         }
         var x = Concat(modelA, siteA, out int n, out int dx);
         var y = Concat(modelB, siteB, out _, out int dy);
-        return LinearCka.Compute(DensePairStatistics.FromRows(x, y, n, dx, dy));
+        return LinearCka.Compute(DensePairStatistics.FromRows(x, y, n, dx, dy)).Number;
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class JobWorkspace : IDisposable
     {
         var corpus = File.ReadLines(Path.Combine(Fixtures.RepoRoot, "demo", "corpus.txt")).Take(documents).ToList();
         File.WriteAllLines(Path.Combine(Root, "corpus.txt"), corpus);
-        DemoModels.Write(Path.Combine(Root, "models"), string.Join("\n", corpus));
+        TinyRandomModels.Write(Path.Combine(Root, "models"), string.Join("\n", corpus));
         WriteJob();
     }
 
@@ -67,6 +67,10 @@ public sealed class JobWorkspace : IDisposable
 
     public void Dispose()
     {
+        // As root, an embedded server of this workspace's .sweep keeps its cluster under /var/tmp (see cluster-dir).
+        var clusterPointer = Path.Combine(Root, ".sweep", "postgres", "cluster-dir");
+        if (File.Exists(clusterPointer) && File.ReadAllText(clusterPointer).Trim() is { Length: > 0 } clusterHome && clusterHome.StartsWith("/var/tmp/sweep-postgres-"))
+            try { Directory.Delete(clusterHome, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }
 }

@@ -116,7 +116,7 @@ public sealed class SaeAnalysesTests(ServerFixture server)
             Assert.Equal(best.Index, row.Match ?? -1);
             Assert.Equal(best.Correlation, row.Correlation, 1e-9);
         }
-        double Stored(string analysis, string measure) => metrics.Single(m => m.Analysis == analysis && m.Measure == measure && (m.SiteA, m.SiteB) == (SiteA, SiteB)).Value;
+        double Stored(string analysis, string measure) => metrics.Single(m => m.Analysis == analysis && m.Measure == measure && (m.SiteA, m.SiteB) == (SiteA, SiteB)).Value!.Value;
         Assert.Equal(dense.AToB.Where(m => m.Index >= 0).Average(m => m.Correlation), Stored("corr", "correlation_mean_best_a_to_b"), 1e-9);
         Assert.Equal(dense.MutualPairs().Count, Stored("corr", "correlation_mutual_pairs"));
 

@@ -122,7 +122,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
             }
         }
         double fve = 1 - sse / (sum2 - sum.Sum(s => s * s) / tokens);
-        double Metric(string sae, string measure) => report.Metrics.Single(m => m.Metric.Analysis == sae && m.Metric.Measure == measure).Metric.Value;
+        double Metric(string sae, string measure) => report.Metrics.Single(m => m.Metric.Analysis == sae && m.Metric.Measure == measure).Metric.Value!.Value;
         Assert.Equal(active / (double)tokens, Metric("trained", SaeStatsExecutor.L0Measure), 9);
         Assert.InRange(Metric("trained", SaeStatsExecutor.L0Measure), 1, 8);
         Assert.Equal(fve, Metric("trained", SaeStatsExecutor.FveMeasure), 6);
@@ -137,7 +137,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         var temporal = report.Metrics.Where(m => m.Metric.Analysis == "temporal" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).ToList();
         Assert.Equal(["blocks.1.hook_resid_post/sae/temporal/novel", "blocks.1.hook_resid_post/sae/temporal/pred"], temporal.Select(m => m.Metric.SiteA).Order());
         Assert.Equal(temporal[0].Metric.Value, temporal[1].Metric.Value);
-        Assert.InRange(report.Metrics.Single(m => m.Metric.SiteA.EndsWith("temporal/novel") && m.Metric.Measure == SaeStatsExecutor.L0Measure).Metric.Value, 0, 6);
+        Assert.InRange(report.Metrics.Single(m => m.Metric.SiteA.EndsWith("temporal/novel") && m.Metric.Measure == SaeStatsExecutor.L0Measure).Metric.Value!.Value, 0, 6);
         // Periodic training metrics: steps 100, 200, 300.
         Assert.Equal(3, report.Metrics.Count(m => m.Metric.Analysis == "trained" && m.Metric.Measure == "train_fve"));
 
@@ -146,7 +146,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
         var again = await LocalRunner.RunAsync(JobLoader.Load(Path.Combine(_root, "job.yaml")), database2, NoProgress.Instance, CancellationToken.None);
         Assert.Equal(report.CaptureUnits + 1, again.Outcome.UnitsReused);
         Assert.Equal(trainUnit.OutputUri, (await database2.GetUnitsAsync(again.RunId)).Single(u => u.Stage == "train_sae").OutputUri);
-        Assert.Equal(fve, again.Metrics.Single(m => m.Metric.Analysis == "trained" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).Metric.Value, 6);
+        Assert.Equal(fve, again.Metrics.Single(m => m.Metric.Analysis == "trained" && m.Metric.Measure == SaeStatsExecutor.FveMeasure).Metric.Value!.Value, 6);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class FamilyConfigTests : IDisposable
             """);
         Assert.Equal((768, 3072, 12, 12, 12, 50257, 1024, 1e-5, "gelu_new", true, 64, 50256),
             (c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKeyValueHeads, c.VocabSize, c.MaxPositions, c.LayerNormEps, c.HiddenAct, c.TieWordEmbeddings, c.HeadDim, c.BosTokenId));
-        Assert.Equal(2 + 12 * 5, ModelFamilies.HookPointsOf(c).Count);
+        Assert.Equal(2 + 12 * 5 + 2, ModelFamilies.HookPointsOf(c).Count);   // + logits, log_probs_next
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class FamilyConfigTests : IDisposable
             """);
         Assert.Equal((512, 2048, 6, 8, 50304, 0.25, 10000.0, true, false, true), (c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.VocabSize, c.RotaryPct, c.RopeTheta, c.UseParallelResidual, c.TieWordEmbeddings, c.AttentionBias));
         Assert.Equal(16, GptNeoX.RotaryDims(c));
-        Assert.Equal(2 + 6 * 4, ModelFamilies.HookPointsOf(c).Count);   // no hook_resid_mid
+        Assert.Equal(2 + 6 * 4 + 2, ModelFamilies.HookPointsOf(c).Count);   // no hook_resid_mid; + logits, log_probs_next
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace Sweep.Models.Tests;
 /// <summary>
 /// Every family against an independent float64 numpy forward pass (References/reference_forward.py, written from
 /// the published definitions and run by the test with Debian's /usr/bin/python3 on the checkpoint the test writes):
-/// logits and every hook point, for every real token of sequences captured together in a right-padded batch.
+/// logits and every hook point, for every real token of sequences captured together in a right-padded batch, and the
+/// capturable outputs logits and log_probs_next (every position that has a next token).
 /// </summary>
 public sealed class ReferenceConformanceTests
 {
@@ -64,17 +65,19 @@ public sealed class ReferenceConformanceTests
         int width = model.Descriptor.HiddenSize;
 
         var sites = model.Descriptor.HookPoints;
-        Assert.Equal(sites.Order(StringComparer.Ordinal), reference.Keys.Where(k => k.StartsWith("0/") && k != "0/logits").Select(k => k[2..]).Order(StringComparer.Ordinal));
+        Assert.Equal(sites.Order(StringComparer.Ordinal), reference.Keys.Where(k => k.StartsWith("0/")).Select(k => k[2..]).Order(StringComparer.Ordinal));
         var captured = model.Capture(Sequences, sites, batchSize: 3);
         foreach (var site in sites)
         {
-            int row = 0;
+            int row = 0, siteWidth = model.Descriptor.WidthOf(site);
+            Assert.Equal(site == Hooks.HookPoints.Logits ? model.Descriptor.Config.VocabSize : site == Hooks.HookPoints.LogProbsNext ? 1 : width, siteWidth);
             for (int s = 0; s < Sequences.Length; s++)
             {
-                int n = Sequences[s].Length;
-                AssertClose(reference[$"{s}/{site}"], captured[site].Values.AsSpan(row * width, n * width), $"{family} sequence {s} {site}");
+                int n = Sequences[s].Length - (site == Hooks.HookPoints.LogProbsNext ? 1 : 0);
+                AssertClose(reference[$"{s}/{site}"], captured[site].Values.AsSpan(row * siteWidth, n * siteWidth), $"{family} sequence {s} {site}");
                 row += n;
             }
+            Assert.Equal(row * siteWidth, captured[site].Values.Length);
         }
 
         int vocab = model.Descriptor.Config.VocabSize;

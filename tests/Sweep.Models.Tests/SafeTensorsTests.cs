@@ -130,6 +130,46 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Invalid_utf8_in_a_real_header_is_one_line_naming_the_file_and_the_byte()
+    {
+        var path = PathOf("model.safetensors");
+        SafeTensors.Write(path, new Dictionary<string, (float[], long[])> { ["model.norm.weight"] = (new float[4], [4]) });
+        var bytes = File.ReadAllBytes(path);
+        int name = Encoding.ASCII.GetString(bytes).IndexOf("model.norm", StringComparison.Ordinal);
+        bytes[name + 2] = 0xC3;   // a UTF-8 lead byte followed by ASCII: invalid inside the tensor name
+        File.WriteAllBytes(path, bytes);
+
+        var e = Assert.Throws<ModelLoadException>(() => SafeTensors.Open(path));
+        Assert.Equal($"{path}: corrupt safetensors header: not valid UTF-8 (byte {name + 2} of the file)", e.Message);
+    }
+
+    [Fact]
+    public void Overlapping_tensors_and_impossible_shapes_are_corrupt_headers()
+    {
+        var path = RawFile("overlap.safetensors",
+            """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", new byte[12]);
+        var e = Assert.Throws<ModelLoadException>(() => SafeTensors.Open(path));
+        Assert.Equal($"{path}: corrupt safetensors header: tensors 'a' [0, 8] and 'b' [4, 12] overlap", e.Message);
+
+        path = RawFile("huge-shape.safetensors",
+            """{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}""", new byte[8]);
+        e = Assert.Throws<ModelLoadException>(() => SafeTensors.Open(path));
+        Assert.Equal($"{path}: corrupt safetensors header: tensor 'w' has shape [4294967296, 4294967296], too large to be stored", e.Message);
+    }
+
+    [Fact]
+    public void A_file_cut_after_its_header_was_read_names_the_file_and_tensor()
+    {
+        var path = PathOf("model.safetensors");
+        SafeTensors.Write(path, new Dictionary<string, (float[], long[])> { ["w"] = (new float[16], [4, 4]) });
+        using var file = SafeTensors.Open(path);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) stream.SetLength(stream.Length - 8);
+        var e = Assert.Throws<ModelLoadException>(() => file.ReadFloats("w"));
+        Assert.StartsWith($"{path}: tensor 'w' cannot be read: ", e.Message);
+        Assert.Single(e.Message.Split('\n'));
+    }
+
+    [Fact]
     public void Unknown_dtype_and_inconsistent_offsets_are_rejected()
     {
         var path = RawFile("dtype.safetensors", """{"w":{"dtype":"F13","shape":[2],"data_offsets":[0,8]}}""", new byte[8]);

@@ -20,10 +20,40 @@ public sealed class MigrationTests(PostgresFixture pg)
         Assert.Equal("initial", await PostgresFixture.ScalarAsync<string>(connectionString, "SELECT name FROM schema_migrations WHERE version = 1"));
         var tables = await PostgresFixture.ScalarAsync<string[]>(connectionString,
             "SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'public'");
-        Assert.Equal(["feature_matches", "metrics", "runs", "schema_migrations", "shards", "unit_attempts", "units"], tables);
+        Assert.Equal(["concept_means", "contrast_labels", "contrasts", "corpus_labels", "feature_coactivations", "feature_histograms", "feature_links",
+            "feature_logits", "feature_matches", "feature_sites", "feature_stats", "metrics", "pca_components", "pca_coordinates",
+            "runs", "schema_migrations", "selectivity", "shards", "top_examples", "unit_attempts", "units"], tables);
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         Assert.Empty(await Migrator.MigrateAsync(dataSource));
+    }
+
+    [Fact]
+    public async Task Metrics_stored_as_NaN_before_undefined_results_existed_become_null_with_a_reason()
+    {
+        var connectionString = await pg.CreateEmptyDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            async Task Sql(string sql) { await using var c = new NpgsqlCommand(sql, connection); await c.ExecuteNonQueryAsync(); }
+            await Sql("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+            foreach (var migration in Migrator.All.Where(m => !m.Sql.Contains("undefined_reason")))
+            {
+                await Sql(migration.Sql);
+                await Sql($"INSERT INTO schema_migrations (version, name) VALUES ({migration.Version}, '{migration.Name}')");
+            }
+            await Sql("""
+                INSERT INTO runs (name, spec_yaml, spec_digest, store_dir) VALUES ('old', '', '', '');
+                INSERT INTO units (run_id, unit_key, stage) VALUES (1, 'u', 'analysis');
+                INSERT INTO metrics (run_id, unit_key, analysis, measure, model_a, site_a, value, n_tokens)
+                VALUES (1, 'u', 'cka', 'cka_linear', 'a', 's', 'NaN', 5), (1, 'u', 'cka', 'cka_linear', 'a', 't', 0.5, 5);
+                """);
+        }
+
+        await using var db = await SweepDatabase.OpenAsync(connectionString);
+        var metrics = (await db.GetMetricsAsync(1)).Select(m => m.Metric).OrderBy(m => m.SiteA).ToList();
+        Assert.Equal((null, "stored as NaN before undefined results were recorded as such"), (metrics[0].Value, metrics[0].UndefinedReason));
+        Assert.Equal((0.5, null), (metrics[1].Value, metrics[1].UndefinedReason));
     }
 
     [Fact]

@@ -59,4 +59,62 @@ public sealed class EmbeddedPostgresTests(PostgresFixture pg)
             if (socketDir is not null && Directory.Exists(socketDir)) Directory.Delete(socketDir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task The_server_runs_while_any_holder_lives_a_stale_holder_does_not_count_and_db_start_keeps_it()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "sweep-holders-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var first = await EmbeddedPostgres.StartAsync(root);
+            var pidFile = Path.Combine(first.ClusterDirectory, "postmaster.pid");
+            var second = await EmbeddedPostgres.StartAsync(root);
+            // A holder left by a process that died: its file exists but nobody holds its lock.
+            var stale = Path.Combine(root, "holders", "999999-0123456789abcdef0123456789abcdef.holder");
+            File.WriteAllText(stale, "");
+
+            var inUse = await EmbeddedPostgres.StopExistingAsync(root);   // `sweep db stop` while two instances use it
+            Assert.False(inUse.Stopped);
+            Assert.Equal(2, inUse.InUseBy.Count);
+            Assert.All(inUse.InUseBy, h => Assert.StartsWith($"pid {Environment.ProcessId}", h));
+            Assert.False(File.Exists(stale), "the stale holder is deleted when found");
+
+            await second.StopAsync();
+            Assert.True(File.Exists(pidFile), "first still holds the server");
+            await first.KeepRunningAsync();   // `sweep db start`
+            await first.StopAsync();
+            Assert.True(File.Exists(pidFile), "kept for psql until `sweep db stop`");
+            Assert.True((await EmbeddedPostgres.StopExistingAsync(root)).Stopped);
+            Assert.False(File.Exists(pidFile));
+            Assert.Empty(Directory.GetFiles(Path.Combine(root, "holders")));
+        }
+        finally
+        {
+            await EmbeddedPostgres.StopExistingAsync(root);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_start_lock_that_cannot_be_opened_fails_at_once_instead_of_waiting_for_contention()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "sweep-lock-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.Combine(root, ".start.lock"));   // not a file: no process will ever release it
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var e = await Assert.ThrowsAsync<EmbeddedPostgresException>(() => EmbeddedPostgres.StartAsync(root));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+            Assert.StartsWith($"{root} is not writable (", e.Message);
+
+            var file = Path.Combine(root, "a-file");
+            File.WriteAllText(file, "");
+            e = await Assert.ThrowsAsync<EmbeddedPostgresException>(() => EmbeddedPostgres.StartAsync(Path.Combine(file, "postgres")));
+            Assert.Equal($"{file} is a file, expected a directory to hold Sweep's embedded PostgreSQL ({Path.Combine(file, "postgres")})", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

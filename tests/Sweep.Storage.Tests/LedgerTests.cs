@@ -174,4 +174,53 @@ public sealed class LedgerTests(PostgresFixture pg) : IAsyncLifetime
         Assert.Equal(shard, await _db.FindShardAsync(shard.ShardKey));
         Assert.Null(await _db.FindShardAsync("no-such-key"));
     }
+
+    [Fact]
+    public async Task An_undefined_or_non_finite_metric_is_stored_as_null_with_its_reason_and_never_as_a_number()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("analysis/cka", "analysis")]);
+        await _db.StartUnitAsync(run, "analysis/cka", "w1");
+        await _db.CompleteUnitAsync(run, "analysis/cka", new UnitOutput(Metrics:
+        [
+            new MetricRow("cka", "cka_linear", "a", "s0", "b", "s1", 0.25, 10),
+            new MetricRow("cka", "cka_linear", "a", "s0", "b", "s2", null, 10, UndefinedReason: "B is constant"),
+            new MetricRow("cka", "cka_linear", "a", "s0", "b", "s3", double.NaN, 10),
+        ]));
+
+        var stored = (await _db.GetMetricsAsync(run)).Select(m => m.Metric).OrderBy(m => m.SiteB).ToList();
+        Assert.Equal((0.25, null), (stored[0].Value, stored[0].UndefinedReason));
+        Assert.Equal((null, "B is constant"), (stored[1].Value, stored[1].UndefinedReason));
+        Assert.Equal((null, "the computation gave NaN (numerically undefined)"), (stored[2].Value, stored[2].UndefinedReason));
+
+        // The schema itself refuses a NaN, or a value without a reason's counterpart.
+        await using var connection = new NpgsqlConnection(pg.Server.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var (value, reason) in new (string, string)[] { ("'NaN'", "NULL"), ("'Infinity'", "NULL"), ("NULL", "NULL"), ("0.5", "'why'") })
+        {
+            await using var insert = new NpgsqlCommand($"""
+                INSERT INTO metrics (run_id, unit_key, analysis, measure, model_a, site_a, value, undefined_reason, n_tokens)
+                VALUES ({run}, 'analysis/cka', 'cka', 'cka_linear', 'a', 's0', {value}, {reason}, 10)
+                """, connection);
+            var e = await Assert.ThrowsAsync<PostgresException>(() => insert.ExecuteNonQueryAsync());
+            Assert.Equal(PostgresErrorCodes.CheckViolation, e.SqlState);
+        }
+    }
+
+    [Fact]
+    public async Task A_stored_error_is_one_line_without_libtorch_stack_frames()
+    {
+        var run = await NewRunAsync();
+        await _db.UpsertUnitsAsync(run, [new("u", "analysis")]);
+        await _db.StartUnitAsync(run, "u", "w1");
+        const string native = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned\n" +
+                              "Exception raised from linalg_eigh_out at /pytorch/aten/src/ATen/native/BatchLinearAlgebra.cpp:2957 (most recent call first):\n" +
+                              "frame #0: c10::Error::Error(...) + 0x9d (0x7f in /usr/lib/libc10.so)\n";
+        await _db.FailUnitAsync(run, "u", native);
+        await _db.SetRunStatusAsync(run, RunStatus.Failed, "unit u failed: " + native);
+
+        const string expected = "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned";
+        Assert.Equal(expected, (await _db.GetUnitsAsync(run)).Single().Error);
+        Assert.Equal("unit u failed: " + expected, (await _db.GetRunAsync(run))!.Error);
+    }
 }

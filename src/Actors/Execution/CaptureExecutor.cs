@@ -1,6 +1,7 @@
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
 using Sweep.Models;
+using Sweep.Models.Hooks;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
 
@@ -30,26 +31,34 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
         if (!reused)
         {
             var activations = ModelFor(capture.Model).Capture(corpusShard.Sequences, capture.Sites, run.Spec.Execution.BatchSize);
-            var (seq, pos, token) = RowIndex(corpusShard.Sequences, run.FirstSequenceOf(capture.ShardIndex));
+            var rowIndex = RowIndex(corpusShard.Sequences, run.FirstSequenceOf(capture.ShardIndex));
+            foreach (var (metadata, _) in targets)
+            {
+                // SAEs encode this in-memory copy: it must hold what the file holds, as a later read would.
+                ShardDtype.Round(activations[metadata.Site].Values, metadata.Dtype);
+                // Every site checked before any is written (after rounding: float16 overflows beyond ±65504).
+                try { FiniteActivations.Require(capture.Model, metadata.Site, capture.ShardIndex, activations[metadata.Site].Values, metadata.Width); }
+                catch (NonFiniteActivationsException e) { throw new PermanentUnitFailure(e.Message, e); }
+            }
             foreach (var (metadata, path) in targets)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var (seq, pos, token) = HookPoints.LacksLastPosition(metadata.Site) ? WithoutLastPositions(rowIndex) : rowIndex;
                 var values = activations[metadata.Site];
-                // SAEs encode this in-memory copy: it must hold what the file holds, as a later read would.
-                ShardDtype.Round(values.Values, metadata.Dtype);
                 var shard = new DenseShard(metadata, seq.Length, seq, pos, token, values.Values);
                 DenseShardFile.Write(path, shard);
                 written[metadata.Site] = shard;
             }
         }
 
-        var rows = targets.Select(t => ShardRow.For(t.Metadata, corpusShard.TokenCount, t.Path,
+        var rows = targets.Select(t => ShardRow.For(t.Metadata,
+            HookPoints.LacksLastPosition(t.Metadata.Site) ? corpusShard.TokenCount - corpusShard.Sequences.Count : corpusShard.TokenCount, t.Path,
             DenseShardFile.Checksum(t.Path), new FileInfo(t.Path).Length)).ToList();
         if (saes is not null)
             foreach (var (metadata, path) in targets)
                 foreach (var sae in saes.AttachedTo(capture.Model, metadata.Site))
                 {
-                    var (saeRows, saeReused) = saes.EncodeShard(_encoders!.For(sae.Name, sae.Path), sae.Name, metadata,
+                    var (saeRows, saeReused) = saes.EncodeShard(_encoders!.For(sae.Name, sae.Folder), sae.Name, metadata,
                         () => written.GetValueOrDefault(metadata.Site) ?? DenseShardFile.Read(path),
                         corpusShard.Sequences.Select(s => s.Length).ToList(), cancellationToken);
                     rows.AddRange(saeRows);
@@ -95,6 +104,13 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IUnit
                 token[row] = sequences[s][p];
             }
         return (seq, pos, token);
+    }
+
+    /// <summary>The rows of <paramref name="index"/> that have a next token in their sequence (log_probs_next's rows).</summary>
+    private static (int[] Seq, int[] Pos, int[] Token) WithoutLastPositions((int[] Seq, int[] Pos, int[] Token) index)
+    {
+        var keep = Enumerable.Range(0, index.Seq.Length).Where(r => r + 1 < index.Seq.Length && index.Seq[r + 1] == index.Seq[r]).ToArray();
+        return (keep.Select(r => index.Seq[r]).ToArray(), keep.Select(r => index.Pos[r]).ToArray(), keep.Select(r => index.Token[r]).ToArray());
     }
 
     public void Dispose()

@@ -121,7 +121,7 @@ public sealed class FeatureMatchingRun(RunContext run, SaeRun saes, AnalysisUnit
     {
         var folder = PairAnalysisExecutor.Folder(saes, site);
         ISparseEncoder encoder;
-        try { encoder = SaeLoader.Load(folder.Directory, "cpu"); }
+        try { encoder = SaeLoader.Load(folder, "cpu"); }
         catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Name}': {e.Message}", e); }
         using (encoder)
             return encoder switch

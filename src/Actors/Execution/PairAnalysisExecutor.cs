@@ -39,7 +39,7 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
 
         var result = PairMeasures.Compute(kind, Settings(spec.Parameters), widthA, widthB, () => Blocks(analysis, cancellationToken));
         var metrics = result.Values.Select(v => new MetricRow(analysis.Analysis, v.Measure, analysis.A.Model, analysis.A.Site,
-            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
+            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters), v.UndefinedReason)).ToList();
         var matches = result.Matches is { } m ? MatchRows(analysis, m) : null;
         return Task.FromResult(new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: matches), Reused: false));
     }
@@ -54,7 +54,7 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
             return new FeatureMatchingRun(run, _saes, analysis, spec.Parameters, a, b).Execute(stats, cancellationToken);
         var result = SparseCorrelationMeasure.Compute(stats, spec.Parameters.TopK);
         var metrics = result.Values.Select(v => new MetricRow(analysis.Analysis, v.Measure, analysis.A.Model, analysis.A.Site,
-            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters))).ToList();
+            analysis.B.Model, analysis.B.Site, v.Value, v.Count, JsonSerializer.Serialize(v.Parameters), v.UndefinedReason)).ToList();
         return new UnitResult(new UnitOutput(Metrics: metrics, FeatureMatches: MatchRows(analysis, result.Matches!)), Reused: false);
     }
 
@@ -151,6 +151,8 @@ public sealed class PairAnalysisExecutor(RunContext run) : IUnitExecutor
         var shard = DenseShardFile.Read(run.ShardPath(metadata));
         if (shard.Metadata.CacheKey() != metadata.CacheKey())
             throw new InvalidDataException($"{run.ShardPath(metadata)}: holds other activations than {site} shard {shardIndex} of this run");
+        if (Sweep.Analysis.Statistics.FiniteValues.CountNonFinite(shard.Act) is > 0 and var bad)
+            throw new PermanentUnitFailure($"{run.ShardPath(metadata)}: {site} shard {shardIndex} holds {bad} non-finite activations (NaN or ±infinity); measures refuse them");
         return shard;
     }
 

@@ -35,7 +35,7 @@ public sealed class RunContext
     {
         Model = model,
         Site = site,
-        Width = Spec.Model(model).Descriptor.HiddenSize,
+        Width = Spec.Model(model).Descriptor.WidthOf(site),
         WeightsDigest = WeightsDigests[model],
         TokenizerDigest = Corpus.TokenizerDigest,
         CorpusShardDigest = Corpus.Shards[shardIndex].Digest,

@@ -126,10 +126,15 @@ public sealed class SaeEncoders(SaeRun saes) : IDisposable
 {
     private readonly Dictionary<string, ISparseEncoder> _loaded = new();
 
-    public ISparseEncoder For(string name, string folder)
+    public ISparseEncoder For(string name, string folder) => For(name, () => SaeLoader.Load(folder, saes.Device));
+
+    /// <summary>A published SAE as validated (with the job's settings for a bare state dict).</summary>
+    public ISparseEncoder For(string name, SaeLoader.SaeFolder folder) => For(name, () => SaeLoader.Load(folder, saes.Device));
+
+    private ISparseEncoder For(string name, Func<ISparseEncoder> load)
     {
         if (_loaded.TryGetValue(name, out var encoder)) return encoder;
-        try { encoder = SaeLoader.Load(folder, saes.Device); }
+        try { encoder = load(); }
         catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{name}': {e.Message}", e); }
         _loaded[name] = encoder;
         return encoder;

@@ -111,10 +111,7 @@ public sealed record ClusterOptions
             """;
         return ConfigurationFactory.ParseString($$"""
             akka {
-              loglevel = WARNING
-              stdout-loglevel = WARNING
-              log-dead-letters = off
-              log-dead-letters-during-shutdown = off
+              {{AkkaLogging.Hocon}}
               coordinated-shutdown.run-by-clr-shutdown-hook = off
               actor.provider = {{(clusterMember ? "cluster" : "remote")}}
               remote {

@@ -4,8 +4,8 @@ namespace Sweep.Actors.Hosting;
 
 /// <summary>
 /// The database a command talks to: the server named by --db / SWEEP_DB / the job's output.database,
-/// or else Sweep's own embedded server in SWEEP_HOME/postgres, started here and stopped on dispose
-/// (unless it was already running before).
+/// or else Sweep's own embedded server in SWEEP_HOME/postgres, started here (or joined, when another process
+/// runs it) and let go of on dispose: the last process using it stops it.
 /// </summary>
 public sealed class DatabaseSession : IAsyncDisposable
 {
@@ -24,7 +24,7 @@ public sealed class DatabaseSession : IAsyncDisposable
         if (!string.IsNullOrWhiteSpace(connection))
             return new DatabaseSession(await SweepDatabase.OpenAsync(connection, ct), ConnectionStrings.Describe(connection), null);
 
-        var embedded = await EmbeddedPostgres.StartAsync(EmbeddedDataDirectory(sweepHome), ct);
+        var embedded = await EmbeddedPostgres.StartAsync(EmbeddedDataDirectory(CheckHome(sweepHome)), ct);
         try
         {
             var database = await SweepDatabase.OpenAsync(embedded.ConnectionString, ct);
@@ -35,6 +35,14 @@ public sealed class DatabaseSession : IAsyncDisposable
             await embedded.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Refuses a home that is a file, in one line naming it; returns it unchanged otherwise.</summary>
+    public static string CheckHome(string sweepHome)
+    {
+        if (File.Exists(sweepHome))
+            throw new EmbeddedPostgresException($"--home {sweepHome} is a file, expected a directory (Sweep's own folder: its embedded PostgreSQL lives in HOME/postgres)");
+        return sweepHome;
     }
 
     public static string EmbeddedDataDirectory(string sweepHome) => Path.Combine(Path.GetFullPath(sweepHome), "postgres");

@@ -6,12 +6,9 @@ namespace Sweep.Actors.Hosting;
 /// <summary>The single-process actor system: the same actors as a cluster, no remoting.</summary>
 public static class LocalActorSystem
 {
-    private const string Hocon = """
+    private static string Hocon => $$"""
         akka {
-          loglevel = WARNING
-          stdout-loglevel = WARNING
-          log-dead-letters = off
-          log-dead-letters-during-shutdown = off
+          {{AkkaLogging.Hocon}}
           coordinated-shutdown.run-by-clr-shutdown-hook = off
           actor.provider = local
         }

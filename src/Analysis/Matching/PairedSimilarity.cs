@@ -21,11 +21,12 @@ public enum PairedMeasure { Svcca, Rsa }
 /// </summary>
 public static class PairedSimilarity
 {
+    /// <summary>The measure's number; an undefined one (a constant set of decoder rows) throws <see cref="UndefinedMeasureException"/>: a baseline needs numbers.</summary>
     public static double Measure(DenseMatrix x, DenseMatrix y, PairedMeasure measure, double keepVariance = Svcca.DefaultKeepVariance,
         InnerDissimilarity inner = InnerDissimilarity.Correlation, OuterCorrelation outer = OuterCorrelation.Spearman) => measure switch
     {
-        PairedMeasure.Svcca => Svcca.Compute(x, y, keepVariance),
-        _ => Rsa.Compute(x, y, inner, outer),
+        PairedMeasure.Svcca => Svcca.Compute(x, y, keepVariance).Number,
+        _ => Rsa.Compute(x, y, inner, outer).Number,
     };
 
     public static (BaselineResult Shuffled, BaselineResult Subsets) Compare(DenseMatrix decoderA, DenseMatrix decoderB,

@@ -71,7 +71,7 @@ public static class Cca
 /// SVCCA (Raghu et al. 2017): keep the top principal directions of each side holding
 /// <c>keepVariance</c> (default 0.99) of its variance, run CCA between them, report the mean
 /// canonical correlation. Rows are items, columns units; centred per column. Invariant to
-/// orthogonal transforms and scaling of either side.
+/// orthogonal transforms and scaling of either side. Undefined when a side is constant (no direction to keep).
 /// </summary>
 public static class Svcca
 {
@@ -80,13 +80,17 @@ public static class Svcca
     public static CcaResult Canonical(DensePairStatistics stats, double keepVariance = DefaultKeepVariance) =>
         Cca.Compute(Covariances.From(stats), keepVariance);
 
-    public static double Compute(DensePairStatistics stats, double keepVariance = DefaultKeepVariance) =>
-        Mean(Canonical(stats, keepVariance).Correlations);
+    public static Measurement Compute(DensePairStatistics stats, double keepVariance = DefaultKeepVariance) =>
+        ConstantSides.Reason(stats) is { } constant ? Measurement.Undefined(constant) : Mean(Canonical(stats, keepVariance));
 
-    public static double Compute(DenseMatrix x, DenseMatrix y, double keepVariance = DefaultKeepVariance) =>
+    public static Measurement Compute(DenseMatrix x, DenseMatrix y, double keepVariance = DefaultKeepVariance) =>
         Compute(DensePairStatistics.FromMatrices(x, y), keepVariance);
 
-    internal static double Mean(double[] values) => values.Length == 0 ? 0.0 : values.Average();
+    /// <summary>The mean canonical correlation of <paramref name="cca"/>; undefined when a side kept no direction.</summary>
+    public static Measurement Mean(CcaResult cca) =>
+        cca.Correlations.Length == 0
+            ? Measurement.Undefined($"{(cca.KeptX == 0 ? "A" : "B")} has no direction of non-zero variance to correlate")
+            : cca.Correlations.Average();
 }
 
 /// <summary>
@@ -95,16 +99,18 @@ public static class Svcca
 /// αᵢ = Σⱼ |⟨hᵢ/‖hᵢ‖, xⱼ⟩| over that side's centred unit columns xⱼ, normalised to sum 1;
 /// PWCCA = Σᵢ αᵢ ρᵢ. ⟨hᵢ, xⱼ⟩ = (n−1)(Cxx aᵢ)ⱼ and ‖hᵢ‖² = (n−1), so it runs from statistics.
 /// (cca_core's QR of the variates reduces to this normalisation since the variates are orthogonal.)
+/// Undefined when a side is constant.
 /// </summary>
 public static class Pwcca
 {
-    public static double Compute(DensePairStatistics stats)
+    public static Measurement Compute(DensePairStatistics stats)
     {
+        if (ConstantSides.Reason(stats) is { } constant) return Measurement.Undefined(constant);
         var cov = Covariances.From(stats);
         var forward = Cca.Compute(cov);
         if (forward.KeptY < forward.KeptX) { cov = cov.Swapped(); forward = Cca.Compute(cov); }
         int k = forward.Correlations.Length;
-        if (k == 0) return 0.0;
+        if (k == 0) return Svcca.Mean(forward);
         var projected = Linalg.Multiply(cov.Xx, forward.DirectionsX, cov.WidthX, cov.WidthX, k); // Cxx A [dx, k]
         var weights = new double[k];
         for (int i = 0; i < k; i++)
@@ -120,5 +126,5 @@ public static class Pwcca
         return value;
     }
 
-    public static double Compute(DenseMatrix x, DenseMatrix y) => Compute(DensePairStatistics.FromMatrices(x, y));
+    public static Measurement Compute(DenseMatrix x, DenseMatrix y) => Compute(DensePairStatistics.FromMatrices(x, y));
 }

@@ -4,8 +4,8 @@ namespace Sweep.Analysis.Similarity;
 
 public enum NeighbourMetric { Cosine, Euclidean }
 
-/// <summary>Mean mutual k-nearest-neighbour overlap and mean Jaccard index of the kNN sets.</summary>
-public sealed record KnnOverlap(double Overlap, double Jaccard, int K, int Items);
+/// <summary>Mean mutual k-nearest-neighbour overlap and mean Jaccard index of the kNN sets (both undefined together).</summary>
+public sealed record KnnOverlap(Measurement Overlap, Measurement Jaccard, int K, int Items);
 
 /// <summary>
 /// Mutual k-nearest-neighbour alignment (Huh et al. 2024, "Platonic representations"). Rows are items
@@ -13,6 +13,7 @@ public sealed record KnnOverlap(double Overlap, double Jaccard, int K, int Items
 /// nearest other items under the metric (cosine distance 1 − cos, or euclidean; ties broken by the lower
 /// item index). Overlap = meanᵢ |Nₓ(i) ∩ N_y(i)| / k; Jaccard = meanᵢ |∩| / |∪|. Independent
 /// representations give about k/(n−1). Needs all rows at once: O(n² d); jobs pass a bounded item sample.
+/// Undefined when a side is constant: every item is every other's nearest neighbour, the sets are ties broken by index.
 /// </summary>
 public static class NearestNeighbours
 {
@@ -20,6 +21,9 @@ public static class NearestNeighbours
     {
         if (x.Rows != y.Rows) throw new ArgumentException($"kNN overlap needs the same items on both sides, got {x.Rows} and {y.Rows} rows");
         if (k < 1 || k >= x.Rows) throw new ArgumentOutOfRangeException(nameof(k), $"k must be in 1..{x.Rows - 1} for {x.Rows} items");
+        Statistics.FiniteValues.Require(x.Data, "A");
+        Statistics.FiniteValues.Require(y.Data, "B");
+        if (ConstantSides.Reason(x, y) is { } constant) return new KnnOverlap(Measurement.Undefined(constant), Measurement.Undefined(constant), k, x.Rows);
         var nx = Neighbours(x, k, metric);
         var ny = Neighbours(y, k, metric);
         double overlap = 0, jaccard = 0;

@@ -9,14 +9,16 @@ namespace Sweep.Analysis.Similarity;
 ///   h(X, Y) = ‖XcᵀYc‖²_F − n/(n−2) Σᵢ ãᵢb̃ᵢ + (Σã)(Σb̃)/((n−1)(n−2)),
 ///   CKA_u = h(X, Y) / √(h(X, X) h(Y, Y)).
 /// The centred row norms are expanded in uncentred moments (<see cref="RowNormMoments"/>) so it runs from
-/// mergeable statistics. Needs n ≥ 4; a non-positive self-term (no signal) gives 0.
+/// mergeable statistics. Needs n ≥ 4. Undefined when a side is constant, or when a self-term h(X, X) or h(Y, Y) is
+/// not positive (an unbiased estimate of a non-negative quantity can fall to or below 0 when the signal is weak).
 /// </summary>
 public static class UnbiasedCka
 {
-    public static double Compute(DensePairStatistics stats, RowNormMoments norms)
+    public static Measurement Compute(DensePairStatistics stats, RowNormMoments norms)
     {
         long n = stats.Count;
         if (n < 4) throw new ArgumentException("unbiased CKA needs at least 4 rows");
+        if (ConstantSides.Reason(stats) is { } constant) return Measurement.Undefined(constant);
         var mx = Mean(stats.SumX, n);
         var my = Mean(stats.SumY, n);
         double cx = Dot(mx, mx), cy = Dot(my, my);
@@ -30,10 +32,12 @@ public static class UnbiasedCka
         double hxy = Debiased(Frobenius2(DensePairStatistics.CentredProduct(stats.XtY, stats.SumX, stats.SumY, n)), sXY, sqX, sqY, n);
         double hxx = Debiased(Frobenius2(DensePairStatistics.CentredProduct(stats.XtX, stats.SumX, stats.SumX, n)), sXX, sqX, sqX, n);
         double hyy = Debiased(Frobenius2(DensePairStatistics.CentredProduct(stats.YtY, stats.SumY, stats.SumY, n)), sYY, sqY, sqY, n);
-        return hxx > 0 && hyy > 0 ? hxy / Math.Sqrt(hxx * hyy) : 0.0;
+        if (hxx <= 0 || hyy <= 0)
+            return Measurement.Undefined($"the unbiased HSIC estimate of {(hxx <= 0 ? "A" : "B")} with itself is {(hxx <= 0 ? hxx : hyy):G3}, not positive: too little signal over {n} rows");
+        return hxy / Math.Sqrt(hxx * hyy);
     }
 
-    public static double Compute(Linear.DenseMatrix x, Linear.DenseMatrix y) =>
+    public static Measurement Compute(Linear.DenseMatrix x, Linear.DenseMatrix y) =>
         Compute(DensePairStatistics.FromMatrices(x, y), RowNormMoments.FromMatrices(x, y));
 
     private static double Debiased(double xty, double sumProducts, double sqX, double sqY, long n) =>

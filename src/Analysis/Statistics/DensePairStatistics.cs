@@ -35,6 +35,8 @@ public sealed class DensePairStatistics
     {
         if (x.Length != (long)rows * widthX) throw new ArgumentException($"x holds {x.Length} values, expected {rows} x {widthX}");
         if (y.Length != (long)rows * widthY) throw new ArgumentException($"y holds {y.Length} values, expected {rows} x {widthY}");
+        FiniteValues.Require(x, "A");
+        FiniteValues.Require(y, "B");
         using var scope = NewDisposeScope();
         // sum(0L): a plain int literal binds to the ScalarType overload. float64 GEMMs: raw (uncentred) moments cancel badly in float32 when means are large.
         var tx = tensor(x.ToArray(), new long[] { rows, widthX }).to(float64);
@@ -49,6 +51,8 @@ public sealed class DensePairStatistics
     public static DensePairStatistics FromMatrices(Linear.DenseMatrix x, Linear.DenseMatrix y)
     {
         if (x.Rows != y.Rows) throw new ArgumentException($"the matrices have {x.Rows} and {y.Rows} rows, expected the same items in both");
+        FiniteValues.Require(x.Data, "A");
+        FiniteValues.Require(y.Data, "B");
         using var scope = NewDisposeScope();
         var tx = tensor(x.Data, new long[] { x.Rows, x.Cols }, float64);
         var ty = tensor(y.Data, new long[] { y.Rows, y.Cols }, float64);

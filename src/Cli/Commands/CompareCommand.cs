@@ -9,7 +9,8 @@ namespace Sweep.Cli.Commands;
 /// <summary>
 /// <c>sweep compare A B --metrics svcca,rsa,cka</c>: compares two matrices with the same rows (items) —
 /// activations or weight rows — by the measures a job's analyses use, through the same
-/// <see cref="PairMeasures"/> path, and prints one JSON object.
+/// <see cref="PairMeasures"/> path, and prints one JSON object. An undefined measure (a constant matrix) prints
+/// <c>"value": null</c> with its <c>"undefined_reason"</c>.
 /// </summary>
 internal static class CompareCommand
 {
@@ -56,7 +57,9 @@ internal static class CompareCommand
         var results = new Dictionary<string, object>();
         foreach (var kind in kinds)
             foreach (var value in PairMeasures.Compute(kind, settings, x.Cols, y.Cols, () => [block]).Values)
-                results[value.Measure] = new Dictionary<string, object> { ["value"] = value.Value, ["items"] = value.Count, ["params"] = value.Parameters };
+                results[value.Measure] = value.Value is { } number
+                    ? new Dictionary<string, object?> { ["value"] = number, ["items"] = value.Count, ["params"] = value.Parameters }
+                    : new Dictionary<string, object?> { ["value"] = null, ["undefined_reason"] = value.UndefinedReason, ["items"] = value.Count, ["params"] = value.Parameters };
         return new Dictionary<string, object>
         {
             ["a"] = new { path = x.Path, rows = x.Rows, cols = x.Cols },

@@ -23,7 +23,7 @@ internal static class DatabaseCommand
         var command = new Command("url", "Print the connection URL (passwords left out); psql accepts it") { database, home };
         command.SetAction(parse =>
         {
-            if (DatabaseSession.ChooseConnection(parse.GetValue(database), null) is { } connection)
+            if (CommonOptions.ChooseDatabase(parse, database, null) is { } connection)
             {
                 Console.WriteLine(ConnectionStrings.Describe(connection));
                 return ExitCodes.Success;
@@ -41,8 +41,10 @@ internal static class DatabaseCommand
         var command = new Command("start", "Start the embedded server and leave it running; prints its URL") { home };
         command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
         {
-            var server = await EmbeddedPostgres.StartAsync(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!), ct);
+            await using var server = await EmbeddedPostgres.StartAsync(DatabaseSession.EmbeddedDataDirectory(DatabaseSession.CheckHome(parse.GetValue(home)!)), ct);
             await (await SweepDatabase.OpenAsync(server.ConnectionString, ct)).DisposeAsync(); // creates/migrates the schema
+            // Counted as one more user of the server until `sweep db stop`; runs that end meanwhile leave it running.
+            await server.KeepRunningAsync(ct);
             Console.WriteLine(server.ConnectionUrl);
             return ExitCodes.Success;
         }));
@@ -52,11 +54,17 @@ internal static class DatabaseCommand
     private static Command Stop()
     {
         var home = CommonOptions.Home();
-        var command = new Command("stop", "Stop the embedded server") { home };
+        var command = new Command("stop", "Stop the embedded server (once no run uses it: a running run keeps it until it ends)") { home };
         command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
         {
-            bool stopped = await EmbeddedPostgres.StopExistingAsync(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!), ct);
-            Console.WriteLine(stopped ? "stopped" : "not running");
+            var result = await EmbeddedPostgres.StopExistingAsync(DatabaseSession.EmbeddedDataDirectory(parse.GetValue(home)!), ct);
+            Console.WriteLine(result switch
+            {
+                { Stopped: true } => "stopped",
+                { InUseBy.Count: > 0 } => $"still in use by {result.InUseBy.Count} process(es), so it keeps running and stops after the last one ends: " +
+                                          string.Join("; ", result.InUseBy),
+                _ => "not running",
+            });
             return ExitCodes.Success;
         }));
         return command;

@@ -23,14 +23,31 @@ internal static class Failures
         }
         catch (Exception e)
         {
-            Print(e.Message, e);
+            Print(Describe(e), e);
             return ExitCodes.Failure;
         }
     }
 
+    /// <summary>
+    /// The message a user needs: through AggregateException's "One or more errors occurred (...)" wrappers to the
+    /// errors inside, and past "See InnerException for details" to that inner exception's message.
+    /// </summary>
+    private static string Describe(Exception e)
+    {
+        if (e is AggregateException aggregate)
+            return string.Join("; ", aggregate.Flatten().InnerExceptions.Select(Describe).Distinct());
+        const string seeInner = "See InnerException for details.";
+        if (e.InnerException is { } inner && e.Message.Contains(seeInner, StringComparison.Ordinal))
+            return e.Message.Replace(seeInner, "").TrimEnd(' ', '.') + ": " + Describe(inner);
+        return e.Message;
+    }
+
     private static void Print(string message, Exception e)
     {
-        Console.Error.WriteLine("sweep: " + message.ReplaceLineEndings(" "));
+        // libtorch puts its C++ stack frames in the message ("Exception raised from ... frame #0: ..."): never show them.
+        int frames = message.IndexOf("Exception raised from", StringComparison.Ordinal);
+        if (frames > 0) message = message[..frames];
+        Console.Error.WriteLine("sweep: " + message.ReplaceLineEndings(" ").Trim());
         if (Environment.GetEnvironmentVariable("SWEEP_DEBUG") == "1") Console.Error.WriteLine(e);
     }
 }

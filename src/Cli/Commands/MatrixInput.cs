@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
+using Sweep.Analysis.Statistics;
 using Sweep.Storage.Shards;
 
 namespace Sweep.Cli.Commands;
@@ -8,16 +9,23 @@ namespace Sweep.Cli.Commands;
 /// <summary>A 2-D matrix read for <c>sweep compare</c>: rows are items, row-major float32, with one id per row.</summary>
 internal sealed record MatrixInput(string Path, int Rows, int Cols, float[] Values, long[] Ids)
 {
-    /// <summary>Reads a .npy file (float32 or float64, C order, 2-D) or a Sweep dense Arrow shard (.arrow).</summary>
+    /// <summary>
+    /// Reads a .npy file (float32 or float64, C order, 2-D) or a Sweep dense Arrow shard (.arrow). NaN and infinity
+    /// are refused (docs/analyses.md): one line naming the file and how many values are not finite.
+    /// </summary>
     public static MatrixInput Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        return System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+        var matrix = System.IO.Path.GetExtension(path).ToLowerInvariant() switch
         {
             ".npy" => Npy.Read(path),
             ".arrow" => FromShard(path, DenseShardFile.Read(path)),
             _ => throw new InvalidDataException($"{path}: unknown matrix format, expected a .npy file or a Sweep .arrow shard"),
         };
+        long bad = FiniteValues.CountNonFinite(matrix.Values);
+        if (bad > 0)
+            throw new InvalidDataException($"{path}: {bad} of its {matrix.Rows} x {matrix.Cols} values are not finite (NaN, ±infinity, or beyond float32's range), expected finite numbers: measures refuse them");
+        return matrix;
     }
 
     private static MatrixInput FromShard(string path, DenseShard shard)

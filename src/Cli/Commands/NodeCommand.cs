@@ -54,7 +54,7 @@ internal static class NodeCommand
             if (options.Problem() is { } problem) throw new ArgumentException(problem);
 
             await using var session = options.Roles.Contains(NodeRoles.Coordinator)
-                ? await DatabaseSession.OpenAsync(DatabaseSession.ChooseConnection(parse.GetValue(database), null), parse.GetValue(home)!, ct)
+                ? await DatabaseSession.OpenAsync(CommonOptions.ChooseDatabase(parse, database, null), parse.GetValue(home)!, ct)
                 : null;
             var node = ClusterNode.Start(options, session?.Database);
             await using var leaving = node;

@@ -17,7 +17,7 @@ internal static class ReportCommand
         command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
         {
             await using var session = await DatabaseSession.OpenAsync(
-                DatabaseSession.ChooseConnection(parse.GetValue(database), null), parse.GetValue(home)!, ct);
+                CommonOptions.ChooseDatabase(parse, database, null), parse.GetValue(home)!, ct);
             var record = await RunSelection.FindAsync(session, parse.GetValue(run), ct);
             var path = await ReportWriter.WriteAsync(session.Database, record, parse.GetValue(output) ?? ReportWriter.DefaultDirectory(record), ct);
             Console.WriteLine($"report: {path}");

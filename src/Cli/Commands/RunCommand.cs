@@ -22,6 +22,7 @@ internal static class RunCommand
         var resume = new Option<long?>("--resume")
         {
             Description = "continue run RUN from its ledger: finished units with intact shards are kept, the rest runs again",
+            CustomParser = result => RunSelection.ParseRunId("--resume", result),
         };
         var cluster = new Option<string?>("--cluster")
         {
@@ -50,7 +51,7 @@ internal static class RunCommand
                     return await SubmitAsync(endpoint, ClusterOptionsParsing.Client(parse, host, tls), spec, resumeRun, ct);
 
                 await using var session = await DatabaseSession.OpenAsync(
-                    DatabaseSession.ChooseConnection(parse.GetValue(database), spec?.Output.Database), parse.GetValue(home)!, ct);
+                    CommonOptions.ChooseDatabase(parse, database, spec?.Output.Database), parse.GetValue(home)!, ct);
                 var report = await WithProgressAsync(progress => resumeRun is { } id
                     ? RunResumer.ResumeAsync(id, jobFile?.FullName, session.Database, progress, ct)
                     : LocalRunner.RunAsync(spec!, session.Database, progress, ct));

@@ -19,7 +19,7 @@ internal static class StatusCommand
         command.SetAction((parse, ct) => Failures.ReportAsync(async () =>
         {
             await using var session = await DatabaseSession.OpenAsync(
-                DatabaseSession.ChooseConnection(parse.GetValue(database), null), parse.GetValue(home)!, ct);
+                CommonOptions.ChooseDatabase(parse, database, null), parse.GetValue(home)!, ct);
             var db = session.Database;
             var record = await RunSelection.FindAsync(session, parse.GetValue(run), ct);
             Print(record, await db.GetStageProgressAsync(record.RunId, ct), await db.GetNodeProgressAsync(record.RunId, ct),

@@ -15,8 +15,8 @@ internal static class RunSummary
                           $"{report.AnalysisUnits} analysis units, {report.Tokens} tokens, {outcome.Retries} retries");
         Console.WriteLine($"shards:   {Path.Combine(report.StoreDirectory, Sweep.Storage.StoreLayout.ShardsFolder)}");
         Console.WriteLine($"database: {session.Description}");
-        if (session.Embedded is { StartedHere: true })
-            Console.WriteLine("          (Sweep's embedded server stops after the run; `sweep db start` serves it again)");
+        if (session.Embedded is not null)
+            Console.WriteLine("          (Sweep's embedded server stops when the last run using it ends; `sweep db start` keeps it up for psql)");
         Console.WriteLine($"          psql \"{session.Description}\" -c \"select * from metrics where run_id = {report.RunId}\"");
 
         var table = new Table().AddColumns("analysis", "measure", "site A", "site B", "value", "tokens");
@@ -32,7 +32,8 @@ internal static class RunSummary
             var m = stored.Metric;
             table.AddRow(Markup.Escape(m.Analysis), Markup.Escape(m.Measure), Markup.Escape($"{m.ModelA}/{m.SiteA}"),
                 Markup.Escape(m.ModelB == null ? "" : $"{m.ModelB}/{m.SiteB}"),
-                m.Value.ToString("F6", CultureInfo.InvariantCulture), m.NTokens.ToString(CultureInfo.InvariantCulture));
+                Markup.Escape(m.Stored is ({ } value, _) ? value.ToString("F6", CultureInfo.InvariantCulture) : $"undefined: {m.Stored.Reason}"),
+                m.NTokens.ToString(CultureInfo.InvariantCulture));
         }
         if (!Terminal.IsInteractive)
         {

@@ -5,7 +5,7 @@ namespace Sweep.Cli.Reports;
 /// <summary>
 /// One measure of one analysis between the sites of two models: <see cref="Values"/>[row, column] is the value
 /// for (<see cref="ModelA"/>, <see cref="Rows"/>[row]) against (<see cref="ModelB"/>, <see cref="Columns"/>[column]);
-/// NaN where no value was stored. Sites are in residual-stream order (<see cref="SiteOrder"/>).
+/// NaN where no value was stored or the value is undefined (the tables give the reason). Sites are in residual-stream order (<see cref="SiteOrder"/>).
 /// </summary>
 public sealed record Heatmap(
     string Analysis, string Measure, string ModelA, string ModelB,
@@ -41,12 +41,12 @@ public sealed record Heatmap(
         for (int r = 0; r < rows.Count; r++)
             for (int c = 0; c < columns.Count; c++) values[r, c] = double.NaN;
         // A site pair stored twice (units commit once, so it should not be) shows its lowest value, whatever the row order.
-        foreach (var m in cells.OrderBy(m => m.Value))
+        foreach (var m in cells.Where(m => m.Stored.Value is not null).OrderBy(m => m.Value))
         {
             int r = rows.IndexOf(m.SiteA), c = columns.IndexOf(m.SiteB!);
             if (!double.IsNaN(values[r, c])) continue;
-            values[r, c] = m.Value;
-            if (within) values[rows.IndexOf(m.SiteB!), columns.IndexOf(m.SiteA)] = m.Value;
+            values[r, c] = m.Value!.Value;
+            if (within) values[rows.IndexOf(m.SiteB!), columns.IndexOf(m.SiteA)] = m.Value!.Value;
         }
         return new Heatmap(analysis, measure, modelA, modelB, rows, columns, values);
     }

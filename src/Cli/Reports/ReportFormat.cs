@@ -7,6 +7,10 @@ public static class ReportFormat
 {
     public static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
 
+    /// <summary>A metric's value, or "undefined: REASON" when it has none (stored as NULL).</summary>
+    public static string Value(Sweep.Storage.Database.MetricRow metric) =>
+        metric.Stored is ({ } value, _) ? Number(value) : $"undefined: {metric.Stored.Reason}";
+
     /// <summary>Shorter, for heatmap cells.</summary>
     public static string Cell(double value) => double.IsNaN(value) ? "" : value.ToString("0.000", CultureInfo.InvariantCulture);
 

@@ -22,6 +22,7 @@ public static class ReportWriter
         {
             Directory.CreateDirectory(directory);
             foreach (var figure in figures) await File.WriteAllBytesAsync(Path.Combine(directory, figure.FileName), figure.Png, ct);
+            await Features.FeaturePages.WriteAsync(database, content, directory, ct);
             var path = Path.Combine(directory, HtmlFileName);
             await File.WriteAllTextAsync(path, html, ct);
             return path;

@@ -34,14 +34,14 @@ public sealed record TrainingCurves(string Sae, string Model, string Site, IRead
     public static IReadOnlyList<TrainingCurves> From(IEnumerable<MetricRow> metrics) =>
         metrics.Where(m => m.ModelB is null && m.Measure.StartsWith(TrainSaeExecutor.MetricPrefix, StringComparison.Ordinal))
             .Select(m => (Metric: m, Step: Step(m.ParamsJson)))
-            .Where(p => p.Step is not null)
+            .Where(p => p.Step is not null && p.Metric.Stored.Value is not null)
             .GroupBy(p => (p.Metric.Analysis, p.Metric.ModelA, p.Metric.SiteA))
             .OrderBy(g => g.Key.Analysis, StringComparer.Ordinal).ThenBy(g => g.Key.ModelA, StringComparer.Ordinal)
             .ThenBy(g => g.Key.SiteA, SiteOrder.Instance)
             .Select(g => new TrainingCurves(g.Key.Analysis, g.Key.ModelA, g.Key.SiteA, g
                 .GroupBy(p => p.Metric.Measure)
                 .OrderBy(m => Rank(m.Key)).ThenBy(m => m.Key, StringComparer.Ordinal)
-                .Select(m => Curve(m.Key, m.Select(p => (Step: p.Step!.Value, p.Metric.Value))))
+                .Select(m => Curve(m.Key, m.Select(p => (Step: p.Step!.Value, Value: p.Metric.Value!.Value))))
                 .ToList()))
             .Where(c => c.Curves.Max(curve => curve.Steps.Count) >= 2)
             .ToList();

@@ -12,6 +12,9 @@ public sealed record CorpusOptions(int MaxTokens, int SequencesPerShard, int? Ma
 /// <summary>A model's vocabulary size, against which every corpus id is checked.</summary>
 public sealed record VocabularyLimit(string Model, int VocabSize);
 
+/// <summary>What <see cref="CorpusLoader.Validate"/> read: the usable documents.</summary>
+public sealed record CorpusSummary(int Documents);
+
 /// <summary>
 /// Reads, tokenizes and shards a corpus once, for all models of a job.
 /// Sequences: a document's tokens cut into consecutive chunks; when the tokenizer adds BOS, every chunk starts
@@ -27,57 +30,62 @@ public static class CorpusLoader
     /// <summary>Reads the job's corpus with its tokenizer model's tokenizer; ids are checked against every model's vocab_size.</summary>
     public static TokenizedCorpus Load(JobSpec spec)
     {
+        var (documents, tokenizer, options, limits, errors) = Open(spec);
+        var tokenized = Build(documents, tokenizer, options, spec.Corpus.DisplayPath, limits, spec.Corpus.Tokenizer, errors);
         var corpus = spec.Corpus;
-        var model = spec.TokenizerModel;
-        ITextTokenizer? tokenizer = TokenizerLoader.HasTokenizer(model.Path) ? TokenizerLoader.Load(model.Path) : null;
-        var limits = spec.Models.Select(m => new VocabularyLimit(m.Name, m.Descriptor.Config.VocabSize)).ToList();
-        var documents = CorpusReader.Read(corpus.Path, corpus.Format, corpus.DisplayPath, corpus.MaxDocuments);
-        return Build(documents, tokenizer, new CorpusOptions(corpus.MaxTokens, corpus.SequencesPerShard), corpus.DisplayPath, limits,
-            tokenizerName: model.Name);
+        return corpus.Labels.Count == 0 ? tokenized
+            : tokenized with { Labels = CorpusLabels.Read(corpus.Path, corpus.DisplayPath, corpus.Labels, tokenized, corpus.MaxTokens) };
+    }
+
+    /// <summary>
+    /// Checks the job's corpus as <see cref="Load"/> would, streaming (one line in memory at a time; nothing kept but,
+    /// for a labelled corpus, one line number per sequence): every error <see cref="Load"/> would raise is raised here,
+    /// as the same <see cref="JobValidationException"/>. Text is tokenized only where that can find a problem: until
+    /// the first document with tokens (an empty corpus), throughout when the tokenizer's vocabulary is larger than a
+    /// model's vocab_size (ids out of range), and throughout for a labelled corpus (a document cut into several sequences).
+    /// </summary>
+    public static CorpusSummary Validate(JobSpec spec)
+    {
+        var (documents, tokenizer, options, limits, errors) = Open(spec);
+        bool labelled = spec.Corpus.Labels.Count > 0;
+        bool tokenizerFits = tokenizer is null || limits.Count == 0 || tokenizer.VocabSize <= limits.Min(l => l.VocabSize);
+        int count = 0;
+        bool anyTokens = false;
+        var sequenceLines = new List<int>();
+        bool bos = AddsBos(tokenizer);
+        foreach (var (line, ids, fromText) in Documents(documents, tokenizer, options, limits, spec.Corpus.Tokenizer, errors,
+                     skipText: () => anyTokens && tokenizerFits && !labelled))
+        {
+            count++;
+            anyTokens |= ids is not null;   // null: text not tokenized, since it cannot fail
+            if (labelled && ids is not null)
+                sequenceLines.AddRange(Enumerable.Repeat(line, ChunkCount(ids.Length, options.MaxTokens, fromText && bos)));
+        }
+        Finish(errors, anyTokens);
+        if (labelled) CorpusLabels.Read(spec.Corpus.Path, spec.Corpus.DisplayPath, spec.Corpus.Labels, sequenceLines, spec.Corpus.MaxTokens);
+        return new CorpusSummary(count);
     }
 
     /// <summary>Tokenizes and shards <paramref name="documents"/>; errors name <paramref name="displayPath"/> and the document's line.</summary>
-    public static TokenizedCorpus Build(IReadOnlyList<CorpusDocument> documents, ITextTokenizer? tokenizer, CorpusOptions options,
-        string displayPath, IReadOnlyList<VocabularyLimit>? limits = null, string? tokenizerName = null)
+    public static TokenizedCorpus Build(IEnumerable<CorpusDocument> documents, ITextTokenizer? tokenizer, CorpusOptions options,
+        string displayPath, IReadOnlyList<VocabularyLimit>? limits = null, string? tokenizerName = null, CorpusErrors? errors = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTokens, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.SequencesPerShard, 1);
-        bool addBos = tokenizer is { AddsBosByDefault: true, BosId: not null };
-        if (addBos && options.MaxTokens < 2 && documents.Any(d => d.Text is not null))
-            throw new JobValidationException([new JobError(displayPath, 0, 0,
-                $"max_tokens is {options.MaxTokens} but the tokenizer adds BOS to every sequence, expected max_tokens of at least 2")]);
-        var errors = new List<JobError>();
-
+        errors ??= new CorpusErrors(displayPath);
         var sequences = new List<int[]>();
+        var sequenceLines = new List<int>();
         int documentCount = 0;
-        foreach (var doc in documents)
+        bool addBos = AddsBos(tokenizer);
+        foreach (var (line, ids, fromText) in Documents(documents, tokenizer, options, limits ?? [], tokenizerName, errors, skipText: () => false))
         {
-            if (errors.Count >= 20) break;
-            int[] ids;
-            bool bos = false;
-            if (doc.Ids is not null) ids = doc.Ids;
-            else if (tokenizer is null)
-            {
-                errors.Add(new JobError(displayPath, doc.Line, 0, $"a text document but model '{tokenizerName}' has no tokenizer files, expected \"ids\" or a corpus.tokenizer model with tokenizer.model, vocab.json + merges.txt or tokenizer.json"));
-                continue;
-            }
-            else
-            {
-                ids = [.. tokenizer.Encode(doc.Text!, addBos: false)];
-                bos = addBos;
-            }
-            if (ids.Length == 0) continue;
-            if (limits is not null && CheckIds(ids, limits) is { } problem)
-            {
-                errors.Add(new JobError(displayPath, doc.Line, 0, problem));
-                continue;
-            }
+            if (errors.Count > 0) continue;   // keep reading to report every bad line, but keep nothing
             documentCount++;
-            sequences.AddRange(Chunk(ids, options.MaxTokens, bos ? tokenizer!.BosId : null));
+            foreach (var chunk in Chunk(ids!, options.MaxTokens, fromText && addBos ? tokenizer!.BosId : null))
+            {
+                sequences.Add(chunk);
+                sequenceLines.Add(line);
+            }
         }
-        if (errors.Count == 0 && sequences.Count == 0)
-            errors.Add(new JobError(displayPath, 0, 0, "the corpus is empty: no document has any tokens, expected at least one non-blank line"));
-        if (errors.Count > 0) throw new JobValidationException(errors);
+        Finish(errors, sequences.Count > 0);
 
         var shards = new List<CorpusShard>();
         for (int start = 0, index = 0; start < sequences.Count; start += options.SequencesPerShard, index++)
@@ -91,7 +99,67 @@ public static class CorpusLoader
         {
             DocumentCount = documentCount,
             AddsBos = addBos,
+            SequenceLines = sequenceLines,
         };
+    }
+
+    private static (IEnumerable<CorpusDocument> Documents, ITextTokenizer? Tokenizer, CorpusOptions Options, IReadOnlyList<VocabularyLimit> Limits, CorpusErrors Errors)
+        Open(JobSpec spec)
+    {
+        var corpus = spec.Corpus;
+        var model = spec.TokenizerModel;
+        ITextTokenizer? tokenizer = TokenizerLoader.HasTokenizer(model.Path) ? TokenizerLoader.Load(model.Path) : null;
+        var limits = spec.Models.Select(m => new VocabularyLimit(m.Name, m.Descriptor.Config.VocabSize)).ToList();
+        var errors = new CorpusErrors(corpus.DisplayPath);
+        var documents = CorpusReader.Stream(corpus.Path, corpus.Format, corpus.DisplayPath, corpus.MaxDocuments, corpus.InvalidUtf8, errors);
+        return (documents, tokenizer, new CorpusOptions(corpus.MaxTokens, corpus.SequencesPerShard), limits, errors);
+    }
+
+    private static bool AddsBos(ITextTokenizer? tokenizer) => tokenizer is { AddsBosByDefault: true, BosId: not null };
+
+    /// <summary>
+    /// Every usable document's ids (null where <paramref name="skipText"/> says a text need not be tokenized), with
+    /// whether they came from text; bad documents go to <paramref name="errors"/>. The one set of checks behind both
+    /// <see cref="Build"/> and <see cref="Validate"/>. Documents with no tokens are skipped.
+    /// </summary>
+    private static IEnumerable<(int Line, int[]? Ids, bool FromText)> Documents(IEnumerable<CorpusDocument> documents, ITextTokenizer? tokenizer,
+        CorpusOptions options, IReadOnlyList<VocabularyLimit> limits, string? tokenizerName, CorpusErrors errors, Func<bool> skipText)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SequencesPerShard, 1);
+        bool bosChecked = false;
+        foreach (var doc in documents)
+        {
+            if (errors.Full) yield break;
+            if (doc.Ids is not null)
+            {
+                if (doc.Ids.Length == 0) continue;
+                if (CheckIds(doc.Ids, limits) is { } problem) { errors.Add(doc.Line, 0, problem); continue; }
+                yield return (doc.Line, doc.Ids, false);
+                continue;
+            }
+            if (tokenizer is null)
+            {
+                errors.Add(doc.Line, 0, $"a text document but model '{tokenizerName}' has no tokenizer files, expected \"ids\" or a corpus.tokenizer model with tokenizer.model, vocab.json + merges.txt or tokenizer.json");
+                continue;
+            }
+            if (!bosChecked && AddsBos(tokenizer) && options.MaxTokens < 2)
+                throw new JobValidationException([new JobError(errors.File, 0, 0,
+                    $"max_tokens is {options.MaxTokens} but the tokenizer adds BOS to every sequence, expected max_tokens of at least 2")]);
+            bosChecked = true;
+            if (skipText()) { yield return (doc.Line, null, true); continue; }
+            int[] ids = [.. tokenizer.Encode(doc.Text!, addBos: false)];
+            if (ids.Length == 0) continue;
+            if (CheckIds(ids, limits) is { } outOfRange) { errors.Add(doc.Line, 0, outOfRange); continue; }
+            yield return (doc.Line, ids, true);
+        }
+    }
+
+    private static void Finish(CorpusErrors errors, bool anyTokens)
+    {
+        if (errors.Count == 0 && !anyTokens)
+            errors.Add(0, 0, "the corpus is empty: no document has any tokens, expected at least one non-blank line");
+        errors.ThrowIfAny();
     }
 
     /// <summary>Every id below every model's vocab_size, or a one-line description of the first that is not.</summary>
@@ -103,6 +171,13 @@ public static class CorpusLoader
         if (max < tightest.VocabSize) return null;
         int position = ids.ToList().IndexOf(max);
         return $"token id {max} at position {position} is out of range for model '{tightest.Model}', expected ids below its vocab_size {tightest.VocabSize}";
+    }
+
+    /// <summary>How many sequences <see cref="Chunk"/> cuts <paramref name="length"/> ids into.</summary>
+    private static int ChunkCount(int length, int maxTokens, bool bos)
+    {
+        int room = bos ? maxTokens - 1 : maxTokens;
+        return (length + room - 1) / room;
     }
 
     /// <summary>Consecutive chunks of <paramref name="ids"/>; with a BOS id each chunk is BOS + up to maxTokens - 1 ids.</summary>

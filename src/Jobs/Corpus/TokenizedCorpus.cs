@@ -21,5 +21,11 @@ public sealed record TokenizedCorpus(IReadOnlyList<CorpusShard> Shards, string D
     /// <summary>Whether text documents' sequences start with BOS (the tokenizer's add_bos_token).</summary>
     public bool AddsBos { get; init; }
 
+    /// <summary>Per corpus-wide sequence (a shard's <c>seq</c>), the 1-based line of the corpus file its document came from.</summary>
+    public IReadOnlyList<int> SequenceLines { get; init; } = [];
+
+    /// <summary>The labels of every sequence (<c>corpus.labels</c>), or null for an unlabelled corpus.</summary>
+    public CorpusLabels? Labels { get; init; }
+
     public int MaxTokenId => Shards.SelectMany(s => s.Sequences).SelectMany(s => s).DefaultIfEmpty(-1).Max();
 }

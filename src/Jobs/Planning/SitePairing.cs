@@ -19,10 +19,11 @@ public static class SitePairing
 {
     /// <summary>
     /// Unordered pairs of distinct captured sites, each once, in capture order: A is the site listed first
-    /// (models in capture order, sites in the order written).
+    /// (models in capture order, sites in the order written). The model outputs (logits, log_probs_next) are captured
+    /// for export and checking only, never paired: they are not representations of the hidden width.
     /// </summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
-        PairsOf(captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
+        PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Sweep.Models.Hooks;
 using Sweep.Models.Saes;
 using Sweep.Models.Saes.Training;
 using YamlDotNet.RepresentationModel;
@@ -9,7 +10,11 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>saes</c> and <c>train_sae</c> sections: published SAEs attached to captured sites, and SAEs to train.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] SaeKeys = ["name", "path", "model", "site", "check_model"];
+    private static readonly string[] SaeKeys = ["name", "path", "model", "site", "check_model", "architecture", "k", "apply_b_dec_to_input"];
+    private static readonly Dictionary<string, SaeArchitecture> SaeArchitectures = new()
+    {
+        ["standard"] = SaeArchitecture.Standard, ["relu"] = SaeArchitecture.Standard, ["topk"] = SaeArchitecture.TopK, ["jumprelu"] = SaeArchitecture.JumpRelu,
+    };
     private static readonly string[] TrainSaeKeys =
     [
         "name", "model", "site", "d_sae", "expansion_factor", "k", "steps", "batch_size", "learning_rate", "warmup_steps",
@@ -43,13 +48,17 @@ public static partial class JobLoader
         var name = ReadSaeName(s, path, names, errors);
         var (model, site) = ReadSaeSite(s, path, captures, models, errors);
         bool checkModel = ReadBool(s, "check_model", errors) ?? true;
+        // Only a PyTorch state dict without a cfg.json needs these; the loader refuses them for SAEs whose files say.
+        int beforeSettings = errors.Errors.Count;
+        var settings = new SaeJobSettings(s.Choice("architecture", SaeArchitectures), s.Int("k", 1, "an integer >= 1 (active features per token of a TopK SAE)"),
+            ReadBool(s, "apply_b_dec_to_input", errors));
 
-        const string folderExpected = "an SAE folder (SAELens cfg.json + sae_weights.safetensors, sparsify cfg.json + sae.safetensors, or temporal conf.yaml + *.safetensors)";
+        const string folderExpected = "an SAE folder (SAELens cfg.json + sae_weights.safetensors, sparsify cfg.json + sae.safetensors, temporal conf.yaml + *.safetensors, Gemma Scope params.npz) or a .npz/.pt/.pth file";
         var raw = s.String("path", folderExpected, required: true);
         SaeLoader.SaeFolder? folder = null;
-        if (raw is not null)
+        if (raw is not null && errors.Errors.Count == beforeSettings)
         {
-            try { folder = SaeLoader.Describe(Resolve(baseDir, raw)); }
+            try { folder = SaeLoader.Describe(Resolve(baseDir, raw), settings.IsEmpty ? null : settings); }
             catch (SaeLoadException e) { errors.At(s["path"]!, $"{path}.path: {OneLine(e.Message)}"); }
         }
         if (folder is not null && model is not null && site is not null)
@@ -59,7 +68,7 @@ public static partial class JobLoader
             if (config.DIn != width)
                 errors.At(s["path"]!, $"{path}.path: the SAE's d_in is {config.DIn} but '{model.Name}' {site} is {width} wide, expected an SAE trained on this site");
             if (config.HookName is { } hook && hook != site)
-                errors.At(s["site"]!, $"{path}.site '{site}' is not the SAE's hook_name '{hook}' ({folder.ConfigFile}), expected the hook point the SAE was trained on");
+                errors.At(s["site"]!, $"{path}.site '{site}' is not the SAE's hook_name '{hook}' ({folder.ConfigFile ?? "from the folder layout of " + folder.WeightsFile}), expected the hook point the SAE was trained on");
             if (checkModel && config.ModelName is { } trainedOn && !ModelMatches(trainedOn, model))
                 errors.At(s["model"]!, $"{path}.model '{model.Name}' ({model.Path}) is not the SAE's model_name '{trainedOn}', expected that model (or check_model: false when the names differ but the weights are the same)");
         }
@@ -134,6 +143,11 @@ public static partial class JobLoader
             if (!models.Declared.Contains(modelName))
                 errors.At(s["model"]!, $"{path}.model '{modelName}' is not a model of this job, expected one of: {string.Join(", ", models.Declared)}{Hint(modelName, models.Declared)}");
         }
+        if (site is not null && HookPoints.IsModelOutput(site))
+        {
+            errors.At(s["site"]!, $"{path}.site '{site}' is a model output, not a hook point, expected a hook point such as blocks.0.hook_resid_post (SAEs encode activations)");
+            return (model, null);
+        }
         if (model is null || site is null || captures is null) return (null, null);
         var captured = captures.FirstOrDefault(c => c.Model == model.Name)?.Sites ?? [];
         if (!captured.Contains(site))
@@ -179,6 +193,7 @@ public static partial class JobLoader
             Line($"saes[{i}].path", Path.GetRelativePath(baseDir, saes[i].Path).Replace('\\', '/'));
             Line($"saes[{i}].model", saes[i].Model);
             Line($"saes[{i}].site", saes[i].Site);
+            if (saes[i].Folder.Settings is { IsEmpty: false } settings) Line($"saes[{i}].settings", settings.Text);
         }
         for (int i = 0; i < train.Count; i++)
         {

@@ -15,12 +15,13 @@ namespace Sweep.Jobs.Spec;
 public static partial class JobLoader
 {
     private static readonly string[] TopKeys = ["version", "name", "corpus", "models", "captures", "analyses", "execution", "output", "saes", "train_sae"];
-    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents"];
+    private static readonly string[] CorpusKeys = ["path", "format", "max_tokens", "sequences_per_shard", "tokenizer", "max_documents", "labels", "invalid_utf8"];
     private static readonly string[] ModelKeys = ["name", "path"];
     private static readonly string[] CaptureKeys = ["model", "sites"];
     private static readonly string[] OutputKeys = ["store", "database", "shard_dtype"];
 
     private static readonly Dictionary<string, CorpusFormat> Formats = new() { ["txt"] = CorpusFormat.Txt, ["jsonl"] = CorpusFormat.Jsonl };
+    private static readonly Dictionary<string, InvalidUtf8> Utf8Policies = new() { ["error"] = InvalidUtf8.Error, ["replace"] = InvalidUtf8.Replace };
 
     private const string NameExpected = "a name of letters, digits, '.', '_' or '-' (starting with a letter or digit)";
 
@@ -31,6 +32,8 @@ public static partial class JobLoader
     /// <summary>Reads <paramref name="path"/>; relative paths inside resolve against its directory.</summary>
     public static JobSpec Load(string path)
     {
+        if (Directory.Exists(path))
+            throw new JobValidationException([new JobError(path, 0, 0, "is a directory, expected a YAML job file" + YamlFilesIn(path))]);
         if (!File.Exists(path))
             throw new JobValidationException([new JobError(path, 0, 0, "job file not found, expected a YAML job file (see docs/jobs.md)")]);
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -54,7 +57,11 @@ public static partial class JobLoader
         try { stream.Load(new StringReader(text)); }
         catch (YamlException e)
         {
-            errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
+            // YamlDotNet reports a tab in the indentation at the start of the enclosing mapping, often line 1: point at the tab.
+            if (FirstIndentationTab(text, e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) ? int.MaxValue : (int)e.End.Line) is { } tab)
+                errors.At(tab, "a tab in the indentation; YAML does not allow tabs for indentation, expected spaces");
+            else
+                errors.At(e.Start, $"YAML syntax error: {OneLine(e.InnerException?.Message ?? e.Message)}");
             return null;
         }
         catch (InvalidOperationException)
@@ -71,6 +78,28 @@ public static partial class JobLoader
         if (stream.Documents.Count > 1)
             errors.At(stream.Documents[1].RootNode, "a second YAML document, expected one job per file");
         return stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Where the first tab in a line's leading whitespace is, on line <paramref name="lastLine"/> or before; null when there is none.</summary>
+    private static Mark? FirstIndentationTab(string text, int lastLine)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length && i < lastLine; i++)
+        {
+            int column = 0;
+            while (column < lines[i].Length && lines[i][column] is ' ' or '\t')
+            {
+                if (lines[i][column] == '\t') return new Mark(0, i + 1, column + 1);
+                column++;
+            }
+        }
+        return null;
+    }
+
+    private static string YamlFilesIn(string directory)
+    {
+        var files = Directory.EnumerateFiles(directory, "*.y*ml").Select(Path.GetFileName).Order(StringComparer.Ordinal).Take(5).ToList();
+        return files.Count == 0 ? " (it holds no .yaml file)" : $" such as {Path.Combine(directory, files[0]!)} (it holds: {string.Join(", ", files)})";
     }
 
     private static Mark LastParsedMark(string text)
@@ -115,9 +144,22 @@ public static partial class JobLoader
         return new JobSpec
         {
             Version = version.Value, Name = name, Corpus = corpus, Models = models.Valid, Captures = captures, Analyses = analyses,
-            Execution = execution, Output = output, Saes = saes, TrainSaes = trainSaes, File = fileName, BaseDirectory = baseDir, SourceText = text,
+            Execution = execution, Output = output, Saes = saes, TrainSaes = trainSaes, File = fileName, BaseDirectory = baseDir,
+            SourceText = WithoutDatabasePassword(text, root["output"]),
             CanonicalText = canonical, Digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical))),
         };
+    }
+
+    /// <summary><paramref name="text"/> with the password of <c>output.database</c> removed (the value rewritten as a quoted string).</summary>
+    private static string WithoutDatabasePassword(string text, YamlNode? output)
+    {
+        if (output is not YamlMappingNode mapping || !mapping.Children.TryGetValue(new YamlScalarNode("database"), out var node)
+            || node is not YamlScalarNode { Value: { } value } || !DatabasePassword.IsIn(value))
+            return text;
+        // A JSON string is a valid YAML double-quoted scalar (escaping only quotes, backslashes and control characters).
+        var quoted = System.Text.Json.JsonSerializer.Serialize(DatabasePassword.Remove(value),
+            new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return text[..(int)node.Start.Index] + quoted + text[(int)node.End.Index..];
     }
 
     private static ModelSpec? TokenizerModelOf(CorpusSpec? corpus, ModelTable? models) =>
@@ -187,6 +229,8 @@ public static partial class JobLoader
 
         var format = c.Choice("format", Formats);
         if (c["format"] is not null && format is null) ok = false;
+        var invalidUtf8 = c.Choice("invalid_utf8", Utf8Policies);
+        if (c["invalid_utf8"] is not null && invalidUtf8 is null) ok = false;
         if (format is null && raw is not null && c["format"] is null)
         {
             format = Path.GetExtension(raw).ToLowerInvariant() switch { ".txt" => CorpusFormat.Txt, ".jsonl" => CorpusFormat.Jsonl, _ => null };
@@ -227,6 +271,9 @@ public static partial class JobLoader
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt, tokenizer.json or ENCODING.tiktoken (or set corpus.tokenizer to a model that has them)");
         }
 
+        var labels = ReadCorpusLabels(c, format, errors);
+        if (labels is null) ok = false;
+
         if (models is not null && maxTokensNode is { } maxNode)
             foreach (var m in models.Valid.Where(m => maxTokens > m.Descriptor.Config.MaxPositions))
                 errors.At(maxNode, $"corpus.max_tokens is {maxTokens}, expected at most {m.Descriptor.Config.MaxPositions} (max_position_embeddings of model '{m.Name}')");
@@ -236,6 +283,7 @@ public static partial class JobLoader
         {
             Path = full, DisplayPath = DisplayPath(full), Format = format.Value, MaxTokens = maxTokens.Value,
             SequencesPerShard = perShard ?? CorpusSpec.DefaultSequencesPerShard, Tokenizer = tokenizer, MaxDocuments = maxDocs,
+            Labels = labels!, InvalidUtf8 = invalidUtf8 ?? InvalidUtf8.Error,
         };
     }
 
@@ -317,10 +365,11 @@ public static partial class JobLoader
 
     private static string HookPointSummary(ModelDescriptor model)
     {
-        if (model.NumLayers == 0) return "hook_embed or ln_final.hook_normalized";
+        const string outputs = "ln_final.hook_normalized, or the outputs logits and log_probs_next";
+        if (model.NumLayers == 0) return "hook_embed, " + outputs;
         var perBlock = model.HookPoints.Where(h => h.StartsWith("blocks.0.", StringComparison.Ordinal)).Select(h => h["blocks.0.".Length..]).ToList();
         var note = perBlock.Contains("hook_resid_mid") ? "" : " (this architecture has no hook_resid_mid: attention and MLP run in parallel)";
-        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}} or ln_final.hook_normalized{note}";
+        return $"hook_embed, blocks.{{0..{model.NumLayers - 1}}}.{{{string.Join(", ", perBlock)}}}, {outputs}{note}";
     }
 
     private static string Hint(string word, IEnumerable<string> candidates) =>
@@ -351,6 +400,9 @@ public static partial class JobLoader
         Line("corpus.sequences_per_shard", corpus.SequencesPerShard);
         Line("corpus.tokenizer", corpus.Tokenizer);
         Line("corpus.max_documents", corpus.MaxDocuments?.ToString() ?? "none");
+        // Only when set, so the digests of jobs written before these keys existed stay as they were.
+        if (corpus.Labels.Count > 0) Line("corpus.labels", string.Join(",", corpus.Labels));
+        if (corpus.InvalidUtf8 != InvalidUtf8.Error) Line("corpus.invalid_utf8", SpecNames.Of(corpus.InvalidUtf8));
         for (int i = 0; i < models.Count; i++)
         {
             Line($"models[{i}].name", models[i].Name);
@@ -374,7 +426,8 @@ public static partial class JobLoader
         Line("execution.batch_size", execution.BatchSize);
         Line("execution.workers", execution.Workers);
         Line("output.store", Rel(output.Store));
-        Line("output.database", output.Database ?? "embedded");
+        // Without its password: the digest is stored and shown, and a job is the same job whatever the password is.
+        Line("output.database", output.Database is { } database ? DatabasePassword.Remove(database) : "embedded");
         // Only when set, so the digests of jobs written before the key existed stay as they were.
         if (output.ShardDtype != ActivationDtype.Float32) Line("output.shard_dtype", SpecNames.Of(output.ShardDtype));
         return sb.ToString();

@@ -29,7 +29,10 @@ public sealed record JobSpec
     /// <summary>The directory relative paths were resolved against (absolute).</summary>
     public required string BaseDirectory { get; init; }
 
-    /// <summary>The YAML exactly as read.</summary>
+    /// <summary>
+    /// The YAML as read, except that a password in <c>output.database</c> is removed (<see cref="DatabasePassword"/>):
+    /// this is what runs store (<c>runs.spec_yaml</c>), reports show and cluster nodes receive.
+    /// </summary>
     public required string SourceText { get; init; }
 
     /// <summary>One "key: value" line per setting, defaults included, paths as written: comments and layout do not change it.</summary>
@@ -46,6 +49,9 @@ public sealed record JobSpec
 }
 
 public enum CorpusFormat { Txt, Jsonl }
+
+/// <summary><c>corpus.invalid_utf8</c>: a corpus line that is not valid UTF-8 is an error (default), or read with U+FFFD replacement characters.</summary>
+public enum InvalidUtf8 { Error, Replace }
 
 public sealed record CorpusSpec
 {
@@ -66,6 +72,11 @@ public sealed record CorpusSpec
     public required string Tokenizer { get; init; }
 
     public int? MaxDocuments { get; init; }
+
+    public InvalidUtf8 InvalidUtf8 { get; init; } = InvalidUtf8.Error;
+
+    /// <summary>The jsonl fields that label each document (<c>corpus.labels</c>), in the order written; empty: an unlabelled corpus.</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
 }
 
 public sealed record ModelSpec
@@ -139,7 +150,7 @@ public sealed record OutputSpec
     /// <summary>Absolute path of the shard store directory (need not exist yet).</summary>
     public required string Store { get; init; }
 
-    /// <summary>A PostgreSQL URL or connection string; null means Sweep's embedded server.</summary>
+    /// <summary>A PostgreSQL URL or connection string, password included when the job gives one; null means Sweep's embedded server.</summary>
     public string? Database { get; init; }
 
     /// <summary>How dense activation shards store <c>act</c> (<c>output.shard_dtype</c>); the 16-bit types halve the files.</summary>
@@ -150,6 +161,7 @@ public sealed record OutputSpec
 public static class SpecNames
 {
     public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
+    public static string Of(InvalidUtf8 u) => u switch { InvalidUtf8.Error => "error", _ => "replace" };
     public static string Of(AnalysisKind k) => k switch
     {
         AnalysisKind.CkaUnbiased => "cka_unbiased", AnalysisKind.Svcca => "svcca", AnalysisKind.Pwcca => "pwcca", AnalysisKind.Rsa => "rsa",
@@ -164,12 +176,12 @@ public static class SpecNames
 public sealed record SaeSpec
 {
     public required string Name { get; init; }
-    /// <summary>Absolute path of the SAE folder.</summary>
+    /// <summary>Absolute path of the SAE folder, or of its .npz/.pt/.pth file.</summary>
     public required string Path { get; init; }
     public required string Model { get; init; }
     /// <summary>The hook point it encodes; must be captured for <see cref="Model"/>.</summary>
     public required string Site { get; init; }
-    /// <summary>The folder's config, read during validation.</summary>
+    /// <summary>The folder's config (and the job's settings for a bare state dict), read during validation; load it with <c>SaeLoader.Load(Folder)</c>.</summary>
     public required Sweep.Models.Saes.SaeLoader.SaeFolder Folder { get; init; }
 }
 

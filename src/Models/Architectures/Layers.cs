@@ -29,6 +29,18 @@ public static class Layers
             ? F.layer_norm(x, [x.shape[^1]], weight, bias, eps)
             : (LayerNormalize(x, eps) * weight).Plus(bias);
 
+    /// <summary>
+    /// LayerNorm written out op by op, as the trainable twins (src/Models/Training) compute it: kept as it was so that
+    /// training, and the models it has cached by content, stay bit-identical. Equal to the fused form to float32 rounding.
+    /// </summary>
+    public static Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, Scalar eps)
+    {
+        var x32 = x.to(ScalarType.Float32);
+        var centered = x32 - x32.mean([-1L], keepdim: true);
+        var variance = centered.pow(HeldScalars.Two).mean([-1L], keepdim: true);
+        return ((centered * torch.rsqrt(variance.Plus(eps))).to(x.dtype) * weight).Plus(bias);
+    }
+
     /// <summary>GPT-2's gelu_new and Gemma's gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).</summary>
     /// (libtorch's fused kernel; the same formula written out in tensor ops costs more than the MLP's matmuls.)
     public static Tensor GeluTanh(Tensor x) => x.gelu(TorchSharp.Modules.GELU.Approximate.tanh);

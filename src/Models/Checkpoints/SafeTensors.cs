@@ -171,6 +171,13 @@ public sealed class SafeTensorsFile : IDisposable
         catch (DirectoryNotFoundException e) { throw new ModelLoadException($"{path}: file not found, expected a safetensors file", e); }
         catch (UnauthorizedAccessException e) { throw new ModelLoadException($"{path}: cannot be read ({e.Message})", e); }
         try { return Parse(path, handle); }
+        catch (Exception e) when (e is not ModelLoadException)
+        {
+            // Anything else the header makes the parser throw (arithmetic overflow, a read cut short) is still a
+            // malformed file: one line naming it, never retried.
+            handle.Dispose();
+            throw new ModelLoadException($"{path}: corrupt safetensors file: {OneLine(e.Message)}", e);
+        }
         catch { handle.Dispose(); throw; }
     }
 
@@ -189,6 +196,10 @@ public sealed class SafeTensorsFile : IDisposable
 
         var headerBytes = new byte[headerLength];
         ReadExactly(handle, headerBytes, 8);
+        // The JSON reader checks structure but leaves string contents to be transcoded later, where invalid UTF-8
+        // would surface as an InvalidOperationException naming no file: check the encoding first.
+        if (InvalidUtf8Offset(headerBytes) is { } bad)
+            throw new ModelLoadException($"{path}: corrupt safetensors header: not valid UTF-8 (byte {8 + bad} of the file)");
         JsonElement root;
         try { root = JsonDocument.Parse(headerBytes).RootElement; }
         catch (JsonException e) { throw new ModelLoadException($"{path}: corrupt safetensors header: not valid JSON ({OneLine(e.Message)})", e); }
@@ -214,7 +225,28 @@ public sealed class SafeTensorsFile : IDisposable
                 throw new ModelLoadException($"{path}: tensor '{entry.Name}' data_offsets [{entry.Begin}, {entry.End}] lie outside the data section of {dataLength} bytes (truncated file?)");
             entries[entry.Name] = entry;
         }
+        CheckNoOverlap(path, entries.Values);
         return new SafeTensorsFile(path, handle, dataStart, entries, metadata);
+    }
+
+    /// <summary>Two tensors sharing bytes mean a corrupt header (the reference reader refuses them too).</summary>
+    private static void CheckNoOverlap(string path, IEnumerable<SafeTensorEntry> entries)
+    {
+        SafeTensorEntry? previous = null;
+        foreach (var entry in entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin))
+        {
+            if (previous is not null && entry.Begin < previous.End)
+                throw new ModelLoadException($"{path}: corrupt safetensors header: tensors '{previous.Name}' [{previous.Begin}, {previous.End}] and '{entry.Name}' [{entry.Begin}, {entry.End}] overlap");
+            previous = entry;
+        }
+    }
+
+    /// <summary>The offset of the first byte that is not part of valid UTF-8, or null when all are.</summary>
+    private static int? InvalidUtf8Offset(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes)) return null;
+        var status = System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int read, out _, replaceInvalidSequences: false);
+        return status == System.Buffers.OperationStatus.Done ? null : read;
     }
 
     private static readonly Dictionary<string, SafeTensorDtype> DtypesByName =
@@ -237,7 +269,9 @@ public sealed class SafeTensorsFile : IDisposable
             throw new ModelLoadException(Bad("has no 'data_offsets' pair of non-negative integers"));
         long begin = off[0].GetInt64(), end = off[1].GetInt64();
         var entry = new SafeTensorEntry(p.Name, dtype, shape, begin, end);
-        long expectedBytes = entry.ElementCount * SafeTensors.ElementSize(dtype);
+        long expectedBytes;
+        try { expectedBytes = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * SafeTensors.ElementSize(dtype)); }
+        catch (OverflowException) { throw new ModelLoadException(Bad($"has shape {SafeTensors.Shape(shape)}, too large to be stored")); }
         if (end < begin || end - begin != expectedBytes)
             throw new ModelLoadException($"{path}: tensor '{p.Name}' data_offsets [{begin}, {end}] span {end - begin} bytes, expected {expectedBytes} for {dtype} {SafeTensors.Shape(shape)}");
         return entry;
@@ -259,6 +293,16 @@ public sealed class SafeTensorsFile : IDisposable
     public float[] ReadFloats(string name, long[]? expectedShape = null) => ReadFloats(Entry(name, expectedShape));
 
     private float[] ReadFloats(SafeTensorEntry entry)
+    {
+        try { return ReadFloatsUnchecked(entry); }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            // The file changed (was cut) after its header was read.
+            throw new ModelLoadException($"{Path}: tensor '{entry.Name}' cannot be read: {OneLine(e.Message)}", e);
+        }
+    }
+
+    private float[] ReadFloatsUnchecked(SafeTensorEntry entry)
     {
         string name = entry.Name;
         long count = entry.ElementCount;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Sweep.Models.Checkpoints;
+using Sweep.Models.Training;
 
 namespace Sweep.Models.Demo;
 
@@ -28,9 +29,7 @@ public sealed record TinyLlamaShape
 /// <summary>
 /// Writes a small, untrained Llama-architecture Hugging Face directory (config.json + model.safetensors,
 /// float32) from a seed. The same shape and seed give byte-identical files on every machine: weights come
-/// from SplitMix64 and an Irwin–Hall normal (the sum of 12 uniforms minus 6, mean 0 and variance 1), which uses
-/// only exactly-rounded additions, unlike Box–Muller whose log/cos differ between math libraries in the last bit.
-/// Each tensor has its own stream (seed mixed with the tensor name), so adding layers leaves the others unchanged.
+/// from <see cref="SeededRandom"/> (SplitMix64 and an Irwin–Hall normal), one stream per tensor.
 /// Tokenizer files are not written here; callers add them to the same directory.
 /// </summary>
 public static class TinyLlamaCheckpoint
@@ -46,7 +45,7 @@ public static class TinyLlamaCheckpoint
         long d = shape.HiddenSize, hd = headDim, ff = shape.IntermediateSize;
         long q = shape.NumHeads * hd, kv = shape.NumKeyValueHeads * hd, vocab = shape.VocabSize;
         var tensors = new Dictionary<string, (float[] Data, long[] Shape)>();
-        void Normal(string name, params long[] dims) => tensors[name] = (NormalValues(seed, name, dims, shape.InitializerRange), dims);
+        void Normal(string name, params long[] dims) => tensors[name] = (SeededRandom.Normal(seed, name, dims.Aggregate(1L, (a, b) => a * b), shape.InitializerRange), dims);
         void Ones(string name, long n) => tensors[name] = (Enumerable.Repeat(1f, (int)n).ToArray(), [n]);
 
         Normal("model.embed_tokens.weight", vocab, d);
@@ -106,44 +105,5 @@ public static class TinyLlamaCheckpoint
         }
         json.WriteByte((byte)'\n');
         return json.ToArray();
-    }
-
-    /// <summary>normal(0, std) values for tensor <paramref name="name"/>, from its own SplitMix64 stream.</summary>
-    private static float[] NormalValues(ulong seed, string name, long[] dims, double std)
-    {
-        long count = dims.Aggregate(1L, (a, b) => a * b);
-        var rng = new SplitMix64(seed ^ Fnv1a(name));
-        var values = new float[count];
-        for (long i = 0; i < count; i++)
-        {
-            double sum = 0;
-            for (int k = 0; k < 12; k++) sum += rng.NextDouble();
-            values[i] = (float)((sum - 6.0) * std);
-        }
-        return values;
-    }
-
-    private static ulong Fnv1a(string s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (var b in Encoding.UTF8.GetBytes(s)) { h ^= b; h *= 1099511628211UL; }
-        return h;
-    }
-
-    /// <summary>SplitMix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by a constant and mixed.</summary>
-    private struct SplitMix64(ulong state)
-    {
-        private ulong _state = state;
-
-        public ulong Next()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, 1) with 53 random bits (exact in a double).</summary>
-        public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
     }
 }

@@ -26,7 +26,16 @@ public enum SaeNormalization
 }
 
 /// <summary>On-disk layouts Sweep reads.</summary>
-public enum SaeFormat { SaeLens, Sparsify, Temporal }
+public enum SaeFormat
+{
+    SaeLens,
+    Sparsify,
+    Temporal,
+    /// <summary>Gemma Scope's <c>params.npz</c> (JumpReLU, numpy arrays).</summary>
+    GemmaScope,
+    /// <summary>A PyTorch <c>.pt</c>/<c>.pth</c> state dict (SAELens-like or nn.Linear names).</summary>
+    PyTorch,
+}
 
 /// <summary>What an SAE is, read from its folder's config. See docs/saes.md.</summary>
 public sealed record SaeConfig
@@ -47,6 +56,11 @@ public sealed record SaeConfig
     public string Dtype { get; init; } = "float32";
     /// <summary>Neuronpedia id (for feature links in reports), when the SAE has one.</summary>
     public string? NeuronpediaId { get; init; }
+    /// <summary>
+    /// Activations are multiplied by this before encoding and reconstructions divided by it (a temporal SAE's
+    /// <c>sae.scaling_factor</c>); 1 for every other format.
+    /// </summary>
+    public double ScalingFactor { get; init; } = 1.0;
 
     public string ArchitectureName => Names.Of(Architecture);
 
@@ -68,6 +82,20 @@ public sealed record SaeConfig
             _ => "none",
         };
     }
+}
+
+/// <summary>
+/// What a job says about an SAE whose files do not: the architecture, TopK's k and (for SAELens-named tensors)
+/// whether b_dec is subtracted from the input, of a PyTorch state dict saved without a <c>cfg.json</c> (job keys
+/// <c>saes[i].architecture</c>, <c>saes[i].k</c>, <c>saes[i].apply_b_dec_to_input</c>).
+/// </summary>
+public sealed record SaeJobSettings(SaeArchitecture? Architecture = null, int? K = null, bool? ApplyBDecToInput = null)
+{
+    public bool IsEmpty => Architecture is null && K is null && ApplyBDecToInput is null;
+
+    /// <summary>One canonical line, part of the SAE's digest (the settings change the codes).</summary>
+    public string Text => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"architecture={(Architecture is { } a ? SaeConfig.Names.Of(a) : "")},k={K},apply_b_dec_to_input={(ApplyBDecToInput is { } b ? (b ? "true" : "false") : "")}");
 }
 
 /// <summary>An SAE folder that cannot be used. The message is one line naming the file and what was expected.</summary>

@@ -3,30 +3,40 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Sweep.Models.Checkpoints;
-using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Models.Saes;
 
 /// <summary>
-/// Reads SAE folders: SAELens (<c>cfg.json</c> + <c>sae_weights.safetensors</c>), EleutherAI sparsify
-/// (<c>cfg.json</c> + <c>sae.safetensors</c>) and temporal SAEs (<c>conf.yaml</c> + one <c>*.safetensors</c>).
+/// Reads SAEs as they are published: SAELens folders (<c>cfg.json</c> + <c>sae_weights.safetensors</c>), EleutherAI
+/// sparsify (<c>cfg.json</c> + <c>sae.safetensors</c>), temporal SAEs (<c>conf.yaml</c> + one <c>*.safetensors</c>),
+/// Gemma Scope (<c>params.npz</c>) and PyTorch state dicts (<c>*.pt</c>/<c>*.pth</c>, optionally with a <c>cfg.json</c>).
 /// Every refusal is one line naming the file and what was expected. See docs/saes.md.
 /// </summary>
-public static class SaeLoader
+public static partial class SaeLoader
 {
     public const string SaeLensConfig = "cfg.json";
     public const string SaeLensWeights = "sae_weights.safetensors";
     public const string SparsifyWeights = "sae.safetensors";
     public const string TemporalConfig = "conf.yaml";
+    public const string GemmaScopeWeights = "params.npz";
 
-    /// <summary>A described folder: its config and the files that determine its codes.</summary>
-    public sealed record SaeFolder(string Directory, SaeConfig Config, string ConfigFile, string WeightsFile)
+    private const string Layouts = "cfg.json + sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify), conf.yaml + *.safetensors (temporal SAE), params.npz (Gemma Scope) or one *.pt/*.pth state dict";
+
+    /// <summary>
+    /// A described SAE: where it is (a folder, or the .npz/.pt file itself), its config, and the files (and job
+    /// settings) that determine its codes. <paramref name="ConfigFile"/> is null when the weights carry no config
+    /// (Gemma Scope, a bare state dict).
+    /// </summary>
+    public sealed record SaeFolder(string Directory, SaeConfig Config, string? ConfigFile, string WeightsFile, SaeJobSettings? Settings = null)
     {
-        /// <summary><c>sha256:</c> over the config and weights files' names and bytes: equal digests, equal codes.</summary>
+        /// <summary>
+        /// <c>sha256:</c> over the config and weights files' names and bytes (and the job's settings, when it gave
+        /// any): equal digests, equal codes.
+        /// </summary>
         public string ComputeDigest()
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            foreach (var file in new[] { ConfigFile, WeightsFile })
+            foreach (var file in new[] { ConfigFile, WeightsFile }.OfType<string>())
             {
                 hash.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
                 using var stream = File.OpenRead(file);
@@ -34,14 +44,35 @@ public static class SaeLoader
                 int n;
                 while ((n = stream.Read(buffer)) > 0) hash.AppendData(buffer, 0, n);
             }
+            if (Settings is { IsEmpty: false } settings) hash.AppendData(Encoding.UTF8.GetBytes("job:" + settings.Text + "\n"));
             return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
         }
     }
 
-    /// <summary>Reads only the config (cheap: for validating a job). Throws <see cref="SaeLoadException"/>.</summary>
-    public static SaeFolder Describe(string directory)
+    /// <summary>
+    /// Reads only what validating a job needs (configs, tensor names and shapes; no weights). <paramref name="path"/>
+    /// is an SAE folder, a <c>.npz</c> or a <c>.pt</c>/<c>.pth</c> file; <paramref name="job"/> is what the job says
+    /// about an SAE whose files do not. Throws <see cref="SaeLoadException"/>.
+    /// </summary>
+    public static SaeFolder Describe(string path, SaeJobSettings? job = null)
     {
-        if (!Directory.Exists(directory)) throw new SaeLoadException($"{directory}: not a directory, expected an SAE folder (cfg.json + sae_weights.safetensors, cfg.json + sae.safetensors, or conf.yaml + *.safetensors)");
+        var folder = DescribeFiles(path, job);
+        if (job is { IsEmpty: false } && folder.Config.Format != SaeFormat.PyTorch)
+            throw new SaeLoadException($"{folder.ConfigFile ?? folder.WeightsFile}: the SAE's own files give its architecture ({folder.Config.ArchitectureName}), so the job must not set architecture or k");
+        return folder;
+    }
+
+    private static SaeFolder DescribeFiles(string path, SaeJobSettings? job)
+    {
+        if (File.Exists(path))
+            return Path.GetExtension(path).ToLowerInvariant() switch
+            {
+                ".npz" => DescribeGemmaScope(path),
+                ".pt" or ".pth" => DescribePyTorch(path, job),
+                _ => throw new SaeLoadException($"{path}: not an SAE file, expected a folder ({Layouts}), a .npz or a .pt/.pth file"),
+            };
+        if (!Directory.Exists(path)) throw new SaeLoadException($"{path}: no such file or folder, expected an SAE folder ({Layouts})");
+        var directory = path;
         var cfg = Path.Combine(directory, SaeLensConfig);
         if (File.Exists(Path.Combine(directory, TemporalConfig)))
             return new SaeFolder(directory, ReadTemporalConfig(Path.Combine(directory, TemporalConfig)).Config, Path.Combine(directory, TemporalConfig), TemporalWeightsFile(directory));
@@ -49,20 +80,27 @@ public static class SaeLoader
             return new SaeFolder(directory, ReadSaeLensConfig(cfg), cfg, Path.Combine(directory, SaeLensWeights));
         if (File.Exists(cfg) && File.Exists(Path.Combine(directory, SparsifyWeights)))
             return new SaeFolder(directory, ReadSparsifyConfig(cfg), cfg, Path.Combine(directory, SparsifyWeights));
-        throw new SaeLoadException($"{directory}: no SAE found, expected cfg.json + sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify) or conf.yaml + *.safetensors (temporal SAE)");
+        if (File.Exists(Path.Combine(directory, GemmaScopeWeights)))
+            return DescribeGemmaScope(Path.Combine(directory, GemmaScopeWeights));
+        var checkpoints = Directory.GetFiles(directory).Where(f => Path.GetExtension(f).ToLowerInvariant() is ".pt" or ".pth").Order(StringComparer.Ordinal).ToList();
+        if (checkpoints.Count == 1) return DescribePyTorch(checkpoints[0], job);
+        if (checkpoints.Count > 1)
+            throw new SaeLoadException($"{directory}: {checkpoints.Count} PyTorch checkpoints ({string.Join(", ", checkpoints.Select(Path.GetFileName))}), expected one, or the path of the one to use");
+        throw new SaeLoadException($"{directory}: no SAE found, expected {Layouts}");
     }
 
-    /// <summary>Loads the SAE in <paramref name="directory"/> for computing on <paramref name="device"/>.</summary>
-    public static ISparseEncoder Load(string directory, string device = "cpu")
+    /// <summary>Loads the SAE at <paramref name="path"/> (a folder or file, see <see cref="Describe"/>) for computing on <paramref name="device"/>.</summary>
+    public static ISparseEncoder Load(string path, string device = "cpu") => Load(Describe(path), device);
+
+    /// <summary>Loads a described SAE (with the job's settings it was described with) for computing on <paramref name="device"/>.</summary>
+    public static ISparseEncoder Load(SaeFolder folder, string device = "cpu") => folder.Config.Format switch
     {
-        var folder = Describe(directory);
-        return folder.Config.Format switch
-        {
-            SaeFormat.SaeLens => LoadSaeLens(folder, device),
-            SaeFormat.Sparsify => LoadSparsify(folder, device),
-            _ => LoadTemporal(folder, device),
-        };
-    }
+        SaeFormat.SaeLens => LoadSaeLens(folder, device),
+        SaeFormat.Sparsify => LoadSparsify(folder, device),
+        SaeFormat.GemmaScope => LoadGemmaScope(folder, device),
+        SaeFormat.PyTorch => LoadPyTorch(folder, device),
+        _ => LoadTemporal(folder, device),
+    };
 
     // ---------------------------------------------------------------- SAELens
 
@@ -179,87 +217,6 @@ public static class SaeLoader
         var encoder = Read(file, "encoder.weight", c.DSae, c.DIn);
         return new SparseAutoencoder(c with { Dtype = DtypeOf(file.Entry("W_dec").Dtype) }, Transpose(encoder, c.DSae, c.DIn),
             Read(file, "encoder.bias", c.DSae), Read(file, "W_dec", c.DSae, c.DIn), Read(file, "b_dec", c.DIn), null, device);
-    }
-
-    // ---------------------------------------------------------------- temporal
-
-    private sealed record TemporalConfigRecord(SaeConfig Config, int Heads, int Layers, int Bottleneck, bool Tied);
-
-    private static TemporalConfigRecord ReadTemporalConfig(string path)
-    {
-        YamlMappingNode root;
-        try
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(File.ReadAllText(path)));
-            root = stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode r ? r
-                : throw new SaeLoadException($"{path}: expected a mapping with keys llm and sae");
-        }
-        catch (YamlDotNet.Core.YamlException e) { throw new SaeLoadException($"{path}: YAML syntax error at line {e.Start.Line}: {e.Message}", e); }
-
-        YamlMappingNode Section(string name) =>
-            root.Children.TryGetValue(new YamlScalarNode(name), out var n) && n is YamlMappingNode m ? m
-            : throw new SaeLoadException($"{path}: section '{name}' is missing, expected a mapping");
-        var llm = Section("llm");
-        var sae = Section("sae");
-        string? Scalar(YamlMappingNode m, string key) =>
-            m.Children.TryGetValue(new YamlScalarNode(key), out var n) && n is YamlScalarNode s && s.Value is not (null or "null" or "~" or "") ? s.Value : null;
-        double Number(YamlMappingNode m, string section, string key, double? fallback = null) =>
-            Scalar(m, key) is { } v ? (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
-                : throw new SaeLoadException($"{path}: {section}.{key} '{v}' must be a number"))
-            : fallback ?? throw new SaeLoadException($"{path}: {section}.{key} is missing");
-
-        int dIn = (int)Number(llm, "llm", "dimin");
-        // int(dimin * exp_factor) as the reference does; the epsilon keeps 64 * 1.1 style products from truncating to one less.
-        int width = (int)(dIn * Number(sae, "sae", "exp_factor") + 1e-9);
-        string diff = Scalar(sae, "sae_diff_type") ?? "relu";
-        if (diff is not ("relu" or "topk")) throw new SaeLoadException($"{path}: sae.sae_diff_type '{diff}' is not supported, expected relu or topk");
-        int? k = diff == "topk" ? (int)Number(sae, "sae", "kval_topk") : null;
-        bool tied = (Scalar(sae, "tied_weights") ?? "true").ToLowerInvariant() is "true" or "yes";
-        var heads = (int)Number(sae, "sae", "n_heads", 8);
-        var bottleneck = (int)Number(sae, "sae", "bottleneck_factor", 64);
-        if (heads < 1 || bottleneck < 1 || width % (heads * bottleneck) != 0)
-            throw new SaeLoadException($"{path}: width {width} (llm.dimin x sae.exp_factor) must be divisible by sae.n_heads x sae.bottleneck_factor = {heads * bottleneck}");
-        var config = new SaeConfig
-        {
-            Format = SaeFormat.Temporal, Architecture = SaeArchitecture.Temporal, DIn = dIn, DSae = width, K = k,
-            ApplyBDecToInput = true, HookName = Scalar(llm, "hook_name"),
-        };
-        return new TemporalConfigRecord(config, heads, (int)Number(sae, "sae", "n_attn_layers", 1), bottleneck, tied);
-    }
-
-    private static string TemporalWeightsFile(string directory)
-    {
-        var preferred = Path.Combine(directory, "latest_ckpt.safetensors");
-        if (File.Exists(preferred)) return preferred;
-        var files = Directory.GetFiles(directory, "*.safetensors");
-        return files.Length == 1 ? files[0]
-            : throw new SaeLoadException($"{directory}: expected one *.safetensors checkpoint beside conf.yaml (or latest_ckpt.safetensors), found {files.Length}");
-    }
-
-    private static TemporalSae LoadTemporal(SaeFolder folder, string device)
-    {
-        var record = ReadTemporalConfig(folder.ConfigFile);
-        var c = record.Config;
-        int w = c.DSae, din = c.DIn, ne = w / record.Bottleneck;
-        using var file = OpenWeights(folder.WeightsFile);
-        // The reference checkpoint stores the state dict under 'sae'; accept names with or without that prefix.
-        string prefix = file.Contains("sae.D") ? "sae." : "";
-        var expected = new HashSet<string> { prefix + "D", prefix + "b" };
-        float[] R(string name, params long[] shape) { expected.Add(prefix + name); return Read(file, prefix + name, shape); }
-        var d = R("D", w, din);
-        var b = Read(file, prefix + "b", file.Entry(prefix + "b").Shape.Length == 2 ? [1, din] : [din]);
-        var e = record.Tied ? null : R("E", din, w);
-        var layers = new List<TemporalAttentionWeights>();
-        for (int i = 0; i < record.Layers; i++)
-        {
-            string l = $"attn_layers.{i}.";
-            layers.Add(new TemporalAttentionWeights(
-                R(l + "k_ctx.weight", ne, w), R(l + "k_ctx.bias", ne), R(l + "q_target.weight", ne, w), R(l + "q_target.bias", ne),
-                R(l + "v_ctx.weight", w, w), R(l + "v_ctx.bias", w), R(l + "c_proj.weight", w, w), R(l + "c_proj.bias", w)));
-        }
-        RefuseExtra(file, expected);
-        return new TemporalSae(c with { Dtype = DtypeOf(file.Entry(prefix + "D").Dtype) }, record.Heads, record.Bottleneck, d, b, e, layers, device);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -43,6 +43,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
     public SparseAutoencoder(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? threshold = null, string device = "cpu")
     {
         if (config.Architecture == SaeArchitecture.Temporal) throw new ArgumentException("use TemporalSae for temporal SAEs");
+        if (config.ScalingFactor != 1.0) throw new ArgumentException("an input scaling factor is a temporal SAE's setting; SAELens-style SAEs fold it into their weights");
         long encSize = (long)config.DIn * config.DSae;
         if (wEnc.Length != encSize) throw new ArgumentException($"W_enc has {wEnc.Length} values, expected d_in x d_sae = {encSize}");
         if (wDec.Length != encSize) throw new ArgumentException($"W_dec has {wDec.Length} values, expected d_sae x d_in = {encSize}");

@@ -9,15 +9,16 @@ public sealed record TemporalAttentionWeights(
 
 /// <summary>
 /// Temporal SAE (Lubana et al., "Priors in Time", github.com/ekdeepslubana/temporalsaes; ported to SAELens as
-/// <c>TemporalSAE</c>). Per sequence, with λ = 1/(4·d_in), E = Dᵀ when tied:
+/// <c>TemporalSAE</c>). Per sequence, with λ = 1/(4·d_in), E = Dᵀ when tied, c = sae.scaling_factor (1 when absent):
 /// <code>
+/// X = c · activations                                  (the reference trainer scales activations before the SAE)
 /// x = X - b;  z_pred = 0
 /// per attention layer:
 ///   z   = ReLU(λ x E);  ctx = [0; z_0 .. z_{L-2}]        (token t sees only earlier tokens' codes)
 ///   p   = ReLU(causal multi-head attention(q = z, k = v = ctx))
 ///   s   = ⟨pD, x⟩ / (‖pD‖ + 1e-6)²;  z_pred += s·p;  x -= s·pD
 /// z_novel = ReLU(λ x E), TopK-masked when sae_diff_type = topk
-/// X̂ = (z_novel + z_pred) D + b
+/// X̂ = (z_novel + z_pred) D + b;  reconstruction = X̂ / c   (reported in the activations' own units)
 /// </code>
 /// Outputs <c>novel</c> (sparse, non-negative) and <c>pred</c> (may be negative) codes.
 /// </summary>
@@ -41,7 +42,7 @@ public sealed class TemporalSae : ISparseEncoder
     private readonly Device _device;
     private Tensor? _d, _b, _e;
     private List<Tensor[]>? _layers;
-    private Scalar? _lambda, _sqrtHeadWidth;   // λ = 1/(4 d_in) and sqrt of a head's q/k width, held with the tensors (see HeldScalars)
+    private Scalar? _lambda, _sqrtHeadWidth, _scale;   // λ = 1/(4 d_in), sqrt of a head's q/k width, c: held with the tensors (see HeldScalars)
 
     public TemporalSae(SaeConfig config, int numHeads, int bottleneckFactor, float[] d, float[] b, float[]? e,
         IReadOnlyList<TemporalAttentionWeights> layers, string device = "cpu")
@@ -92,7 +93,8 @@ public sealed class TemporalSae : ISparseEncoder
         int w = Config.DSae;
         long length = input.shape[0];
         var encoder = _e ?? _d!.t();
-        var x = input - _b!;
+        bool scaled = Config.ScalingFactor != 1.0;
+        var x = (scaled ? input * _scale! : input) - _b!;
         var zPred = torch.zeros([length, w], device: _device);
         foreach (var layer in _layers!)
         {
@@ -108,7 +110,7 @@ public sealed class TemporalSae : ISparseEncoder
         var novel = torch.nn.functional.relu((x * _lambda!).matmul(encoder));
         if (Config.K is { } k) novel = SparseAutoencoder.TopK(novel, k);
         var recon = novel.Plus(zPred).matmul(_d!).Plus(_b!);
-        return (novel, zPred, recon);
+        return (novel, zPred, scaled ? recon / _scale! : recon);
     }
 
     /// <summary>Causal multi-head attention: queries from the token's own codes, keys/values from the shifted context.</summary>
@@ -141,13 +143,14 @@ public sealed class TemporalSae : ISparseEncoder
         }).ToList();
         _lambda = 1.0 / (4.0 * din);
         _sqrtHeadWidth = Math.Sqrt(ne / NumHeads);
+        _scale = Config.ScalingFactor;
     }
 
     public void Dispose()
     {
         _d?.Dispose(); _b?.Dispose(); _e?.Dispose();
         foreach (var t in _layers?.SelectMany(l => l) ?? []) t.Dispose();
-        _lambda?.Dispose(); _sqrtHeadWidth?.Dispose();
-        _d = _b = _e = null; _layers = null; _lambda = _sqrtHeadWidth = null;
+        _lambda?.Dispose(); _sqrtHeadWidth?.Dispose(); _scale?.Dispose();
+        _d = _b = _e = null; _layers = null; _lambda = _sqrtHeadWidth = _scale = null;
     }
 }

@@ -44,6 +44,7 @@ public static class TemporalSaeWriter
         yaml.Append("llm:\n");
         yaml.Append(CultureInfo.InvariantCulture, $"  dimin: {din}\n");
         if (c.HookName is { } hook) yaml.Append(CultureInfo.InvariantCulture, $"  hook_name: {hook}\n");
+        if (c.ModelName is { } model) yaml.Append(CultureInfo.InvariantCulture, $"  model_hf_name: {model}\n");
         yaml.Append("sae:\n");
         yaml.Append(CultureInfo.InvariantCulture, $"  exp_factor: {(w / (double)din).ToString("R", CultureInfo.InvariantCulture)}\n");
         yaml.Append(CultureInfo.InvariantCulture, $"  n_heads: {sae.NumHeads}\n");
@@ -52,6 +53,7 @@ public static class TemporalSaeWriter
         yaml.Append(CultureInfo.InvariantCulture, $"  sae_diff_type: {(c.K is null ? "relu" : "topk")}\n");
         yaml.Append(CultureInfo.InvariantCulture, $"  kval_topk: {(c.K is { } k ? k.ToString(CultureInfo.InvariantCulture) : "null")}\n");
         yaml.Append(CultureInfo.InvariantCulture, $"  tied_weights: {(sae.E is null ? "true" : "false")}\n");
+        if (c.ScalingFactor != 1.0) yaml.Append(CultureInfo.InvariantCulture, $"  scaling_factor: {c.ScalingFactor.ToString("R", CultureInfo.InvariantCulture)}\n");
         File.WriteAllText(Path.Combine(directory, SaeLoader.TemporalConfig), yaml.ToString());
     }
 }

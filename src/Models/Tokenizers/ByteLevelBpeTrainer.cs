@@ -43,8 +43,13 @@ public sealed record ByteLevelBpeVocabulary(IReadOnlyList<string> Tokens, IReadO
 
 /// <summary>
 /// Learns a byte-level BPE the way GPT-2's was made: split the text with GPT-2's pattern, spell each word
-/// in byte symbols, then repeatedly merge the most frequent adjacent pair. Ties go to the pair whose
-/// (left, right) strings sort first (ordinal), so the result depends only on the text and the merge count.
+/// in byte symbols, then repeatedly merge the most frequent adjacent pair (overlapping occurrences counted, as
+/// in "a a a"). Ties go to the pair whose (left, right) strings sort first (ordinal), so the result depends only
+/// on the text and the merge count.
+/// Pair counts are kept up to date instead of recounted per merge: a merge recounts only the distinct words that
+/// hold its pair (found through a pair -> words index), and the most frequent pair comes from a priority queue
+/// whose stale entries (a count that has since changed) are skipped. Same merges as recounting every word every
+/// time, in time proportional to the words a merge touches (Brown's 1.2 M words, 4,000 merges: seconds).
 /// </summary>
 public static class ByteLevelBpeTrainer
 {
@@ -54,12 +59,15 @@ public static class ByteLevelBpeTrainer
         ArgumentOutOfRangeException.ThrowIfNegative(mergeCount);
         var tokens = Gpt2ByteLevel.ByteToChar.Select(c => c.ToString()).ToList();
         var ids = tokens.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
-        var words = CountWords(text).Select(w => (Symbols: w.Key.Select(c => ids[c.ToString()]).ToList(), Count: w.Value)).ToList();
+        var words = CountWords(text).Select(w => new Word(w.Key.Select(c => ids[c.ToString()]).ToList(), w.Value)).ToList();
         var merges = new List<(string, string)>();
+        var state = new PairCounts(tokens);
+        for (int w = 0; w < words.Count; w++) state.Add(words[w], w);
 
+        var touched = new HashSet<int>();
         while (merges.Count < mergeCount)
         {
-            if (MostFrequentPair(words, tokens) is not var (left, right)) break;
+            if (state.PopMostFrequent() is not var (left, right)) break;
             string merged = tokens[left] + tokens[right];
             // Different merge paths can spell the same string ("ab"+"c", "a"+"bc"): one id, both merges kept.
             if (!ids.TryGetValue(merged, out int mergedId))
@@ -69,7 +77,16 @@ public static class ByteLevelBpeTrainer
                 ids[merged] = mergedId;
             }
             merges.Add((tokens[left], tokens[right]));
-            foreach (var (symbols, _) in words) ApplyMerge(symbols, left, right, mergedId);
+            touched.Clear();
+            foreach (int w in state.WordsHolding(left, right))
+            {
+                if (!touched.Add(w)) continue;
+                var word = words[w];
+                if (!Holds(word.Symbols, left, right)) continue;   // the index keeps words that once held the pair
+                state.Remove(word);
+                ApplyMerge(word.Symbols, left, right, mergedId);
+                state.Add(word, w);
+            }
         }
 
         tokens.Add(Gpt2ByteLevel.EndOfText);
@@ -84,45 +101,93 @@ public static class ByteLevelBpeTrainer
         return vocabulary;
     }
 
-    /// <summary>Word (in byte symbols) -> occurrences, sorted so iteration order never depends on hashing.</summary>
-    private static SortedDictionary<string, long> CountWords(string text)
+    private sealed record Word(List<int> Symbols, long Count);
+
+    /// <summary>Word (in byte symbols) -> occurrences.</summary>
+    private static Dictionary<string, long> CountWords(string text)
     {
-        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var raw = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var piece in text.Split(Gpt2ByteLevel.EndOfText))
             foreach (var word in Gpt2ByteLevel.Split(piece))
-            {
-                var symbols = Gpt2ByteLevel.ToByteSymbols(word);
-                counts[symbols] = counts.GetValueOrDefault(symbols) + 1;
-            }
+                raw[word] = raw.GetValueOrDefault(word) + 1;
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (word, count) in raw)
+        {
+            var symbols = Gpt2ByteLevel.ToByteSymbols(word);
+            counts[symbols] = counts.GetValueOrDefault(symbols) + count;
+        }
         return counts;
     }
 
-    private static (int Left, int Right)? MostFrequentPair(List<(List<int> Symbols, long Count)> words, List<string> tokens)
+    /// <summary>
+    /// How often each adjacent pair occurs over all words (weighted by word counts), which words hold it, and a
+    /// max-queue ordered by (count descending, left string, right string) with lazily dropped stale entries.
+    /// </summary>
+    private sealed class PairCounts(List<string> tokens)
     {
-        var counts = new Dictionary<(int, int), long>();
-        foreach (var (symbols, count) in words)
-            for (int i = 0; i + 1 < symbols.Count; i++)
+        private readonly Dictionary<(int, int), long> _counts = [];
+        private readonly Dictionary<(int, int), List<int>> _words = [];
+        private readonly HashSet<(int, int)> _changed = [];
+        private readonly PriorityQueue<(int L, int R), (long Count, int L, int R)> _queue =
+            new(Comparer<(long Count, int L, int R)>.Create((a, b) =>
             {
-                var pair = (symbols[i], symbols[i + 1]);
-                counts[pair] = counts.GetValueOrDefault(pair) + count;
-            }
+                if (a.Count != b.Count) return b.Count.CompareTo(a.Count);
+                int c = string.CompareOrdinal(tokens[a.L], tokens[b.L]);
+                return c != 0 ? c : string.CompareOrdinal(tokens[a.R], tokens[b.R]);
+            }));
 
-        (int, int)? best = null;
-        long bestCount = 0;
-        foreach (var (pair, count) in counts)
+        public void Add(Word word, int index)
         {
-            if (count < bestCount) continue;
-            if (count == bestCount && best is { } b && ComparePair(pair, b, tokens) >= 0) continue;
-            best = pair;
-            bestCount = count;
+            var s = word.Symbols;
+            for (int i = 0; i + 1 < s.Count; i++)
+            {
+                var pair = (s[i], s[i + 1]);
+                _counts[pair] = _counts.GetValueOrDefault(pair) + word.Count;
+                if (!_words.TryGetValue(pair, out var list)) _words[pair] = list = [];
+                if (list.Count == 0 || list[^1] != index) list.Add(index);
+                _changed.Add(pair);
+            }
         }
-        return best;
+
+        public void Remove(Word word)
+        {
+            var s = word.Symbols;
+            for (int i = 0; i + 1 < s.Count; i++)
+            {
+                var pair = (s[i], s[i + 1]);
+                _counts[pair] -= word.Count;
+                _changed.Add(pair);
+            }
+        }
+
+        /// <summary>Indices of words that hold or once held (left, right), possibly repeated; a snapshot.</summary>
+        public List<int> WordsHolding(int left, int right)
+        {
+            var list = _words.GetValueOrDefault((left, right)) ?? [];
+            _words.Remove((left, right));
+            return list;
+        }
+
+        public (int Left, int Right)? PopMostFrequent()
+        {
+            foreach (var pair in _changed)
+            {
+                long count = _counts[pair];
+                if (count > 0) _queue.Enqueue(pair, (count, pair.Item1, pair.Item2));
+                else _counts.Remove(pair);
+            }
+            _changed.Clear();
+            while (_queue.TryDequeue(out var pair, out var priority))
+                if (_counts.TryGetValue(pair, out long count) && count == priority.Count) return pair;
+            return null;
+        }
     }
 
-    private static int ComparePair((int L, int R) a, (int L, int R) b, List<string> tokens)
+    private static bool Holds(List<int> symbols, int left, int right)
     {
-        int c = string.CompareOrdinal(tokens[a.L], tokens[b.L]);
-        return c != 0 ? c : string.CompareOrdinal(tokens[a.R], tokens[b.R]);
+        for (int i = 0; i + 1 < symbols.Count; i++)
+            if (symbols[i] == left && symbols[i + 1] == right) return true;
+        return false;
     }
 
     private static void ApplyMerge(List<int> symbols, int left, int right, int merged)

@@ -53,6 +53,13 @@ public static class ConnectionStrings
         }
     }
 
+    /// <summary>Whether the connection carries a password (in the URL's user info, a <c>password</c> parameter or a <c>Password=</c> key).</summary>
+    public static bool HasPassword(string connection)
+    {
+        try { return !string.IsNullOrEmpty(Parse(Normalize(connection)).Password); }
+        catch (ArgumentException) { return false; }
+    }
+
     /// <summary><c>host:port/database</c> of a connection, for messages (a socket directory stands in for the host).</summary>
     public static string Describe(string connection)
     {

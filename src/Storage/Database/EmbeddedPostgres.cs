@@ -25,15 +25,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     private const int MaxSocketPathBytes = 107;
 
     private readonly Layout _layout;
-    private bool _stopped;
+    private readonly ServerHolders.Holder _holder;
+    private bool _released;
 
-    private EmbeddedPostgres(Layout layout, string binDirectory, string socketDirectory, int port, bool startedHere)
+    private EmbeddedPostgres(Layout layout, string binDirectory, string socketDirectory, int port, bool startedHere, ServerHolders.Holder holder)
     {
         _layout = layout;
         BinDirectory = binDirectory;
         SocketDirectory = socketDirectory;
         ServerPort = port;
         StartedHere = startedHere;
+        _holder = holder;
     }
 
     public string DataDirectory => _layout.Root;
@@ -42,7 +44,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     public string SocketDirectory { get; }
     public int ServerPort { get; }
 
-    /// <summary>False when an already-running server of the same data directory was reused; <see cref="StopAsync"/> then leaves it running.</summary>
+    /// <summary>False when an already-running server of the same data directory was reused (another run, <c>sweep db start</c>).</summary>
     public bool StartedHere { get; }
 
     /// <summary>Npgsql connection string for the <c>sweep</c> database.</summary>
@@ -57,7 +59,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// <summary>
     /// Finds the binaries, initialises <paramref name="dataDir"/> on first use, and starts the server
     /// (or reuses the one already running on this data directory). Waits until it accepts connections
-    /// and the <c>sweep</c> database exists.
+    /// and the <c>sweep</c> database exists. This instance holds the server (see <see cref="ServerHolders"/>)
+    /// until <see cref="StopAsync"/>: the server keeps running while any holder, in any process, is alive.
     /// </summary>
     public static async Task<EmbeddedPostgres> StartAsync(string dataDir, CancellationToken ct = default)
     {
@@ -65,69 +68,118 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or under /usr/lib/postgresql/*/bin; " +
             "install them with `apt-get install postgresql`, or point Sweep at a server with --db postgresql://...");
         var root = Path.GetFullPath(dataDir);
-        Directory.CreateDirectory(root);
+        CreateDataDirectory(root);
         if (Environment.IsPrivilegedProcess && await RunAsync("id", ["-u", ServiceUser], ct) is { ExitCode: not 0 })
             throw new EmbeddedPostgresException(
                 $"running as root needs the '{ServiceUser}' OS user to run PostgreSQL (apt-get install postgresql creates it)");
 
-        // Serialises concurrent starts of the same data directory (two processes, two test hosts).
-        await using var startLock = await AcquireLockAsync(Path.Combine(root, ".start.lock"), ct);
-        var layout = await ResolveLayoutAsync(root, ct);
-
-        if (await FindRunningAsync(layout, bin, ct) is { } running)
-        {
-            var reused = new EmbeddedPostgres(layout, bin, running.SocketDir, running.Port, startedHere: false);
-            await reused.EnsureDatabaseAsync(ct);
-            return reused;
-        }
-
-        if (!File.Exists(Path.Combine(layout.PgData, "PG_VERSION"))) await InitDbAsync(layout, bin, ct);
-        await WriteConfigAsync(layout, ct);
-        await PrepareSocketDirectoryAsync(layout, ct);
-
-        string[] startArgs = ["start", "-D", layout.PgData, "-l", layout.LogFile, "-w", "-t", "120", "-s"];
-        var start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
-        if (start.ExitCode != 0)
-        {
-            // After a crash the old server's processes may take a moment to exit and release shared memory.
-            await Task.Delay(TimeSpan.FromSeconds(2), ct);
-            start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
-        }
-        if (start.ExitCode != 0)
-            throw new EmbeddedPostgresException(
-                $"PostgreSQL in {layout.PgData} did not start: {LastLogError(layout.LogFile) ?? start.OneLine} (log: {layout.LogFile})");
-
-        var server = new EmbeddedPostgres(layout, bin, layout.SocketDir, Port, startedHere: true);
+        // Serialises starts, stops and the holders' bookkeeping of one data directory across processes.
+        await using var startLock = await StartLock.AcquireAsync(root, ct);
+        var holder = ServerHolders.Register(root);
         try
         {
-            await server.EnsureDatabaseAsync(ct);
+            var layout = await ResolveLayoutAsync(root, ct);
+            if (await FindRunningAsync(layout, bin, ct) is { } running)
+            {
+                var reused = new EmbeddedPostgres(layout, bin, running.SocketDir, running.Port, startedHere: false, holder);
+                await reused.EnsureDatabaseAsync(ct);
+                return reused;
+            }
+
+            if (!File.Exists(Path.Combine(layout.PgData, "PG_VERSION"))) await InitDbAsync(layout, bin, ct);
+            await WriteConfigAsync(layout, ct);
+            await PrepareSocketDirectoryAsync(layout, ct);
+
+            string[] startArgs = ["start", "-D", layout.PgData, "-l", layout.LogFile, "-w", "-t", "120", "-s"];
+            var start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
+            if (start.ExitCode != 0)
+            {
+                // After a crash the old server's processes may take a moment to exit and release shared memory.
+                await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                start = await RunAsServiceAsync(Path.Combine(bin, "pg_ctl"), startArgs, ct);
+            }
+            if (start.ExitCode != 0)
+                throw new EmbeddedPostgresException(
+                    $"PostgreSQL in {layout.PgData} did not start: {LastLogError(layout.LogFile) ?? start.OneLine} (log: {layout.LogFile})");
+
+            var server = new EmbeddedPostgres(layout, bin, layout.SocketDir, Port, startedHere: true, holder);
+            try
+            {
+                await server.EnsureDatabaseAsync(ct);
+            }
+            catch
+            {
+                if (ServerHolders.Live(root, except: holder).Count == 0 && !ServerHolders.IsKept(root))
+                    await StopClusterAsync(layout.PgData, bin, CancellationToken.None);
+                throw;
+            }
+            return server;
         }
         catch
         {
-            await server.StopAsync(CancellationToken.None);
+            holder.Dispose();
             throw;
         }
-        return server;
     }
 
-    /// <summary>Stops the server if this instance started it (<c>pg_ctl stop -m fast</c>); a reused server is left running.</summary>
+    /// <summary>
+    /// Lets go of the server: stops it (<c>pg_ctl stop -m fast</c>) when no other holder is alive (no other
+    /// process using it, no <c>sweep db start</c>), whoever started it; otherwise it keeps running for them.
+    /// </summary>
     public async Task StopAsync(CancellationToken ct = default)
     {
-        if (_stopped || !StartedHere) return;
-        _stopped = true;
-        await StopClusterAsync(_layout.PgData, BinDirectory, ct);
+        if (_released) return;
+        _released = true;
+        await using var startLock = await StartLock.AcquireAsync(_layout.Root, ct);
+        _holder.Dispose();
+        if (ServerHolders.Live(_layout.Root).Count == 0 && !ServerHolders.IsKept(_layout.Root)
+            && File.Exists(Path.Combine(_layout.PgData, "postmaster.pid")))
+            await StopClusterAsync(_layout.PgData, BinDirectory, ct);
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
 
-    /// <summary>Stops whatever server runs on <paramref name="dataDir"/>, whoever started it. Returns false when none was running.</summary>
-    public static async Task<bool> StopExistingAsync(string dataDir, CancellationToken ct = default)
+    /// <summary>Keeps the server up after every holder has let go, until <see cref="StopExistingAsync"/> (<c>sweep db start</c>).</summary>
+    public async Task KeepRunningAsync(CancellationToken ct = default)
     {
+        await using var startLock = await StartLock.AcquireAsync(_layout.Root, ct);
+        ServerHolders.Keep(_layout.Root);
+    }
+
+    /// <summary>What <see cref="StopExistingAsync"/> did.</summary>
+    /// <param name="Stopped">The server was running and is stopped now.</param>
+    /// <param name="InUseBy">The processes still using it: it keeps running for them, and the last one stops it.</param>
+    public sealed record StopResult(bool Stopped, IReadOnlyList<string> InUseBy);
+
+    /// <summary>
+    /// <c>sweep db stop</c>: removes the <c>sweep db start</c> holder and stops the server of <paramref name="dataDir"/>
+    /// unless a live process still uses it (a run never loses its server).
+    /// </summary>
+    public static async Task<StopResult> StopExistingAsync(string dataDir, CancellationToken ct = default)
+    {
+        var root = Path.GetFullPath(dataDir);
         var bin = FindBinDirectory();
-        var layout = await ResolveLayoutAsync(Path.GetFullPath(dataDir), ct, create: false);
-        if (bin is null || await FindRunningAsync(layout, bin, ct) is null) return false;
+        if (!Directory.Exists(root) || bin is null) return new StopResult(false, []);
+        await using var startLock = await StartLock.AcquireAsync(root, ct);
+        ServerHolders.Unkeep(root);
+        var layout = await ResolveLayoutAsync(root, ct, create: false);
+        if (await FindRunningAsync(layout, bin, ct) is null) return new StopResult(false, []);
+        var live = ServerHolders.Live(root);
+        if (live.Count > 0) return new StopResult(false, live);
         await StopClusterAsync(layout.PgData, bin, ct);
-        return true;
+        return new StopResult(true, []);
+    }
+
+    private static void CreateDataDirectory(string root)
+    {
+        for (var dir = new DirectoryInfo(root); dir is not null; dir = dir.Parent)
+            if (File.Exists(dir.FullName))
+                throw new EmbeddedPostgresException($"{dir.FullName} is a file, expected a directory to hold Sweep's embedded PostgreSQL ({root})");
+        try { Directory.CreateDirectory(root); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EmbeddedPostgresException($"cannot create {root} for Sweep's embedded PostgreSQL: {e.Message.TrimEnd('.')}");
+        }
     }
 
     /// <summary>
@@ -428,21 +480,5 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         var stderr = process.StandardError.ReadToEndAsync(ct);
         await process.WaitForExitAsync(ct);
         return new ProcessResult(process.ExitCode, (await stderr + "\n" + await stdout).Trim());
-    }
-
-    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200, ct);
-            }
-        }
     }
 }

@@ -34,10 +34,18 @@ public sealed record ShardRow(
 /// <summary>
 /// One metric value for the <c>metrics</c> table. Pair measures fill both sides; single-site
 /// measures leave <paramref name="ModelB"/>/<paramref name="SiteB"/> null. <paramref name="ParamsJson"/> is a JSON object.
+/// An undefined result has a null <paramref name="Value"/> and says why in <paramref name="UndefinedReason"/>; a value that
+/// is not finite is stored as undefined too (<see cref="Stored"/>), never as NaN.
 /// </summary>
 public sealed record MetricRow(
     string Analysis, string Measure, string ModelA, string SiteA, string? ModelB, string? SiteB,
-    double Value, long NTokens, string ParamsJson = "{}");
+    double? Value, long NTokens, string ParamsJson = "{}", string? UndefinedReason = null)
+{
+    /// <summary>The value and reason as the table holds them: a finite number and no reason, or NULL and a reason.</summary>
+    public (double? Value, string? Reason) Stored => Value is { } v && double.IsFinite(v)
+        ? (v, null)
+        : (null, UndefinedReason ?? (Value is { } bad ? $"the computation gave {bad} (numerically undefined)" : "undefined (no reason recorded)"));
+}
 
 /// <summary>A metric row as stored, with the unit that wrote it.</summary>
 public sealed record StoredMetric(long MetricId, long RunId, string UnitKey, MetricRow Metric, DateTimeOffset CreatedAt);

@@ -127,7 +127,7 @@ public sealed partial class SweepDatabase
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("unit_key", unitKey);
             command.Parameters.AddWithValue("status", unitStatus);
-            command.Parameters.AddWithValue("error", error);
+            command.Parameters.AddWithValue("error", ErrorText(error));
             await command.ExecuteNonQueryAsync(c);
             await EndAttemptCoreAsync(connection, tx, runId, unitKey, attempt, outcome, error, c);
             await tx.CommitAsync(c);
@@ -243,7 +243,7 @@ public sealed partial class SweepDatabase
         command.Parameters.AddWithValue("unit_key", unitKey);
         command.Parameters.AddWithValue("attempt", attempt);
         command.Parameters.AddWithValue("outcome", outcome);
-        command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = error is null ? DBNull.Value : ErrorText(error) });
         await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -101,7 +101,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("status", status.ToText());
-            command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = error is null ? DBNull.Value : ErrorText(error) });
             if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownRun(runId);
         }, ct);
     }
@@ -235,7 +235,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("unit_key", unitKey);
-            command.Parameters.AddWithValue("error", error);
+            command.Parameters.AddWithValue("error", ErrorText(error));
             if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownUnit(runId, unitKey);
         }, ct);
 
@@ -291,14 +291,15 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         {
             await using var command = new NpgsqlCommand("""
                 SELECT metric_id, run_id, unit_key, analysis, measure, model_a, site_a, model_b, site_b,
-                       value, n_tokens, params::text, created_at
+                       value, n_tokens, params::text, created_at, undefined_reason
                 FROM metrics WHERE run_id = @run_id ORDER BY metric_id
                 """, connection);
             command.Parameters.AddWithValue("run_id", runId);
             return await ReadListAsync(command, reader => new StoredMetric(
                 reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2),
                 new MetricRow(reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
-                    NullableString(reader, 7), NullableString(reader, 8), reader.GetDouble(9), reader.GetInt64(10), reader.GetString(11)),
+                    NullableString(reader, 7), NullableString(reader, 8), reader.IsDBNull(9) ? null : reader.GetDouble(9), reader.GetInt64(10),
+                    reader.GetString(11), NullableString(reader, 13)),
                 reader.GetFieldValue<DateTimeOffset>(12)), c);
         }, ct);
 
@@ -347,7 +348,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         IReadOnlyList<MetricRow> metrics, CancellationToken ct)
     {
         await using var importer = await connection.BeginBinaryImportAsync("""
-            COPY metrics (run_id, unit_key, analysis, measure, model_a, site_a, model_b, site_b, value, n_tokens, params)
+            COPY metrics (run_id, unit_key, analysis, measure, model_a, site_a, model_b, site_b, value, n_tokens, params, undefined_reason)
             FROM STDIN (FORMAT BINARY)
             """, ct);
         foreach (var m in metrics)
@@ -361,9 +362,12 @@ public sealed partial class SweepDatabase : IAsyncDisposable
             await importer.WriteAsync(m.SiteA, NpgsqlDbType.Text, ct);
             await WriteNullableAsync(importer, m.ModelB, ct);
             await WriteNullableAsync(importer, m.SiteB, ct);
-            await importer.WriteAsync(m.Value, NpgsqlDbType.Double, ct);
+            var (value, reason) = m.Stored;
+            if (value is { } v) await importer.WriteAsync(v, NpgsqlDbType.Double, ct);
+            else await importer.WriteNullAsync(ct);
             await importer.WriteAsync(m.NTokens, NpgsqlDbType.Bigint, ct);
             await importer.WriteAsync(string.IsNullOrWhiteSpace(m.ParamsJson) ? "{}" : m.ParamsJson, NpgsqlDbType.Jsonb, ct);
+            await WriteNullableAsync(importer, reason, ct);
         }
         await importer.CompleteAsync(ct);
     }
@@ -418,6 +422,17 @@ public sealed partial class SweepDatabase : IAsyncDisposable
             _ => innermost.Message,
         };
         return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+    }
+
+    /// <summary>
+    /// An error as stored (and shown by `sweep status` and the report): one line, without the C++ stack frames libtorch
+    /// appends to its messages ("Exception raised from ... frame #0: ...").
+    /// </summary>
+    internal static string ErrorText(string error)
+    {
+        int frames = error.IndexOf("Exception raised from", StringComparison.Ordinal);
+        var text = frames > 0 ? error[..frames] : error;
+        return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     private static KeyNotFoundException UnknownRun(long runId) => new($"run {runId} does not exist");

@@ -174,4 +174,99 @@ public sealed class CorpusTests : IDisposable
         Assert.True(corpus.AddsBos);
         Assert.All(corpus.Shards.SelectMany(s => s.Sequences), s => Assert.Equal(JobDirectory.TokenizerVocabSize - 1, s[0]));
     }
+
+    private string WriteBytes(string name, params byte[][] parts)
+    {
+        var path = Path.Combine(_dir.Root, name);
+        File.WriteAllBytes(path, parts.SelectMany(p => p).ToArray());
+        return path;
+    }
+
+    private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    [Fact]
+    public void Invalid_utf8_is_an_error_at_its_line_column_and_byte_offset_unless_replacement_is_asked_for()
+    {
+        // Line 2 is "caf" + 0xE9 (Latin-1 é, not UTF-8) + "!"; line 3 has a truncated 3-byte sequence at its end.
+        var path = WriteBytes("c.txt", Utf8("first line\n"), Utf8("caf"), [0xE9], Utf8("!\r\n"), Utf8("ok "), [0xE2, 0x82], Utf8("\n"), Utf8("fine\n"));
+        var e = Assert.Throws<JobValidationException>(() => CorpusReader.Read(path, CorpusFormat.Txt, "c.txt"));
+        Assert.Equal(
+        [
+            "c.txt:2:4: invalid UTF-8 at byte offset 14 of the file (byte 0xE9), expected UTF-8 text; set corpus.invalid_utf8: replace to read such bytes as U+FFFD",
+            "c.txt:3:4: invalid UTF-8 at byte offset 21 of the file (byte 0xE2), expected UTF-8 text; set corpus.invalid_utf8: replace to read such bytes as U+FFFD",
+        ], e.Errors.Select(x => x.ToString()));
+
+        var replaced = CorpusReader.Read(path, CorpusFormat.Txt, "c.txt", invalidUtf8: InvalidUtf8.Replace);
+        Assert.Equal(["first line", "caf\uFFFD!", "ok \uFFFD", "fine"], replaced.Select(d => d.Text));
+    }
+
+    [Fact]
+    public void A_byte_order_mark_is_skipped_and_does_not_shift_byte_offsets()
+    {
+        var path = WriteBytes("bom.jsonl", [0xEF, 0xBB, 0xBF], Utf8("{\"text\": \"x\"}\n{\"text\": \""), [0xFF], Utf8("\"}\n"));
+        var e = Assert.Throws<JobValidationException>(() => CorpusReader.Read(path, CorpusFormat.Jsonl, "bom.jsonl"));
+        Assert.StartsWith("bom.jsonl:2:11: invalid UTF-8 at byte offset 27 of the file (byte 0xFF)", Assert.Single(e.Errors).ToString());
+    }
+
+    /// <summary>The errors <c>sweep validate</c> reports (streaming) and those a run's corpus loading raises, for one job.</summary>
+    private static (IReadOnlyList<string> Validate, IReadOnlyList<string> Load) BothErrors(JobSpec spec)
+    {
+        var validate = Assert.Throws<JobValidationException>(() => CorpusLoader.Validate(spec));
+        var load = Assert.Throws<JobValidationException>(() => CorpusLoader.Load(spec));
+        return (validate.Errors.Select(x => x.ToString()).ToList(), load.Errors.Select(x => x.ToString()).ToList());
+    }
+
+    [Theory]
+    [InlineData("corpus.jsonl", "{\"ids\": [1, 2]}\n{\"text\": 5}\n{\"ids\": [3, 999]}\nnot json\n", "corpus.jsonl:2:1: \"text\" is a JSON number, expected a string|corpus.jsonl:3: token id 999 at position 1 is out of range for model 'tiny-a', expected ids below its vocab_size 512|corpus.jsonl:4:2: not valid JSON")]
+    [InlineData("corpus.txt", "\n   \n", "corpus.txt: the corpus is empty: no document has any tokens")]
+    [InlineData("corpus.jsonl", "{\"ids\": []}\n", "corpus.jsonl: the corpus is empty: no document has any tokens")]
+    public void Validation_reads_the_corpus_and_reports_what_the_run_would_refuse(string file, string content, string expected)
+    {
+        using var dir = JobDirectory.Standard();
+        dir.File(file, content);
+        var spec = dir.Parse(JobDirectory.ValidJob.Replace("path: corpus.txt", $"path: {file}"));
+        var (validate, load) = BothErrors(spec);
+        Assert.Equal(load, validate);
+        var fragments = expected.Split('|');
+        Assert.Equal(fragments.Length, validate.Count);
+        for (int i = 0; i < fragments.Length; i++) Assert.StartsWith(fragments[i].Replace(file, spec.Corpus.DisplayPath), validate[i]);
+    }
+
+    [Fact]
+    public void Validation_tokenizes_text_when_the_tokenizer_can_produce_ids_beyond_a_models_vocabulary()
+    {
+        using var dir = JobDirectory.Standard();
+        // tiny-b's vocabulary is smaller than the tokenizer's: a text document tokenized by tiny-a's tokenizer can overflow it.
+        dir.Model("models/tiny-b", vocabSize: 40, tokenizer: false);
+        var spec = dir.Parse(JobDirectory.ValidJob);
+        var (validate, load) = BothErrors(spec);
+        Assert.Equal(load, validate);
+        Assert.Contains(validate, e => e.StartsWith(spec.Corpus.DisplayPath + ":1: token id ") && e.Contains("out of range for model 'tiny-b', expected ids below its vocab_size 40"));
+    }
+
+    [Fact]
+    public void Validation_of_a_good_corpus_counts_its_documents_and_holds_nothing()
+    {
+        using var dir = JobDirectory.Standard();
+        var spec = dir.Parse(JobDirectory.ValidJob);
+        Assert.Equal(new CorpusSummary(2), CorpusLoader.Validate(spec));
+
+        var lines = Enumerable.Range(0, 20_000).Select(i => $"{{\"ids\": [{i % 500}, {(i * 7) % 500}, 3]}}");
+        dir.File("big.jsonl", string.Join("\n", lines) + "\n{\"ids\": [1, 512]}\n");
+        var big = dir.Parse(JobDirectory.ValidJob.Replace("path: corpus.txt", "path: big.jsonl"));
+        var e = Assert.Throws<JobValidationException>(() => CorpusLoader.Validate(big));
+        Assert.StartsWith(big.Corpus.DisplayPath + ":20001: token id 512 at position 1 is out of range", Assert.Single(e.Errors).ToString());
+    }
+
+    [Fact]
+    public void More_than_twenty_bad_lines_are_counted_not_listed()
+    {
+        using var dir = JobDirectory.Standard();
+        dir.File("bad.jsonl", string.Concat(Enumerable.Repeat("{}\n", 25)));
+        var spec = dir.Parse(JobDirectory.ValidJob.Replace("path: corpus.txt", "path: bad.jsonl"));
+        var (validate, load) = BothErrors(spec);
+        Assert.Equal(load, validate);
+        Assert.Equal(21, validate.Count);
+        Assert.Equal(spec.Corpus.DisplayPath + ": 5 more bad lines not shown", validate[^1]);
+    }
 }

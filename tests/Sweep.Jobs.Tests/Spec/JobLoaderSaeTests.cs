@@ -140,4 +140,61 @@ public sealed class JobLoaderSaeTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir.Root, "saes", "empty"));
         Assert.Contains("saes[0].path: ", Assert.Single(_dir.Errors(Job(Published.Replace("saes/res1", "saes/empty")))));
     }
+
+    /// <summary>A Gemma Scope-style params.npz (float32 .npy entries as np.savez stores them; numpy itself writes them in Sweep.Models.Tests).</summary>
+    private void WriteParamsNpz(string relative, int dIn, int dSae)
+    {
+        var path = Path.Combine(_dir.Root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create);
+        foreach (var (name, shape) in new (string, int[])[] { ("W_enc", [dIn, dSae]), ("W_dec", [dSae, dIn]), ("b_enc", [dSae]), ("b_dec", [dIn]), ("threshold", [dSae]) })
+        {
+            using var stream = zip.CreateEntry(name + ".npy", System.IO.Compression.CompressionLevel.NoCompression).Open();
+            var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}{(shape.Length == 1 ? "," : "")}), }}";
+            header = header.PadRight(64 - 10 - 1) + "\n";
+            stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)header.Length, 0]);
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
+            stream.Write(new byte[4 * shape.Aggregate(1, (a, b) => a * b)]);
+        }
+    }
+
+    private const string GemmaScope = """
+        saes:
+          - name: scope
+            path: saes/gemma-scope-2b-pt-res/layer_1/width_16k/average_l0_5
+            model: tiny-a
+            site: blocks.1.hook_resid_post
+        """;
+
+    [Fact]
+    public void A_gemma_scope_params_npz_takes_its_hook_and_model_from_the_folder_layout()
+    {
+        WriteParamsNpz("saes/gemma-scope-2b-pt-res/layer_1/width_16k/average_l0_5/params.npz", dIn: 16, dSae: 32);
+        Assert.Contains("saes[0].model 'tiny-a' (", Assert.Single(_dir.Errors(Job(GemmaScope))));
+        Assert.Contains("is not the SAE's model_name 'gemma-2-2b'", Assert.Single(_dir.Errors(Job(GemmaScope))));
+
+        var spec = _dir.Parse(Job(GemmaScope + "\n    check_model: false"));
+        var config = spec.Saes.Single().Folder.Config;
+        Assert.Equal((SaeFormat.GemmaScope, SaeArchitecture.JumpRelu, "blocks.1.hook_resid_post", false), (config.Format, config.Architecture, config.HookName, config.ApplyBDecToInput));
+
+        var wrongSite = Job(GemmaScope.Replace("site: blocks.1.hook_resid_post", "site: blocks.0.hook_resid_post") + "\n    check_model: false");
+        Assert.Contains("is not the SAE's hook_name 'blocks.1.hook_resid_post' (from the folder layout of ", Assert.Single(_dir.Errors(wrongSite)));
+    }
+
+    [Fact]
+    public void An_architecture_in_the_job_for_an_sae_whose_files_give_one_is_an_error_at_its_path()
+    {
+        var error = Assert.Single(_dir.Errors(Job(Published + "\n    architecture: topk\n    k: 4")));
+        Assert.Matches(@"^jobs\.yaml:\d+:11: saes\[0\]\.path: .*cfg\.json: the SAE's own files give its architecture \(topk\), so the job must not set architecture or k$", error);
+        Assert.Contains("saes[0].architecture is 'gated', expected one of: standard, relu, topk, jumprelu",
+            Assert.Single(_dir.Errors(Job(Published + "\n    architecture: gated"))));
+    }
+
+    [Fact]
+    public void An_sae_on_a_model_output_is_an_error_at_its_site()
+    {
+        var yaml = Job(Published.Replace("blocks.1.hook_resid_post", "logits"))
+            .Replace("sites: [blocks.0.hook_resid_post, blocks.1.hook_resid_post]", "sites: [blocks.0.hook_resid_post, blocks.1.hook_resid_post, logits]");
+        Assert.Contains("saes[0].site 'logits' is a model output, not a hook point", Assert.Single(_dir.Errors(yaml)));
+    }
 }

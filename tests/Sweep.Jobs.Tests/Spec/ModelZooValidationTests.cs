@@ -29,7 +29,7 @@ public sealed class ModelZooValidationTests : IDisposable
             """);
         var yaml = JobDirectory.ValidJob.Replace("sites: [blocks.1.hook_resid_post]", "sites: [blocks.1.hook_resid_mid]");
         var error = Assert.Single(_dir.Errors(yaml));
-        Assert.StartsWith("jobs.yaml:16:13: captures[1].sites[0] 'blocks.1.hook_resid_mid' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_mlp_out, hook_resid_post} or ln_final.hook_normalized (this architecture has no hook_resid_mid: attention and MLP run in parallel)", error);
+        Assert.StartsWith("jobs.yaml:16:13: captures[1].sites[0] 'blocks.1.hook_resid_mid' is not a hook point of model 'tiny-b' (2 layers), expected hook_embed, blocks.{0..1}.{hook_resid_pre, hook_attn_out, hook_mlp_out, hook_resid_post}, ln_final.hook_normalized, or the outputs logits and log_probs_next (this architecture has no hook_resid_mid: attention and MLP run in parallel)", error);
         _dir.Parse(JobDirectory.ValidJob);   // its other sites are fine
     }
 }

@@ -103,4 +103,47 @@ public sealed class ByteLevelBpeTrainerTests : IDisposable
         Assert.Equal(vocabulary.Tokens.ToList().IndexOf("b"), tokenizer.PadId);
         Assert.Equal(vocabulary.EndOfTextId, tokenizer.EosId);
     }
+
+    [Theory]
+    [InlineData(TrainingText, 150)]
+    [InlineData("aaa aaaa aaaaa aa a b ab ba aab abab baba <|endoftext|>aaab bbb", 40)]
+    public void Merges_are_those_of_recounting_every_pair_after_every_merge(string text, int merges)
+    {
+        // The trainer keeps pair counts incrementally; the reference recounts all pairs of all words each time,
+        // the definition of BPE training, with the same tie rule (ordinal strings of left, then right).
+        var text2 = string.Concat(Enumerable.Repeat(text, 3)) + "The park, the dog: Lily's dog's park-dog!";
+        Assert.Equal(ReferenceMerges(text2, merges), ByteLevelBpeTrainer.Train(text2, merges).Merges);
+    }
+
+    private static List<(string, string)> ReferenceMerges(string text, int mergeCount)
+    {
+        var words = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var piece in text.Split(Gpt2ByteLevel.EndOfText))
+            foreach (var word in Gpt2ByteLevel.Split(piece))
+            {
+                var symbols = Gpt2ByteLevel.ToByteSymbols(word);
+                words[symbols] = words.GetValueOrDefault(symbols) + 1;
+            }
+        var spelled = words.Select(w => (Symbols: w.Key.Select(c => c.ToString()).ToList(), Count: w.Value)).ToList();
+        var merges = new List<(string, string)>();
+        while (merges.Count < mergeCount)
+        {
+            var counts = new Dictionary<(string, string), long>();
+            foreach (var (symbols, count) in spelled)
+                for (int i = 0; i + 1 < symbols.Count; i++)
+                    counts[(symbols[i], symbols[i + 1])] = counts.GetValueOrDefault((symbols[i], symbols[i + 1])) + count;
+            if (counts.Count == 0) break;
+            var best = counts.OrderByDescending(c => c.Value)
+                .ThenBy(c => c.Key.Item1, StringComparer.Ordinal).ThenBy(c => c.Key.Item2, StringComparer.Ordinal).First().Key;
+            merges.Add(best);
+            foreach (var (symbols, _) in spelled)
+                for (int i = 0; i + 1 < symbols.Count; i++)
+                    if (symbols[i] == best.Item1 && symbols[i + 1] == best.Item2)
+                    {
+                        symbols[i] = best.Item1 + best.Item2;
+                        symbols.RemoveAt(i + 1);
+                    }
+        }
+        return merges;
+    }
 }

@@ -7,7 +7,7 @@ modeling_llama.py and modeling_gemma2.py), not from Sweep's C# code. One sequenc
 usage: reference_forward.py MODEL_DIR TOKENS_JSON OUT_SAFETENSORS
   TOKENS_JSON: [[id, ...], ...]
   writes, for sequence i, "{i}/{hook name}" [T, d] for every TransformerLens hook point the model defines and
-  "{i}/logits" [T, vocab], as F32 safetensors.
+  "{i}/logits" [T, vocab] and "{i}/log_probs_next" [T-1, 1] (log_softmax(logits[t])[ids[t+1]]), as F32 safetensors.
 Hook conventions (TransformerLens with its default fold_ln): ln_final.hook_normalized is the final norm without
 its gain (and bias); GPT-2's hook_embed is the token embedding alone; Gemma-2's is the scaled embedding.
 """
@@ -273,7 +273,12 @@ def main(model_dir, tokens_json, out_path):
     for i, ids in enumerate(sequences):
         def hook(name, value, i=i):
             out[f"{i}/{name}"] = value
-        out[f"{i}/logits"] = FAMILIES[cfg["model_type"]](cfg, W, np.asarray(ids), hook)
+        logits = FAMILIES[cfg["model_type"]](cfg, W, np.asarray(ids), hook)
+        out[f"{i}/logits"] = logits
+        if len(ids) > 1:
+            m = logits.max(-1, keepdims=True)
+            log_probs = logits - (m + np.log(np.exp(logits - m).sum(-1, keepdims=True)))
+            out[f"{i}/log_probs_next"] = log_probs[np.arange(len(ids) - 1), ids[1:]][:, None]
     write_safetensors(out_path, out)
 
 

@@ -52,7 +52,8 @@ internal static class RandomSaes
     }
 
     /// <summary>A temporal SAE folder (conf.yaml + latest_ckpt.safetensors) in the reference repository's naming.</summary>
-    public static void WriteTemporal(string dir, int dIn, int expFactor, int heads, int bottleneck, int layers, string diffType, int? k, bool tied, int seed)
+    public static void WriteTemporal(string dir, int dIn, int expFactor, int heads, int bottleneck, int layers, string diffType, int? k, bool tied, int seed,
+        double? scalingFactor = null)
     {
         var random = new Random(seed);
         int w = dIn * expFactor, ne = w / bottleneck;
@@ -87,6 +88,7 @@ internal static class RandomSaes
               tied_weights: {(tied ? "true" : "false")}
               n_attn_layers: {layers}
               bottleneck_factor: {bottleneck}
+            {(scalingFactor is { } c ? $"  scaling_factor: {c.ToString("R", CultureInfo.InvariantCulture)}" : "")}
             """));
     }
 }

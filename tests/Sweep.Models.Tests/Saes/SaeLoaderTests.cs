@@ -168,5 +168,93 @@ public sealed class SaeLoaderTests : IDisposable
         Assert.Contains("sae.sae_diff_type 'batchtopk' is not supported", Assert.Throws<SaeLoadException>(() => SaeLoader.Load(_dir)).Message);
     }
 
+    /// <summary>The reference trainer saves its whole Hydra config; this is the published Gemma-2-2B one's shape.</summary>
+    private const string ReferenceConf = """
+        data:
+          batch_size: 100
+          cache_dir: ../../activations/precomputed_activations/precomputed_activations_gemma2/
+          context_length: 500
+          dtype: bfloat16
+          epochs: 1
+          hf_name: monology/pile-uncopyrighted
+          num_total_steps: 200000
+          num_workers: 2
+        deploy: true
+        device_id: cuda:0
+        eval:
+          save_tables: false
+        llm:
+          dimin: 8
+          model_hf_name: google/gemma-2-2b
+          tokenizer_hf_name: google/gemma-2-2b
+        log:
+          log_interval: 10
+          save_interval: 20000
+          save_multiple: false
+          wandb_project_name: TemporalSAE_test
+        optimizer:
+          beta1: 0.9
+          beta2: 0.95
+          decay_lr: true
+          grad_clip: 1.0
+          learning_rate: 0.001
+          min_lr: 0.0009
+          warmup_iters: 200
+          weight_decay: 0.0001
+        sae:
+          block_id: 1
+          bottleneck_factor: 4
+          exp_factor: 4
+          gamma_reg: 10
+          kval_topk: 5
+          n_attn_layers: 1
+          n_heads: 2
+          sae_diff_type: topk
+          sae_type: temporal
+          scaling_factor: 0.00666666667
+          tied_weights: true
+        seed: 42
+        tag: scratch
+        """;
+
+    [Fact]
+    public void The_reference_trainers_full_conf_yaml_is_read_with_its_scaling_factor_and_model()
+    {
+        RandomSaes.WriteTemporal(_dir, 8, 4, 2, 4, 1, "topk", 5, true, 1);
+        File.WriteAllText(Path.Combine(_dir, "conf.yaml"), ReferenceConf);
+        var config = SaeLoader.Describe(_dir).Config;
+        Assert.Equal((0.00666666667, "google/gemma-2-2b", 32, 5), (config.ScalingFactor, config.ModelName, config.DSae, config.K!.Value));
+        using var sae = (TemporalSae)SaeLoader.Load(_dir);
+        var saved = Path.Combine(_dir, "saved");
+        TemporalSaeWriter.Save(sae, saved);
+        Assert.Equal(sae.Config, SaeLoader.Describe(saved).Config);
+    }
+
+    [Theory]
+    [InlineData("sae:", "  normalize_inputs: true", "sae.normalize_inputs", "sae.scaling_factor")]
+    [InlineData("llm:", "  layer: 12", "llm.layer", "llm.dimin, llm.hook_name, llm.model_hf_name")]
+    [InlineData("seed: 42", "scaling: 0.5", "scaling", "expected only llm, sae (and the training-only deploy")]
+    public void A_conf_yaml_key_Sweep_does_not_understand_is_refused_naming_the_file_and_key(string after, string line, string key, string listed)
+    {
+        RandomSaes.WriteTemporal(_dir, 8, 4, 2, 4, 1, "topk", 5, true, 1);
+        var conf = Path.Combine(_dir, "conf.yaml");
+        File.WriteAllText(conf, ReferenceConf.Replace(after + "\n", after + "\n" + line + "\n"));
+        var e = Assert.Throws<SaeLoadException>(() => SaeLoader.Describe(_dir));
+        Assert.StartsWith($"{conf}: key '{key}' is not understood (it may change the codes), expected only ", e.Message);
+        Assert.Contains(listed, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-0.5")]
+    [InlineData("fast")]
+    public void A_scaling_factor_that_is_not_a_positive_number_is_refused(string value)
+    {
+        RandomSaes.WriteTemporal(_dir, 8, 4, 2, 4, 1, "topk", 5, true, 1);
+        File.WriteAllText(Path.Combine(_dir, "conf.yaml"), ReferenceConf.Replace("scaling_factor: 0.00666666667", "scaling_factor: " + value));
+        Assert.Contains("sae.scaling_factor", Assert.Throws<SaeLoadException>(() => SaeLoader.Describe(_dir)).Message);
+    }
+
     private static bool Bitwise(float[] a, float[] b) => MemoryMarshal.AsBytes(a.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(b.AsSpan()));
 }

@@ -60,9 +60,37 @@ public sealed class SaeReferenceTests : IDisposable
         CompareWithReference(folder, dIn: 16, lengths: [6, 1, 11]);
     }
 
-    private void CompareWithReference(string folder, int dIn, int[] lengths)
+    /// <summary>
+    /// The published Gemma-2-2B temporal SAE multiplies activations by 0.00666666667 before the SAE. Activations of a
+    /// matching magnitude (≈1/c larger than the SAE's own units) must be scaled exactly as the reference does: codes
+    /// equal to the numpy reference, reconstruction back in the activations' units; the same weights without the
+    /// factor give other codes (so the test would catch a loader that ignored it).
+    /// </summary>
+    [Theory]
+    [InlineData("temporal-scaled-topk", "topk", 6, true)]
+    [InlineData("temporal-scaled-relu-untied", "relu", null, false)]
+    public void Temporal_codes_with_a_scaling_factor_match_the_numpy_reference(string name, string diffType, int? k, bool tied)
     {
-        var input = RandomSaes.Gaussian(new Random(99), lengths.Sum() * dIn, 1.5);
+        const double factor = 0.00666666667;
+        var folder = Path.Combine(_dir, name);
+        RandomSaes.WriteTemporal(folder, dIn: 16, expFactor: 4, heads: 2, bottleneck: 4, layers: 1, diffType: diffType, k: k, tied: tied, seed: 12,
+            scalingFactor: factor);
+        using (var sae = SaeLoader.Load(folder)) Assert.Equal(factor, sae.Config.ScalingFactor);
+        var encoding = CompareWithReference(folder, dIn: 16, lengths: [6, 1, 11], inputScale: 1.5 / factor);
+
+        var unscaled = Path.Combine(_dir, name + "-unscaled");
+        Directory.CreateDirectory(unscaled);
+        foreach (var file in Directory.GetFiles(folder)) File.Copy(file, Path.Combine(unscaled, Path.GetFileName(file)));
+        var conf = Path.Combine(unscaled, "conf.yaml");
+        File.WriteAllLines(conf, File.ReadAllLines(conf).Where(l => !l.Contains("scaling_factor", StringComparison.Ordinal)));
+        using var wrong = SaeLoader.Load(unscaled);
+        var other = wrong.Encode(RandomSaes.Gaussian(new Random(99), 18 * 16, 1.5 / factor), [6, 1, 11]);
+        Assert.NotEqual(encoding.Codes["novel"].Indices, other.Codes["novel"].Indices);
+    }
+
+    private SaeEncoding CompareWithReference(string folder, int dIn, int[] lengths, double inputScale = 1.5)
+    {
+        var input = RandomSaes.Gaussian(new Random(99), lengths.Sum() * dIn, inputScale);
         var inputPath = Path.Combine(folder, "..", Path.GetFileName(folder) + ".input.f32");
         File.WriteAllBytes(inputPath, MemoryMarshal.AsBytes(input.AsSpan()).ToArray());
         var outDir = Path.Combine(_dir, Path.GetFileName(folder) + "-reference");
@@ -85,6 +113,7 @@ public sealed class SaeReferenceTests : IDisposable
             Assert.True(codes.Indices.Length > 0, "some codes should be non-zero");
         }
         AssertClose(ReadF64(Path.Combine(outDir, "recon.f64")), encoding.Reconstruction.Select(v => (double)v).ToArray(), dIn, "reconstruction");
+        return encoding;
     }
 
     private static void AssertClose(double[] expected, double[] actual, int width, string what)

@@ -9,7 +9,10 @@ Writes OUTDIR/<output>.f64 (tokens x d_sae dense codes, one file per output) and
 
 Definitions follow the published code: SAELens SAE/TopKSAE/JumpReLUSAE (encode, decode, run-time
 normalisation), EleutherAI sparsify Sae.encode/decode, and the temporal SAE of Lubana et al.
-(TemporalSAE.forward with ManualAttention). Written from those definitions, not from Sweep's code.
+(TemporalSAE.forward with ManualAttention; train_temporal_saes.py multiplies the activations by
+sae.scaling_factor before the SAE, so the codes are those of the scaled activations and the
+reconstruction is divided by the factor to compare it with the activations in their own units).
+Written from those definitions, not from Sweep's code.
 """
 import json
 import os
@@ -107,6 +110,8 @@ def temporal(folder, x, lengths):
     D, b = w["D"], w["b"].reshape(-1)
     E = D.T if s.get("tied_weights", True) else w["E"]
     lam = 1.0 / (4 * d_in)
+    c = float(s.get("scaling_factor", 1.0))
+    x = x * c
     novel_all, pred_all, recon_all = [], [], []
     start = 0
     for L in lengths:
@@ -131,7 +136,7 @@ def temporal(folder, x, lengths):
         novel_all.append(novel)
         pred_all.append(z_pred)
         recon_all.append((novel + z_pred) @ D + b)
-    return {"novel": np.concatenate(novel_all), "pred": np.concatenate(pred_all)}, np.concatenate(recon_all)
+    return {"novel": np.concatenate(novel_all), "pred": np.concatenate(pred_all)}, np.concatenate(recon_all) / c
 
 
 def main():

@@ -1,0 +1,55 @@
+using System.Text;
+
+namespace Sweep.Models.Tokenizers;
+
+/// <summary>
+/// Each token id as a person reads it in a context window: the tokenizer's own decoding of that one id, so byte-level
+/// BPE symbols come out as the text they stand for (GPT-2's Ġ is a space, Ċ a newline; SentencePiece's ▁ a space),
+/// with the characters a page cannot show made visible: newline ↵, carriage return ␍, tab ⇥, other control
+/// characters as ⟨U+XXXX⟩. A token whose bytes are not whole UTF-8 characters on their own (part of an emoji, say)
+/// decodes to U+FFFD �, as in every decoder; a special token that decodes to nothing shows its id, ⟨id 0⟩.
+/// Without a tokenizer (a corpus of ids) every token shows as ⟨id N⟩. Results are cached per id.
+/// </summary>
+public sealed class TokenTexts
+{
+    private readonly TextTokenizer? _tokenizer;
+    private readonly Dictionary<int, string> _cache = [];
+
+    public TokenTexts(TextTokenizer? tokenizer) => _tokenizer = tokenizer;
+
+    /// <summary>Texts of the model directory's tokenizer, or ids only when it has none.</summary>
+    public static TokenTexts For(string modelDirectory) =>
+        new(TokenizerLoader.HasTokenizer(modelDirectory) ? TokenizerLoader.Load(modelDirectory) : null);
+
+    public string this[int id]
+    {
+        get
+        {
+            if (_cache.TryGetValue(id, out var text)) return text;
+            text = _tokenizer is null ? IdText(id) : Readable(_tokenizer.Decode([id]), id);
+            _cache[id] = text;
+            return text;
+        }
+    }
+
+    public string[] Of(IEnumerable<int> ids) => ids.Select(id => this[id]).ToArray();
+
+    private static string IdText(int id) => $"⟨id {id}⟩";
+
+    /// <summary>Makes line breaks, tabs and other control characters visible; an empty decoding shows the id.</summary>
+    public static string Readable(string decoded, int id)
+    {
+        if (decoded.Length == 0) return IdText(id);
+        var text = new StringBuilder(decoded.Length);
+        foreach (var rune in decoded.EnumerateRunes())
+            text.Append(rune.Value switch
+            {
+                '\n' => "↵",
+                '\r' => "␍",
+                '\t' => "⇥",
+                var c when Rune.IsControl(rune) => $"⟨U+{c:X4}⟩",
+                _ => rune.ToString(),
+            });
+        return text.ToString();
+    }
+}
