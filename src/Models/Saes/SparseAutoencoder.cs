@@ -154,8 +154,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
                 {
                     int row = first + r;
                     counts[row] = selections[r].Finish(indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
-                    if (counts[row] >= 0) Reconstruct(row, counts, indices, values, reconstruction);
-                    else lock (toTorch) toTorch.Add(r);
+                    if (counts[row] < 0) lock (toTorch) toTorch.Add(r);
                 }
             });
             _kthGuess = NextGuess(selections, count);
@@ -169,9 +168,14 @@ public sealed class SparseAutoencoder : ISparseEncoder
                 {
                     int row = start + toTorch[i];
                     counts[row] = Nonzeros(denseRows.Slice(i * dSae, dSae), indices.AsSpan(row * k, k), values.AsSpan(row * k, k));
-                    Reconstruct(row, counts, indices, values, reconstruction);
                 }
             }
+            Parallel.For(0, Environment.ProcessorCount, parallel, part =>
+            {
+                int low = start + (int)((long)count * part / Environment.ProcessorCount);
+                int high = start + (int)((long)count * (part + 1) / Environment.ProcessorCount);
+                Reconstruct(low, high, counts, indices, values, reconstruction);
+            });
             if (Config.Normalization is SaeNormalization.ConstantNormRescale or SaeNormalization.LayerNorm)
             {
                 var recon = reconstruction.AsSpan(start * dIn, count * dIn);
@@ -192,21 +196,25 @@ public sealed class SparseAutoencoder : ISparseEncoder
     }
 
     /// <summary>
-    /// Where the next block's scans start: the least k-th value of this block's tokens (a token's k-th value below it is
-    /// caught and sent to torch), or none when more than 1% of the tokens had fewer than k positive pre-activations
-    /// or went to torch (inputs unlike their neighbours: guessing would cost more than it saves).
+    /// Where the next block's scans start: below the least k-th value of this block's tokens by as much again as the
+    /// median lies above it (a token whose k-th value is still lower is caught and sent to torch; the least of n alone
+    /// would miss a new token with probability 1/(n + 1) at best); or nowhere after a block of fewer than 1024 tokens,
+    /// or when more than 1% of the tokens had fewer than k positive pre-activations or went to torch (inputs unlike
+    /// their neighbours: guessing would cost more than it saves).
     /// </summary>
     private static float NextGuess(TopKSelection[] selections, int count)
     {
-        float least = float.PositiveInfinity;
-        int without = 0;   // tokens with no k-th value: fewer than k positive, or sent to torch
+        if (count < MinGuessRows) return 0f;
+        var kth = new List<float>(count);
         for (int r = 0; r < count; r++)
-        {
-            if (selections[r].Kth > 0f) least = MathF.Min(least, selections[r].Kth);
-            else without++;
-        }
-        return without * 100 > count || float.IsPositiveInfinity(least) ? 0f : least;
+            if (selections[r].Kth > 0f) kth.Add(selections[r].Kth);
+        if ((count - kth.Count) * 100 > count) return 0f;   // tokens with no k-th value: fewer than k positive, or sent to torch
+        kth.Sort();
+        float least = kth[0], median = kth[kth.Count / 2];
+        return Math.Max(0f, least - (median - least));
     }
+
+    private const int MinGuessRows = 1024;
 
     /// <summary>A few contiguous chunks of rows per core, so uneven rows still balance.</summary>
     private static int Chunks(int rows) => Math.Max(1, Math.Min(rows, 4 * Environment.ProcessorCount));
@@ -226,23 +234,54 @@ public sealed class SparseAutoencoder : ISparseEncoder
         return n;
     }
 
-    /// <summary>x̂ = Σ codes · W_dec rows + b_dec for one token (before undoing the input normalisation).</summary>
-    private void Reconstruct(int row, int[] counts, int[] indices, float[] values, float[] reconstruction)
+    /// <summary>
+    /// x̂ = Σ codes · W_dec rows + b_dec for tokens [<paramref name="low"/>, <paramref name="high"/>) (before undoing the
+    /// input normalisation), feature by feature: each decoder row is read once, in order, and added into the tokens
+    /// that use it. (Token by token, each token's k rows would be fetched from all over W_dec; this way the scattered
+    /// accesses fall on the tokens' rows, which stay in cache.) Each token's sum still runs over its features in
+    /// ascending order.
+    /// </summary>
+    private unsafe void Reconstruct(int low, int high, int[] counts, int[] indices, float[] values, float[] reconstruction)
     {
-        int dIn = Config.DIn, k = Config.K!.Value;
-        var sum = reconstruction.AsSpan(row * dIn, dIn);
-        sum.Clear();
-        for (int c = 0; c < counts[row]; c++)
+        int dIn = Config.DIn, dSae = Config.DSae, k = Config.K!.Value, lanes = Vector<float>.Count;
+        var start = new int[dSae + 1];
+        for (int row = low; row < high; row++)
+            for (int c = 0; c < counts[row]; c++) start[indices[row * k + c] + 1]++;
+        for (int f = 0; f < dSae; f++) start[f + 1] += start[f];
+        var rows = new int[start[dSae]];
+        var coefficients = new float[start[dSae]];
+        var fill = start[..dSae];
+        for (int row = low; row < high; row++)
+            for (int c = 0; c < counts[row]; c++)
+            {
+                int slot = fill[indices[row * k + c]]++;
+                rows[slot] = row;
+                coefficients[slot] = values[row * k + c];
+            }
+        Array.Clear(reconstruction, low * dIn, (high - low) * dIn);
+        fixed (float* w0 = WDec)
+        fixed (float* r0 = reconstruction)
         {
-            float value = values[row * k + c];
-            var v = new Vector<float>(value);
-            var w = WDec.AsSpan(indices[row * k + c] * dIn, dIn);
-            int j = 0;
-            for (; j + Vector<float>.Count <= dIn; j += Vector<float>.Count)
-                Vector.FusedMultiplyAdd(new Vector<float>(w[j..]), v, new Vector<float>(sum[j..])).CopyTo(sum[j..]);
-            for (; j < dIn; j++) sum[j] = MathF.FusedMultiplyAdd(w[j], value, sum[j]);
+            for (int f = 0; f < dSae; f++)
+            {
+                float* w = w0 + (long)f * dIn;
+                for (int e = start[f]; e < start[f + 1]; e++)
+                {
+                    float value = coefficients[e];
+                    var v = new Vector<float>(value);
+                    float* s = r0 + (long)rows[e] * dIn;
+                    int j = 0;
+                    for (; j + lanes <= dIn; j += lanes)
+                        Vector.Store(Vector.FusedMultiplyAdd(Vector.Load(w + j), v, Vector.Load(s + j)), s + j);
+                    for (; j < dIn; j++) s[j] = MathF.FusedMultiplyAdd(w[j], value, s[j]);
+                }
+            }
+            for (int row = low; row < high; row++)
+            {
+                float* s = r0 + (long)row * dIn;
+                for (int j = 0; j < dIn; j++) s[j] += BDec[j];
+            }
         }
-        for (int j = 0; j < dIn; j++) sum[j] += BDec[j];
     }
 
     /// <summary>Dense codes and reconstruction of a block <c>x</c> (tokens x d_in). Callers own the dispose scope.</summary>

@@ -66,13 +66,21 @@ public sealed class TopKEncodingTests
     [Fact]
     public void A_threshold_carried_over_from_earlier_tokens_never_changes_the_codes_of_later_ones()
     {
-        // Each encoding starts its scans from the least k-th value of the tokens before; inputs much smaller than those
-        // have k-th values below it, which must be caught, and much larger ones must not be cut short either.
-        const int dIn = 16, dSae = 4096, k = 32, tokens = 64;
+        // Each encoding starts its scans from a threshold set by the k-th values of the (1024 or more) tokens before;
+        // inputs much smaller than those have k-th values below it, which must be caught, and much larger ones must not
+        // be cut short either.
+        const int dIn = 16, dSae = 1024, k = 16, tokens = 1100;
         var config = RandomSaes.Config(SaeArchitecture.TopK, dIn: dIn, dSae: dSae, k: k);
         using var sae = RandomSaes.SaeLens(config, seed: 8);
+        // Tokens of equal norm: their k-th values lie close together, so a threshold is carried over.
         var x = RandomSaes.Gaussian(new Random(9), tokens * dIn, 1.0);
-        foreach (var scale in new[] { 1f, 0.05f, 1f, 20f, 1f })
+        for (int t = 0; t < tokens; t++)
+        {
+            var row = x.AsSpan(t * dIn, dIn);
+            float norm = MathF.Sqrt(row.ToArray().Sum(v => v * v) / dIn);
+            foreach (ref var v in row) v /= norm;
+        }
+        foreach (var scale in new[] { 1f, 1f, 0.05f, 1f, 20f, 1f })
         {
             var scaled = x.Select(v => v * scale).ToArray();
             scaled[3 * dIn] *= 0.01f;   // one token unlike its neighbours
