@@ -24,7 +24,7 @@ namespace Sweep.Bench;
 /// stages, the disk's sequential bandwidth (a dd-like write + fsync of the same size, and a read, in this run) for
 /// shard writes and reads.
 /// </summary>
-public sealed class PipelineBenchmark : IBenchmark
+public sealed class PipelineBenchmark : IBenchmark, IOwnProcess
 {
     public string Name => "pipeline";
     public string Description => "one whole job: GPT-2-small capture at 2 sites with TopK SAEs (16k), exact SAE matching, layer CKA";
@@ -66,13 +66,14 @@ public sealed class PipelineBenchmark : IBenchmark
 
             await using var database = await SweepDatabase.OpenAsync(server.ConnectionString);
             Load.ResetPeak();
+            long before = Load.CurrentRss();
             RunReport? report = null;
             var job = yardstick.Time(() => report = LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None).GetAwaiter().GetResult());
             long peak = Load.PeakRss();
             var stages = await StageSecondsAsync(server.ConnectionString, report!.RunId);
 
             output.Line("whole job (LocalRunner, embedded PostgreSQL)", $"{job.Seconds:F1} s = {tokens / job.Seconds:F0} tokens/s   ({job.GemmEquivalents:F0} GEMMs)", Single(job));
-            output.Line("peak RSS during the job", $"{peak / (double)(1L << 30):F2} GiB");
+            output.Line("peak RSS during the job (its own process)", $"{peak / (double)(1L << 30):F2} GiB (at start {before / (double)(1L << 30):F2} GiB; PostgreSQL runs apart)");
 
             // Stages inside a capture unit, measured on one shard of the same corpus with the executors' own calls.
             var split = CaptureSplit(yardstick, modelDir, saeDirs, spec, store);

@@ -1,12 +1,19 @@
 using Sweep.Bench;
 
 // Usage: sweep-bench [NAME ...]   (no names: run every benchmark; "list": list them)
+// Benchmarks that report peak memory run in a process of their own (sweep-bench --alone NAME), so what ran
+// before them in this process cannot raise their peak.
 var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
     .Where(t => typeof(IBenchmark).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false })
     .Select(t => (IBenchmark)Activator.CreateInstance(t)!)
     .OrderBy(b => b.Name, StringComparer.Ordinal)
     .ToList();
 
+if (args is ["--alone", var alone])
+{
+    benchmarks.Single(b => b.Name == alone).Run(new BenchmarkOutput(Console.Out));
+    return 0;
+}
 if (args is ["list"])
 {
     foreach (var b in benchmarks) Console.WriteLine($"{b.Name,-16} {b.Description}");
@@ -32,6 +39,7 @@ using (var yardstick = new Yardstick())
 foreach (var benchmark in benchmarks.Where(b => args.Length == 0 || args.Contains(b.Name)))
 {
     output.Section($"{benchmark.Name}: {benchmark.Description}");
-    benchmark.Run(output);
+    if (benchmark is IOwnProcess) { if (!ChildProcess.Run(benchmark.Name)) return 1; }
+    else benchmark.Run(output);
 }
 return 0;

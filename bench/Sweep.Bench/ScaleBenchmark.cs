@@ -18,7 +18,7 @@ namespace Sweep.Bench;
 /// each) — run on as many tokens as fit (capped for time), timed against the sparse path on the same tokens, and its
 /// memory need and time at 32k × 32k × 1M computed from that.
 /// </summary>
-public sealed class ScaleBenchmark : IBenchmark
+public sealed class ScaleBenchmark : IBenchmark, IOwnProcess
 {
     public string Name => "scale";
     public string Description => "exact matching of two 32k-feature SAE sites over 1M tokens, encode included; dense univ_feat_geom-style beside it";
@@ -84,7 +84,7 @@ public sealed class ScaleBenchmark : IBenchmark
         output.Line("total, encode included", $"{total,6:F1} s = {tokens / total:F0} tokens/s (goal <= {GoalSeconds:F0} s at 1M tokens: {Verdict(total <= GoalSeconds, tokens)})");
         output.Line("  same, in yardstick GEMMs (machine-independent)", $"{total / Samples(encodeA, encodeB, fold).All.Average(s => s.GemmSeconds):F0} GEMMs of 2048³");
         output.Line("synthetic activations (not counted)", $"{generate.TotalSeconds,6:F1} s");
-        output.Line("peak RSS (process, from before the first chunk)", $"{Gib(peak)} (at start {Gib(baseline)}; goal <= 4 GiB: {Verdict(peak <= GoalBytes, tokens)})");
+        output.Line("peak RSS (its own process, from before the first chunk)", $"{Gib(peak)} (at start {Gib(baseline)}; goal <= 4 GiB: {Verdict(peak <= GoalBytes, tokens)})");
         output.Line("co-active pairs", $"{stats!.CoActivePairs:N0} ({stats.DenseRowsA} A features with dense rows; statistics {Gib(stats.Bytes)})");
         output.Line("L0 per token (A, B)", $"{codesA / (double)tokens:F1}, {codesB / (double)tokens:F1}");
         output.Line("feature firing, A: max / median / live features", Frequencies(firingA, tokens));
