@@ -1,4 +1,5 @@
 using Sweep.Analysis.Measures;
+using Sweep.Models.Tokenizers;
 using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
@@ -105,6 +106,6 @@ public sealed class AnalysisExecutor(SaeRun saes)
         }
         var result = target.Measure.Finish(target.Parameters, target.Shape, Pieces(), SideInputLoader.For(target, saes));
         if (!verified) throw new InvalidOperationException($"{target}: measure {target.Measure} finished without reading all of its partial");
-        return new UnitResult(AnalysisRows.From(target, result), Reused: false);
+        return new UnitResult(AnalysisRows.From(target, result, () => TokenTexts.For(Run.Spec.TokenizerModel.Path)), Reused: false);
     }
 }
