@@ -82,43 +82,41 @@ public sealed class CoActivation
     /// <summary>
     /// Tile <paramref name="tile"/> of <paramref name="tiles"/> over a stream of blocks of codes (a map unit's shards),
     /// as <see cref="SparseCorrelationMeasure.Statistics"/> folds the <c>correlation</c> of two SAEs: consecutive blocks
-    /// gathered into batches of about <see cref="SparseCorrelationMeasure.BatchEntries"/> codes, one sparse product per
-    /// batch and statistic, the batches merged in a binary-counter tree (at most log₂(batches) + 1 partials alive).
+    /// gathered into batches of about <see cref="SparseCorrelationMeasure.BatchEntries"/> codes, each batch's sparse
+    /// products added into the two statistics in place (<see cref="SparsePairStatistics.Add"/>): memory is the
+    /// statistics plus one batch, no partial or merged copy of the pairs is made.
     /// </summary>
     public static CoActivation Fold(IEnumerable<SparseRows> blocks, int width, int tile, int tiles, long batchEntries = SparseCorrelationMeasure.BatchEntries)
     {
         CheckTile(width, tile, tiles);
-        var slots = new List<CoActivation?>();
-        var batch = new List<SparseRows>();
+        int count = CountOf(width, tile, tiles);
+        var folded = new CoActivation(width, tile, tiles, SparsePairStatistics.Empty(count, width), SparsePairStatistics.Empty(count, width));
+        var values = new List<(SparseRows, SparseRows)>();
+        var firings = new List<(SparseRows, SparseRows)>();
         long entries = 0;
+        bool any = false;
+        void Flush()
+        {
+            folded.Values.Add(values);
+            folded.Firings.Add(firings);
+            values.Clear();
+            firings.Clear();
+            entries = 0;
+        }
         foreach (var codes in blocks)
         {
             if (codes.Width != width) throw new ArgumentException($"codes of width {codes.Width} folded into co-activation of width {width}");
-            batch.Add(codes);
+            any = true;
+            var indicator = Indicator(codes);
+            values.Add((TileRows(codes, tile, tiles), codes));
+            firings.Add((TileRows(indicator, tile, tiles), indicator));
             // Each code is an entry of the whole SAE's side, a tile's share of them of the tile's side.
             entries += codes.Indices.Length + codes.Indices.Length / tiles;
-            if (entries < batchEntries) continue;
-            Push(slots, Of(batch, tile, tiles));
-            batch.Clear();
-            entries = 0;
+            if (entries >= batchEntries) Flush();
         }
-        if (batch.Count > 0) Push(slots, Of(batch, tile, tiles));
-        // Older (larger) partials on the left, keeping the corpus order of the tokens in every merge.
-        CoActivation? total = null;
-        for (int k = slots.Count - 1; k >= 0; k--)
-            if (slots[k] is { } part) total = total is null ? part : total.MergeConsuming(part);
-        return total ?? throw new ArgumentException("no blocks of codes");
-    }
-
-    private static void Push(List<CoActivation?> slots, CoActivation carry)
-    {
-        int k = 0;
-        for (; k < slots.Count && slots[k] is { } held; k++)
-        {
-            carry = held.MergeConsuming(carry);
-            slots[k] = null;
-        }
-        if (k == slots.Count) slots.Add(carry); else slots[k] = carry;
+        if (!any) throw new ArgumentException("no blocks of codes");
+        if (values.Count > 0) Flush();
+        return folded;
     }
 
     private static void CheckTile(int width, int tile, int tiles)

@@ -159,16 +159,23 @@ public sealed class FeaturesMeasure(SiteData data) : Measure<FeaturesParameters,
         ? new(FeatureSummary.Read(r, shape.WidthA, p.TopK, p.Window, p.SamplesPerStratum, p.Seed))
         : new(CoActivation.Read(r, shape.WidthA, piece - 1, Tiles(p, shape)));
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void Take(IEnumerator<FeaturesPartial> e, FeaturesParameters p, ref FeatureSiteResult? site, List<CoActivationPartner> partners)
+    {
+        var piece = e.Current;
+        if (piece.Summary is { } summary) site = summary.Finish();
+        else partners.AddRange(piece.Tile!.Finish(p.Partners));
+    }
+
     public override MeasureResult Finish(FeaturesParameters p, MeasureShape shape, IEnumerable<FeaturesPartial> pieces, SideInputs side)
     {
         FeatureSiteResult? site = null;
         var partners = new List<CoActivationPartner>();
-        // One piece at a time: the summary's heaps become examples before the first tile is read.
-        foreach (var piece in pieces)
-        {
-            if (piece.Summary is { } summary) site = summary.Finish();
-            else partners.AddRange(piece.Tile!.Finish(p.Partners));
-        }
+        // One piece at a time: the summary's heaps become examples before the first tile is read, and each piece is
+        // taken in a method of its own so that no local of this one (unoptimized code keeps locals alive to the end)
+        // holds a tile while the next is folded.
+        using (var e = pieces.GetEnumerator())
+            while (e.MoveNext()) Take(e, p, ref site, partners);
         if (site is null) throw new ArgumentException("a features partial without its summary piece");
         IReadOnlyList<LogitEffect> logits = data == SiteData.Sparse && p.LogitTokens > 0 && side.Logits is { } weights ? weights().Effects(p.LogitTokens) : [];
 
