@@ -8,8 +8,8 @@ namespace Sweep.Bench;
 /// <summary>
 /// The <c>features</c> measure on a 16k-feature SAE site against the <c>correlation</c> measure of the same site (with
 /// itself, the sparse exact path), each run as a job's units run it: one unit over the whole site (every piece folded
-/// in turn, then finished: <see cref="MeasureRuns.Compute"/>), and for features also split into map units over ranges
-/// of 4 shards merged as a tree with every partial written and read back (<see cref="MeasureRuns.ComputeSplit"/>).
+/// in turn, then finished: <see cref="MeasureRuns.Compute"/>). (Not <see cref="MeasureRuns.ComputeSplit"/>: it holds
+/// every range's partial of a piece at once, which no map or merge unit does.)
 /// Printed per run: the peak of the live managed heap (a full collection every 100 ms measures what is reachable,
 /// above a collected baseline; uncollected garbage is printed beside it) and the time. Goal: the features unit peaks
 /// no higher than the correlation unit (ratio ≤ 1).
@@ -19,7 +19,7 @@ public sealed class FeaturesBenchmark : IBenchmark
     public string Name => "features";
     public string Description => "features measure on a 16k-feature SAE site vs a correlation of the site, as units: peak memory and time";
 
-    private const int Width = 16384, K = 32, SequenceLength = 128, SequencesPerShard = 64, Shards = 16, ShardsPerRange = 4;
+    private const int Width = 16384, K = 32, SequenceLength = 128, SequencesPerShard = 64, Shards = 16;
 
     public void Run(BenchmarkOutput output)
     {
@@ -43,11 +43,7 @@ public sealed class FeaturesBenchmark : IBenchmark
         var (unitPeak, unitRaw, unitSeconds) = Measure(yardstick, () => Rows(features.Compute(parameters, shape, () => blocks)), out long unitRows);
         output.Line("features, one unit", $"live peak {Mb(unitPeak)} (with garbage {Mb(unitRaw)}), {unitSeconds}, {unitRows} example and partner rows");
 
-        var ranges = blocks.Chunk(ShardsPerRange).Select(range => (Func<IEnumerable<MeasureBlock>>)(() => range)).ToList();
-        var (splitPeak, splitRaw, splitSeconds) = Measure(yardstick, () => Rows(features.ComputeSplit(parameters, shape, ranges)), out long splitRows);
-        output.Line($"features, {ranges.Count} map units merged", $"live peak {Mb(splitPeak)} (with garbage {Mb(splitRaw)}), {splitSeconds}, {splitRows} example and partner rows");
-
-        output.Line("features unit peak / correlation unit peak (goal <= 1)", $"{(double)Math.Max(unitPeak, splitPeak) / correlationPeak:F2}");
+        output.Line("features unit peak / correlation unit peak (goal <= 1)", $"{(double)unitPeak / correlationPeak:F2}");
     }
 
     private static long Rows(MeasureResult result) => result.Features!.Site.Examples.Count + result.Features.Partners.Count;
