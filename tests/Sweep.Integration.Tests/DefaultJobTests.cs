@@ -113,7 +113,13 @@ public sealed class DefaultJobTests(Xunit.Abstractions.ITestOutputHelper output)
             var links = seen.GetProperty("pairs").EnumerateArray().ToList();
             Assert.Equal(["matching", "matching-untrained"], links.Select(l => l.GetProperty("analysis").GetString()).Distinct());
             Assert.All(links, l => Assert.True(File.Exists(Path.Combine(reportDir, l.GetProperty("href").GetString()!.Split('#')[0]))));
-            Assert.Equal(2, seen.GetProperty("pair").GetArrayLength());
+            // The job's features analysis described every SAE: each pair links both cards, and the first link opens them.
+            foreach (var link in links)
+                foreach (var card in new[] { "cardA", "cardB" })
+                    Assert.Matches(@"^features-feature-pages-.+\.html#feature=\d+$", link.GetProperty(card).GetString());
+            var firstPair = System.Text.RegularExpressions.Regex.Match(links[0].GetProperty("text").GetString()!, @"feature (\d+) ~ .* feature (\d+)$");
+            Assert.Equal([int.Parse(firstPair.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(firstPair.Groups[2].Value, CultureInfo.InvariantCulture)],
+                seen.GetProperty("pair").EnumerateArray().Select(p => p.GetProperty("feature").GetInt32()));
             Assert.True(new FileInfo(Path.Combine(shots, "summary.png")).Length > 10_000);
         }
         finally

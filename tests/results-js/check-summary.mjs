@@ -3,7 +3,8 @@
 //   firstSection: the heading of the first section after the run header; models: each row of the perplexity table
 //   (model, role, perplexity and "vs baseline" cells as shown); matchings: each feature-matching sentence with its
 //   analysis, training and significance attributes; grid: the layer grid image's natural size and whether it
-//   decoded; pairs: the strongest-pair links; pair: the two feature cards the first link opens.
+//   decoded; pairs: the strongest-pair links (with the feature-card links beside them); pair: the two sides of
+//   the page the first link opens (each card's feature, or the side's message when no card exists).
 // Screenshots go to OUT_DIR (summary.png: the summary section; summary-pair.png: the page the first link opens).
 // Usage: node check-summary.mjs REPORT_HTML OUT_DIR
 import { chromium } from "playwright-core";
@@ -48,6 +49,8 @@ try {
       grid: grid ? { width: grid.naturalWidth, height: grid.naturalHeight, shown: grid.getBoundingClientRect().width } : null,
       pairs: Array.from(summary.querySelectorAll("ul.best-pairs a.pair")).map((a) => ({
         analysis: a.closest("ul").dataset.analysis, href: a.getAttribute("href"), text: a.textContent,
+        cardA: a.parentElement.querySelector("a.card-a")?.getAttribute("href") ?? null,
+        cardB: a.parentElement.querySelector("a.card-b")?.getAttribute("href") ?? null,
       })),
     };
   }));
