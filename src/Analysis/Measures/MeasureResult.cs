@@ -49,6 +49,9 @@ public sealed record MatchRow(string Direction, int Feature, int Rank, int? Matc
 public sealed record MeasureResult(IReadOnlyList<MeasureValue> Values, IReadOnlyList<MatchRow> Matches)
 {
     public MeasureResult(IReadOnlyList<MeasureValue> values) : this(values, []) { }
+
+    /// <summary>A concept measure's per-label results (the concept tables' rows, less analysis and site); null for every other measure.</summary>
+    public Sweep.Analysis.Concepts.ConceptResult? Concepts { get; init; }
 }
 
 /// <summary>
@@ -59,6 +62,9 @@ public sealed record MeasureResult(IReadOnlyList<MeasureValue> Values, IReadOnly
 public sealed record SideInputs(Func<(DenseMatrix A, DenseMatrix B)>? Decoders = null, IReadOnlySet<int>? TokenIds = null)
 {
     public static readonly SideInputs None = new();
+
+    /// <summary>A one-site measure's SAE decoder rows (d_sae x d_in), loaded only when asked for.</summary>
+    public Func<DenseMatrix>? SiteDecoder { get; init; }
 }
 
 /// <summary>
