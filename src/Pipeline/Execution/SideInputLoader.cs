@@ -10,7 +10,8 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Loads what a measure's finish needs besides activations, as plain data: token ids of the texts it asks for (through
-/// the corpus tokenizer), and the two SAEs' decoder rows (read from their folders only if the measure calls for them).
+/// the corpus tokenizer), and the two SAEs' decoder rows — or a one-site measure's one SAE's — read from their folders
+/// only if the measure calls for them.
 /// </summary>
 public static class SideInputLoader
 {
@@ -20,7 +21,11 @@ public static class SideInputLoader
         Func<(DenseMatrix, DenseMatrix)>? decoders = target.Measure.NeedsDecoders(target.Parameters) && target.SaeA is { } a && target.SaeB is { } b
             ? () => (Decoder(saes, a), Decoder(saes, b))
             : null;
-        return new SideInputs(decoders, ids);
+        // A one-site measure (a PCA of decoder rows) reads its one SAE's decoder.
+        Func<DenseMatrix>? siteDecoder = target.Measure.NeedsDecoders(target.Parameters) && target.B is null && target.SaeA is { } only
+            ? () => Decoder(saes, only)
+            : null;
+        return new SideInputs(decoders, ids) { SiteDecoder = siteDecoder };
     }
 
     /// <summary>

@@ -66,7 +66,11 @@ public sealed record StoredMetric(long MetricId, long RunId, string UnitKey, Met
 public sealed record UnitOutput(
     string? OutputUri = null, string? Checksum = null,
     IReadOnlyList<ShardRow>? Shards = null, IReadOnlyList<MetricRow>? Metrics = null,
-    IReadOnlyList<FeatureMatchRow>? FeatureMatches = null);
+    IReadOnlyList<FeatureMatchRow>? FeatureMatches = null)
+{
+    /// <summary>A concept analysis unit's rows of the concept tables (null for every other unit).</summary>
+    public ConceptResults? Concepts { get; init; }
+}
 
 internal static class StatusText
 {
