@@ -22,7 +22,8 @@ public static class UnitPlanner
         units.AddRange(plan.Captures
             .OrderBy(c => c.Model, StringComparer.Ordinal).ThenBy(c => c.ShardIndex)
             .Select(c => new CaptureWork(c)));
-        var tokenizer = CorpusTokenizerOf(spec, corpus);
+        // Only analyses read the corpus tokenizer (a job that captures or trains alone need not name a model that has one).
+        var tokenizer = plan.Analyses.Count == 0 ? CorpusTokenizer.None : CorpusTokenizerOf(spec, corpus);
         foreach (var pair in plan.Analyses) units.AddRange(AnalysisPlanner.Plan(spec, plan, corpus, pair, TrainingsRead(spec, plan, pair).ToList(), tokenizer));
         units.AddRange(SaeUnits(spec, plan));
         return units;
