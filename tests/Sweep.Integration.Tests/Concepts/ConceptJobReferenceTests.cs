@@ -152,6 +152,22 @@ public sealed class ConceptJobReferenceTests(ServerFixture server)
             r => (WithoutMarker: r.GetInt32(0), Prompts: r.GetInt32(1), Items: r.GetDouble(2)));
         Assert.True(items.Single().WithoutMarker > 0 && items.Single().Items == items.Single().Prompts - items.Single().WithoutMarker, $"{items.Single()}");
         Assert.Equal(50, (await Rows(db, runs[1], "SELECT DISTINCT item FROM pca_coordinates WHERE run_id = @run AND analysis = 'sample' AND item IS NOT NULL", r => r.GetInt64(0))).Count);
+
+        // sweep export writes the concept tables (and the corpus labels) as Parquet that reads back as the database holds them.
+        var outDir = Path.Combine(workspace.Root, "export");
+        var export = await SweepProcess.RunAsync(workspace.Root, "export", $"{runs[0]}", "--db", connection, "--format", "parquet", "--out", outDir);
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        foreach (var table in ResultTable.All.Where(t => ResultTable.ConceptTables.Contains(t.Name)))
+        {
+            var file = await ResultsJs.RunAsync("read-parquet.mjs", Path.Combine(outDir, table.Name + ".parquet"));
+            var (columns, stored) = await FeaturePagesTests.DatabaseRowsAsync(connection, table, runs[0]);
+            Assert.Equal(columns, file.GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
+            var read = file.GetProperty("rows").EnumerateArray().ToList();
+            Assert.True(stored.Count > 0 && stored.Count == read.Count, $"{table.Name}: {stored.Count} rows stored, {read.Count} read");
+            for (int r = 0; r < stored.Count; r++)
+                for (int c = 0; c < columns.Count; c++)
+                    FeaturePagesTests.AssertSame(stored[r][c], read[r][c], $"{table.Name} row {r} column {columns[c]}");
+        }
     }
 
     /// <summary>The stored top-k of each label: exactly the reference's top-k by d (d &gt; 0, ties by lower feature), with its statistics.</summary>
