@@ -32,19 +32,21 @@ public static class SitePairing
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
     /// <summary>
-    /// The sites a one-site analysis looks inside: every captured hook point (not the model outputs <c>logits</c> and
-    /// <c>log_probs_next</c>, which are not representations), or with <c>sites: sae</c> every SAE code site; only those
-    /// of the analysis's <c>models</c> when it names some.
+    /// The sites a one-site analysis looks inside: every captured hook point (not the outputs), or with <c>sites: sae</c>
+    /// every SAE code site — those of its <c>models</c> and in its <c>sites</c> list when it has them — in capture (or
+    /// <c>saes</c>) order.
     /// </summary>
     public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
-        (analysis.Sites == AnalysisSites.Sae
-            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref)
-            : spec.Captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))))
-        .Where(s => Takes(analysis.Models, s)).ToList();
+        (analysis.Sites == AnalysisSites.Sae ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList() : HookSites(spec.Captures))
+        .Where(s => (analysis.ModelList?.Contains(s.Model) ?? true) && (analysis.SiteList?.Contains(s.Site) ?? true)).ToList();
+
+    /// <summary>Every captured hook point (the outputs <c>logits</c> and <c>log_probs_next</c> left out), models in capture order, sites as written.</summary>
+    public static List<SiteRef> HookSites(IReadOnlyList<CaptureSpec> captures) =>
+        captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList();
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.Models);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.ModelList);
 
     /// <summary>As <see cref="Pairs(JobSpec, AnalysisSpec)"/>; <paramref name="models"/> (null: all) keeps only those models' sites.</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,

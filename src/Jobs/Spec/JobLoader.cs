@@ -129,9 +129,12 @@ public static partial class JobLoader
         int errorsBeforeSaes = errors.Errors.Count;
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
+        var tokenizerModel = TokenizerModelOf(corpus, models);
+        bool hasTokenizer = tokenizerModel is not null && Models.Tokenizers.TokenizerLoader.HasTokenizer(tokenizerModel.Path);
         var analyses = root["analyses"] is { } analysesNode
             ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? (saes, trainSaes) : null,
-                TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null, errors) : [];
+                tokenizerModel is not null && !hasTokenizer ? tokenizerModel.Name : null,
+                corpus is not null && tokenizerModel is not null ? new Analysis.Measures.CorpusFacts(corpus.Labels, tokenizerModel.Name, hasTokenizer) : null, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -418,11 +421,12 @@ public static partial class JobLoader
             Line($"analyses[{i}].name", analyses[i].Name);
             Line($"analyses[{i}].kind", analyses[i].Kind);
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
-            if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
+            if (analyses[i].SiteList is { } siteList) Line($"analyses[{i}].sites", string.Join(",", siteList));
+            else if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
+            if (analyses[i].ModelList is { } modelList) Line($"analyses[{i}].models", string.Join(",", modelList));
             foreach (var (key, value) in analyses[i].Measure.Canonical(analyses[i].Parameters)) Line($"analyses[{i}].{key}", value);
             // Only when set, so the digests of jobs written before the key existed stay as they were.
             if (analyses[i].ShardsPerUnit is { } shards) Line($"analyses[{i}].shards_per_unit", shards);
-            if (analyses[i].Models is { } only) Line($"analyses[{i}].models", string.Join(",", only));
         }
         Line("execution.device", execution.Device);
         Line("execution.dtype", SpecNames.Of(execution.Dtype));

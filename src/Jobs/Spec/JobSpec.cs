@@ -126,8 +126,23 @@ public sealed record AnalysisSpec
     public required MeasureParameters Parameters { get; init; }
     /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
     public int? ShardsPerUnit { get; init; }
-    /// <summary>The models whose sites take part (<c>models</c>), in the order written; null: every model.</summary>
-    public IReadOnlyList<string>? Models { get; init; }
+    /// <summary>
+    /// <c>sites</c> written as a list (one-site kinds only): the captured hook points, or SAE code sites, the analysis looks
+    /// inside, one result per site and model; null for every site of <see cref="Sites"/>' kind.
+    /// </summary>
+    public IReadOnlyList<string>? SiteList { get; init; }
+
+    /// <summary>
+    /// <c>models</c>: the models whose sites the analysis looks inside, or (a kind that compares pairs) whose sites it
+    /// pairs, e.g. trained models apart from their untrained twins; null for every model.
+    /// </summary>
+    public IReadOnlyList<string>? ModelList { get; init; }
+
+    /// <summary>
+    /// Where each key's value of the entry is in the job file (a list's items as <c>key[i]</c>), 1-based: problems found
+    /// after loading (a label the corpus does not have) are reported there.
+    /// </summary>
+    public IReadOnlyDictionary<string, (int Line, int Column)> Marks { get; init; } = new Dictionary<string, (int, int)>();
 
     /// <summary>The YAML kind, e.g. <c>cka</c>.</summary>
     public string Kind => Measure.Kind;

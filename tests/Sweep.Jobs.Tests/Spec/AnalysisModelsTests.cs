@@ -36,12 +36,12 @@ public sealed class AnalysisModelsTests : IDisposable
                 pairs: across
 
             """));
-        Assert.Equal(["tiny-c", "tiny-a"], spec.Analyses[0].Models);
+        Assert.Equal(["tiny-c", "tiny-a"], spec.Analyses[0].ModelList);
         Assert.Equal(
             ["tiny-a/blocks.0.hook_resid_post~tiny-c/blocks.0.hook_resid_post", "tiny-a/blocks.0.hook_resid_post~tiny-c/blocks.1.hook_resid_post",
              "tiny-a/blocks.1.hook_resid_post~tiny-c/blocks.0.hook_resid_post", "tiny-a/blocks.1.hook_resid_post~tiny-c/blocks.1.hook_resid_post"],
             SitePairing.Pairs(spec, spec.Analyses[0]).Select(Pair));
-        Assert.Null(spec.Analyses[1].Models);
+        Assert.Null(spec.Analyses[1].ModelList);
         Assert.Equal(2 * 1 + 2 * 2 + 1 * 2, SitePairing.Pairs(spec, spec.Analyses[1]).Count);
         Assert.Equal(["tiny-a/blocks.0.hook_resid_post", "tiny-a/blocks.1.hook_resid_post", "tiny-c/blocks.0.hook_resid_post", "tiny-c/blocks.1.hook_resid_post"],
             SitePairing.Sites(spec, spec.Analyses[0]).Select(s => $"{s.Model}/{s.Site}"));
@@ -63,9 +63,9 @@ public sealed class AnalysisModelsTests : IDisposable
     {
         Assert.Equal(["jobs.yaml:24:22: analyses[0].models[1] 'tiny-d' is not a captured model, expected one of: tiny-a, tiny-b, tiny-c; did you mean 'tiny-a'?"],
             _dir.Errors(Job("  - name: c\n    kind: cka\n    models: [tiny-a, tiny-d]\n")));
-        Assert.Equal(["jobs.yaml:24:22: analyses[0].models[1] 'tiny-a' is listed twice, expected each model once"],
+        Assert.Equal(["jobs.yaml:24:22: analyses[0].models[1] 'tiny-a' is listed twice, expected each once"],
             _dir.Errors(Job("  - name: c\n    kind: cka\n    models: [tiny-a, tiny-a]\n")));
-        Assert.Equal(["jobs.yaml:24:13: analyses[0].models is an empty list, expected names of captured models"],
+        Assert.Equal(["jobs.yaml:24:13: analyses[0].models is an empty list, expected a list of model names"],
             _dir.Errors(Job("  - name: c\n    kind: cka\n    models: []\n")));
     }
 
