@@ -92,7 +92,7 @@ public static class RunResumer
         {
             case AnalysisMapWork or AnalysisMergeWork:
                 if (state.OutputUri is not { } path || state.Checksum is not { } checksum) return $"{unit.Description}: the ledger records no partial file";
-                return PartialFile.Verifies(path, checksum, unit.Key) ? null : $"{path}: missing, damaged, or not the partial file the ledger records";
+                return PartialFile.Problem(path, checksum, unit.Key);
             case TrainSaeWork train:
                 var folder = prepared.Saes.TrainedFolder(train.Spec);
                 var problem = fully ? TrainedSaes.Problem(folder)
