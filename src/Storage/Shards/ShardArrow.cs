@@ -32,7 +32,8 @@ internal static class ShardArrow
         try
         {
             using var reader = new ArrowFileReader(stream, leaveOpen: true);
-            reader.ReadNextRecordBatch()?.Dispose();
+            // Asking for the batch count reads the footer (and the schema in it), no record batch.
+            _ = reader.RecordBatchCountAsync().GetAwaiter().GetResult();
             return reader.Schema;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
