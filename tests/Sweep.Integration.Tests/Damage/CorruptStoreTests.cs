@@ -52,7 +52,7 @@ public sealed class CorruptStoreTests(ServerFixture server, ITestOutputHelper ou
         using var workspace = new JobWorkspace(documents: 24);
         workspace.WriteJob(analyses: "  - name: layer-cka\n    kind: cka\n    shards_per_unit: 1", sequencesPerShard: 4);
         var connection = await server.CreateDatabaseAsync();
-        using (var run = SweepProcess.Start(workspace.Root, new Dictionary<string, string> { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "300" }, "run", "job.yaml", "--db", connection))
+        using (var run = SweepProcess.Start(workspace.Root, new Dictionary<string, string> { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "1000" }, "run", "job.yaml", "--db", connection))
         {
             var seen = new List<string>();
             // Interrupted once two map units are done and no merge is: their partial files are still needed.

@@ -10,7 +10,8 @@ namespace Sweep.Integration.Tests.Damage;
 [Collection(ServerCollection.Name)]
 public sealed class InterruptTests(ServerFixture server)
 {
-    private static readonly Dictionary<string, string> SlowUnits = new() { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "300" };
+    // Slow enough that the signal lands while units are still to do, even on a busy machine (only the stopped run is slowed).
+    private static readonly Dictionary<string, string> SlowUnits = new() { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "1500" };
 
     /// <summary>Starts `sweep run job.yaml` (with <paramref name="extra"/> arguments), waits for its first finished capture unit, sends <paramref name="signal"/>.</summary>
     private static async Task<SweepProcess.Result> InterruptAsync(JobWorkspace workspace, string signal, params string[] extra)
