@@ -53,6 +53,21 @@ public abstract class Measure
     /// <summary>Whether <see cref="Finish"/> needs the SAEs' decoder rows (<see cref="SideInputs.Decoders"/>).</summary>
     public virtual bool NeedsDecoders(MeasureParameters parameters) => false;
 
+    /// <summary>
+    /// Whether the measure is correct on sparse codes that may be negative (a temporal SAE's <c>pred</c> output,
+    /// <see cref="Correlation.SparseRows.Signed"/>). A job that gives such a site to a measure that is not is refused at
+    /// validation, naming the site; so a sparse measure says so only once its math holds for signed codes. Dense
+    /// activations are signed anyway: this concerns <see cref="SiteData.Sparse"/> measures only.
+    /// </summary>
+    public virtual bool TakesSignedCodes => false;
+
+    /// <summary>
+    /// The parameter that makes the measure read each row's token id (<see cref="TokenRows.Token"/>), with why, or null
+    /// when it does not. Rows of a prompt-level analysis are prompts, which have no one token, so such settings are
+    /// refused there at validation.
+    /// </summary>
+    public virtual ParameterProblem? ReadsTokens(MeasureParameters parameters) => null;
+
     /// <summary>How many independent pieces a partial of this shape has (1 unless the partial is tiled).</summary>
     public virtual int Pieces(MeasureParameters parameters, MeasureShape shape) => 1;
 
@@ -88,6 +103,7 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public virtual ParameterProblem? Check(TParameters parameters) => null;
     public virtual TokenTextsRequest? TokenTexts(TParameters parameters) => null;
     public virtual bool NeedsDecoders(TParameters parameters) => false;
+    public virtual ParameterProblem? ReadsTokens(TParameters parameters) => null;
     public virtual int Pieces(TParameters parameters, MeasureShape shape) => 1;
     public abstract long PartialBytes(TParameters parameters, MeasureShape shape);
     public abstract TPartial Fold(TParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks);
@@ -99,6 +115,7 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public sealed override ParameterProblem? Check(MeasureParameters parameters) => Check(Typed(parameters));
     public sealed override TokenTextsRequest? TokenTexts(MeasureParameters parameters) => TokenTexts(Typed(parameters));
     public sealed override bool NeedsDecoders(MeasureParameters parameters) => NeedsDecoders(Typed(parameters));
+    public sealed override ParameterProblem? ReadsTokens(MeasureParameters parameters) => ReadsTokens(Typed(parameters));
     public sealed override int Pieces(MeasureParameters parameters, MeasureShape shape) => Pieces(Typed(parameters), shape);
     public sealed override long PartialBytes(MeasureParameters parameters, MeasureShape shape) => PartialBytes(Typed(parameters), shape);
     public sealed override IPartial Fold(MeasureParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks) =>

@@ -13,6 +13,12 @@ public sealed record SaeSite(SiteRef Ref, string Name, string Hook, string Codes
 {
     /// <summary>What identifies the SAE in an analysis key: a published folder's path, or a trained SAE's training settings.</summary>
     public string KeyText => Published is { } p ? $"path={p.Path}" : $"train={Trained!.Site},{JobLoader.TrainingKey(Trained.Options)}";
+
+    /// <summary>Whether its codes can be negative (a temporal SAE's <c>pred</c> output; trained SAEs are TopK, never).</summary>
+    public bool Signed => Published is { } p && SaeOutputs.CanBeNegative(p.Folder.Config.Architecture, Codes);
+
+    /// <summary>How an analysis's <c>sites</c> list names this site alone: the SAE's name, plus <c>/OUTPUT</c> for a temporal SAE's outputs.</summary>
+    public string Selector => Codes == SaeOutputs.Codes ? Name : $"{Name}/{Codes}";
 }
 
 /// <summary>Which captured sites a pairwise analysis compares.</summary>
@@ -26,29 +32,53 @@ public static class SitePairing
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
-    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> every SAE code site.</summary>
+    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> (or a list) the SAE code sites.</summary>
     public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
         analysis.Sites == AnalysisSites.Sae
-            ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList()
+            ? SaeSitesOf(spec.Saes, spec.TrainSaes, analysis.SaeSelection).Select(s => s.Ref).ToList()
             : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList();
 
-    /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
+    /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order, or the list's).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SaeSelection);
 
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
-        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites) =>
-        sites == AnalysisSites.Sae ? PairsOf(SaeSites(saes, trained).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
+        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? selection = null) =>
+        sites == AnalysisSites.Sae ? PairsOf(SaeSitesOf(saes, trained, selection).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
 
     /// <summary>
     /// Every SAE code site of the job: the published SAEs in <c>saes</c> order (a temporal SAE gives its novel, then its
     /// pred codes), then the trained ones in <c>train_sae</c> order.
     /// </summary>
     public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained) =>
-        saes.SelectMany(sae => (sae.Folder.Config.Architecture == SaeArchitecture.Temporal ? new[] { "novel", "pred" } : ["codes"])
+        saes.SelectMany(sae => SaeOutputs.Of(sae.Folder.Config.Architecture)
                 .Select(codes => new SaeSite(new SiteRef(sae.Model, Keys.SaeSite(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
-            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
+            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, SaeOutputs.Codes)), t.Name, t.Site, SaeOutputs.Codes, t.Options.DSae, null, t)))
             .ToList();
+
+    /// <summary>
+    /// The SAE code sites an analysis reads: every one (<paramref name="selection"/> null, <c>sites: sae</c>), or those its
+    /// <c>sites</c> list names, in the list's order, each once (<see cref="Select"/>; entries that name none are skipped,
+    /// the job loader reports them).
+    /// </summary>
+    public static IReadOnlyList<SaeSite> SaeSitesOf(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained, IReadOnlyList<string>? selection)
+    {
+        var all = SaeSites(saes, trained);
+        return selection is null ? all : selection.SelectMany(entry => Select(entry, all) ?? []).Distinct().ToList();
+    }
+
+    /// <summary>
+    /// The SAE code sites one entry of an analysis's <c>sites</c> list names: <c>NAME</c>, every output of that SAE (the
+    /// one <c>codes</c> output, or a temporal SAE's novel and pred), or <c>NAME/OUTPUT</c>, that output alone; null when
+    /// it names none.
+    /// </summary>
+    public static IReadOnlyList<SaeSite>? Select(string entry, IReadOnlyList<SaeSite> all)
+    {
+        int slash = entry.IndexOf('/');
+        var (name, output) = slash < 0 ? (entry, null) : (entry[..slash], entry[(slash + 1)..]);
+        var named = all.Where(s => s.Name == name && (output is null || s.Codes == output)).ToList();
+        return named.Count == 0 ? null : named;
+    }
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
     public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>

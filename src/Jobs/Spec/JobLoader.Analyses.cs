@@ -8,13 +8,15 @@ namespace Sweep.Jobs.Spec;
 public static partial class JobLoader
 {
     private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "shards_per_unit"];
-    private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. MeasureRegistry.ParameterNames];
+    /// <summary>The keys of a pair analysis's level: <c>level</c> (token | prompt) and, at prompt level, <c>reduce</c> (last | mean).</summary>
+    /// <remarks>Declared here, before <see cref="AnalysisKeys"/>: static fields of a partial class initialize in file order.</remarks>
+    private static readonly string[] PromptLevelKeys = ["level", "reduce"];
+    private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. PromptLevelKeys.Union(MeasureRegistry.ParameterNames)];
     private static readonly Dictionary<string, string> Kinds = MeasureRegistry.Kinds.ToDictionary(k => k);
-    private static readonly Dictionary<string, AnalysisSites> SiteChoices = new() { ["dense"] = AnalysisSites.Dense, ["sae"] = AnalysisSites.Sae };
     private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
 
     private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes,
-        string? modelWithoutTokenizer, ErrorSink errors)
+        string? modelWithoutTokenizer, Func<string, string, bool>? sharesTokenization, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
         if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
@@ -35,7 +37,7 @@ public static partial class JobLoader
             var kind = ChoiceText(a, "kind", Kinds, errors, required: true);
             var pairs = a.Choice("pairs", PairChoices);
             if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
-            var sites = a.Choice("sites", SiteChoices);
+            var (sites, selection) = ReadSites(a, errors);
             if (a["sites"] is not null && sites is null) { ok = false; continue; }
             var shardsPerUnit = a.Int("shards_per_unit", 1, "an integer of at least 1 (corpus shards per map unit)");
             if (a["shards_per_unit"] is not null && shardsPerUnit is null) { ok = false; continue; }
@@ -53,6 +55,7 @@ public static partial class JobLoader
                 continue;
             }
             if (ReadParameters(a, measure, errors) is not { } parameters) { ok = false; continue; }
+            if (ReadLevel(a, measure, parameters, errors) is not { } level) { ok = false; continue; }
 
             // Texts a measure needs as token ids go through the corpus tokenizer; a pre-tokenized corpus has none.
             if (measure.TokenTexts(parameters) is { } texts && modelWithoutTokenizer is not null)
@@ -64,6 +67,7 @@ public static partial class JobLoader
             var analysis = new AnalysisSpec
             {
                 Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
+                SaeSelection = selection?.Select(e => e.Text).ToList(), Level = level.Level, Reduce = level.Reduce,
             };
             if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
             {
@@ -71,13 +75,26 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
-            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
-                && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites).Count == 0)
+            if (analysis.Sites == AnalysisSites.Sae && saes is not null && !CheckSaeSites(a, path, analysis, selection, saes.Value, errors)) { ok = false; continue; }
+            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense))
             {
-                var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
-                errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
-                ok = false;
-                continue;
+                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SaeSelection);
+                if (sitePairs.Count == 0)
+                {
+                    var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
+                    errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
+                    ok = false;
+                    continue;
+                }
+                if (analysis.Level == AnalysisLevel.Token && sharesTokenization is not null
+                    && sitePairs.FirstOrDefault(p => !sharesTokenization(p.A.Model, p.B.Model)) is ({ } x, { } y))
+                {
+                    errors.At(a.Node, $"{path}: kind '{kind}' compares sites token by token, but models '{x.Model}' and '{y.Model}' have different tokenizers "
+                        + $"(each tokenizes the corpus itself, so their token rows are not the same tokens), expected level: prompt (one row per prompt, reduce: last or mean)"
+                        + (analysis.Pairs == SitePairs.Within ? "" : " or pairs: within"));
+                    ok = false;
+                    continue;
+                }
             }
             analyses.Add(analysis);
         }
@@ -90,7 +107,8 @@ public static partial class JobLoader
         var allowed = measure.Keys.Select(k => k.Name).ToList();
         int before = errors.Errors.Count;
         foreach (var (keyNode, _) in a.Node.Children)
-            if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key))
+            if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key)
+                && !(measure.Arity == Arity.Pair && PromptLevelKeys.Contains(key)))
                 errors.At(keyNode, $"{a.KeyPath(key)} is not a parameter of kind '{measure.Kind}', expected "
                     + (allowed.Count == 0 ? "none besides name, kind, pairs" : $"one of: {string.Join(", ", allowed)}"));
         var p = measure.Defaults;

@@ -121,17 +121,25 @@ public static partial class JobLoader
         var name = ReadName(root, "name", errors, required: true);
 
         var models = root.Required("models", "a list of models ({name, path})") is { } modelsNode ? ReadModels(modelsNode, baseDir, errors) : null;
+        int errorsBeforeCorpus = errors.Errors.Count;
         var corpus = root.Required("corpus", "a mapping with keys: " + string.Join(", ", CorpusKeys)) is { } corpusNode
             ? ReadCorpus(corpusNode, baseDir, models, errors) : null;
+        bool corpusValid = corpus is not null && errors.Errors.Count == errorsBeforeCorpus;
         var captures = root.Required("captures", "a list of captures ({model, sites})") is { } capturesNode
             ? ReadCaptures(capturesNode, models, errors) : null;
         var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
         int errorsBeforeSaes = errors.Errors.Count;
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
+        // Which models read the same token ids (null when the models or the corpus have errors: not checked then).
+        Func<string, string, bool>? sharesTokenization = corpusValid && models is { Complete: true }
+            ? (x, y) => TokenizerSharing.TokenizerModelOf(models.Valid, corpus.Tokenizer, models.Find(x)!).Name
+                        == TokenizerSharing.TokenizerModelOf(models.Valid, corpus.Tokenizer, models.Find(y)!).Name
+            : null;
         var analyses = root["analyses"] is { } analysesNode
             ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? (saes, trainSaes) : null,
-                TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null, errors) : [];
+                TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null,
+                sharesTokenization, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -209,7 +217,15 @@ public static partial class JobLoader
                     catch (ModelLoadException e) { errors.At(m["path"]!, $"{path}.path: {OneLine(e.Message)}"); }
             }
             if (name is null || descriptor is null) { ok = false; continue; }
-            models.Add(new ModelSpec { Name = name, Path = descriptor.Directory, Descriptor = descriptor });
+            string? tokenizerDigest;
+            try { tokenizerDigest = TokenizerLoader.DigestOf(descriptor.Directory); }
+            catch (Exception e) when (e is ModelLoadException or IOException or UnauthorizedAccessException)
+            {
+                errors.At(m["path"]!, $"{path}.path: the tokenizer files cannot be read: {OneLine(e.Message)}");
+                ok = false;
+                continue;
+            }
+            models.Add(new ModelSpec { Name = name, Path = descriptor.Directory, Descriptor = descriptor, TokenizerDigest = tokenizerDigest });
         }
         return new ModelTable(models, seen.Keys.ToList(), ok);
     }
@@ -269,6 +285,11 @@ public static partial class JobLoader
                 catch (ModelLoadException e) { errors.At(c["tokenizer"] ?? c.Node, $"corpus: the tokenizer of model '{tokenizer}' cannot be loaded: {OneLine(e.Message)}"); }
             else if (format == CorpusFormat.Txt)
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt, tokenizer.json or ENCODING.tiktoken (or set corpus.tokenizer to a model that has them)");
+            // A corpus of ids is one tokenizer's; a model with tokenizer files of its own would have to tokenize text.
+            else if (models.Valid.FirstOrDefault(m => m.TokenizerDigest is not null) is { } own)
+                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' (corpus.tokenizer) has no tokenizer files, so the corpus can only be ids, "
+                    + $"but model '{own.Name}' has a tokenizer of its own; expected corpus.tokenizer naming a model with tokenizer files "
+                    + "(models with other tokenizers then tokenize the text themselves)");
         }
 
         var labels = ReadCorpusLabels(c, format, errors);
@@ -419,6 +440,13 @@ public static partial class JobLoader
             Line($"analyses[{i}].kind", analyses[i].Kind);
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
             if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
+            // Only when set, so the digests of jobs written before these keys existed stay as they were.
+            if (analyses[i].SaeSelection is { } selection) Line($"analyses[{i}].sites.list", string.Join(",", selection));
+            if (analyses[i].Level != AnalysisLevel.Token)
+            {
+                Line($"analyses[{i}].level", SpecNames.Of(analyses[i].Level));
+                Line($"analyses[{i}].reduce", SpecNames.Of(analyses[i].Reduce));
+            }
             foreach (var (key, value) in analyses[i].Measure.Canonical(analyses[i].Parameters)) Line($"analyses[{i}].{key}", value);
             // Only when set, so the digests of jobs written before the key existed stay as they were.
             if (analyses[i].ShardsPerUnit is { } shards) Line($"analyses[{i}].shards_per_unit", shards);
