@@ -10,11 +10,13 @@ namespace Sweep.Bench;
 /// <summary>
 /// Capture throughput of a GPT-2-small-shaped model (12 layers, d 768, 12 heads, vocab 50257; random weights written
 /// as an HF checkpoint to a temporary directory) at batch sizes 1, 8 and 32 over sequences of 128 tokens, capturing
-/// the last block's residual stream. Reported in tokens/s and as the fraction of the process's GEMM rate the forward
-/// pass's matmul FLOPs reach (2 x weights per token for the projections, 4 T d per layer per token for attention).
+/// the last block's residual stream. Reported in tokens/s and as the fraction of the neighbouring GEMMs' rate (see
+/// <see cref="Yardstick"/>) the forward pass's matmul FLOPs reach (2 x weights per token for the projections, 4 T d per
+/// layer per token for attention): median and range over interleaved runs.
 /// </summary>
 public sealed class CaptureBenchmark : IBenchmark
 {
+    private const int Runs = 5;
     private const int Layers = 12, Hidden = 768, Heads = 12, Vocab = 50257, Positions = 1024, SequenceLength = 128;
 
     public string Name => "capture";
@@ -33,31 +35,32 @@ public sealed class CaptureBenchmark : IBenchmark
             using var model = CausalLm.Load(dir, device);
             output.Line($"load onto {model.Device} as {model.Dtype}", $"{watch.Elapsed.TotalSeconds:F1} s");
 
-            double gemm = GemmRate.Measure(device: device);
-            output.Line($"GEMM rate on {device}", $"{gemm / 1e9:F1} GFLOP/s");
+            using var yardstick = new Yardstick(device);
             var rng = new Random(17);
             var sequences = Enumerable.Range(0, 32).Select(_ => Enumerable.Range(0, SequenceLength).Select(_ => rng.Next(Vocab)).ToArray()).ToList();
             string[] site = [HookPoints.ResidPost(Layers - 1)];
             model.Capture(sequences.Take(2).ToList(), site, 2);   // warm-up
             double flopsPerToken = FlopsPerToken();
-            // Fewer sequences at small batch sizes keep the run to a minute or two on a laptop CPU.
-            foreach (var (batch, count) in new[] { (1, 8), (8, 16), (32, 32) })
+            // Fewer sequences at small batch sizes keep each run to a few seconds on a laptop CPU.
+            foreach (var (batch, count) in new[] { (1, 4), (8, 16), (32, 32) })
             {
-                watch.Restart();
-                model.Capture(sequences.Take(count).ToList(), site, batch);
-                double seconds = watch.Elapsed.TotalSeconds;
-                double tokensPerSecond = count * SequenceLength / seconds;
-                output.Line($"batch {batch,2} x {SequenceLength} tokens", $"{tokensPerSecond,8:F0} tokens/s   {tokensPerSecond * flopsPerToken / gemm:P1} of GEMM rate");
+                var runs = yardstick.Repeat(Runs, () =>
+                {
+                    model.Capture(sequences.Take(count).ToList(), site, batch);
+                    return count * SequenceLength * flopsPerToken;
+                });
+                double tokensPerSecond = count * SequenceLength / runs.Seconds.Median;
+                output.Line($"batch {batch,2} x {SequenceLength} tokens ({tokensPerSecond:F0} tokens/s)", $"{runs.FractionOfGemm.Format(unit: " of GEMM")}", runs);
             }
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
 
     /// <summary>Matmul FLOPs per token of 12 blocks: q, k, v, o (4 d^2) and the MLP (8 d^2) twice over, plus scores and mixing (4 T d).</summary>
-    private static double FlopsPerToken() => Layers * (2.0 * 12 * Hidden * Hidden + 4.0 * SequenceLength * Hidden);
+    internal static double FlopsPerToken() => Layers * (2.0 * 12 * Hidden * Hidden + 4.0 * SequenceLength * Hidden);
 
     /// <summary>A GPT2LMHeadModel-layout checkpoint with seeded uniform weights (scale 0.02), norms at identity.</summary>
-    private static void WriteCheckpoint(string dir)
+    internal static void WriteCheckpoint(string dir)
     {
         var config = new JsonObject
         {

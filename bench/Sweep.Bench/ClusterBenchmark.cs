@@ -43,20 +43,21 @@ public sealed class ClusterBenchmark : IBenchmark
             File.WriteAllLines(Path.Combine(work, "corpus.txt"), corpus);
             TinyRandomModels.Write(Path.Combine(work, "models"), string.Join("\n", corpus));
 
-            var local = new List<double>();
-            var cluster = new List<double>();
+            // Alternate the paths so warm-up and caches favour neither; each run gets a fresh store and a GEMM after it.
+            using var yardstick = new Yardstick();
+            var local = new Samples();
+            var cluster = new Samples();
             int units = 0;
             for (int trial = 0; trial < Trials; trial++)
             {
-                // Alternate the order so warm-up and caches favour neither path; each run gets a fresh store.
-                var (l, n) = await TimeLocalAsync(work, database, $"local-{trial}");
-                var c = await TimeClusterAsync(work, database, $"cluster-{trial}");
-                local.Add(l); cluster.Add(c); units = n;
+                int t = trial;
+                local.Add(yardstick.Time(() => units = TimeLocalAsync(work, database, $"local-{t}").GetAwaiter().GetResult()));
+                cluster.Add(yardstick.Time(() => TimeClusterAsync(work, database, $"cluster-{t}").GetAwaiter().GetResult()));
             }
-            double localMedian = Median(local), clusterMedian = Median(cluster);
-            output.Line($"job ({units} units), single process (median of {Trials})", $"{localMedian:F2} s");
-            output.Line("same job, loopback cluster (coordinator + worker node)", $"{clusterMedian:F2} s");
-            output.Line("cluster / single process", $"{clusterMedian / localMedian:F2}x");
+            double localMedian = local.Seconds.Median;
+            output.Line($"job ({units} units), single process", $"{local.GemmEquivalents.Format(unit: " GEMMs")} ({localMedian:F2} s)", local);
+            output.Line("same job, loopback cluster (coordinator + worker node)", $"{cluster.GemmEquivalents.Format(unit: " GEMMs")} ({cluster.Seconds.Median:F2} s)", cluster);
+            output.Line("cluster / single process", CorrelationBenchmark.Ratio(cluster, local));
 
             var memory = await SchedulingCostAsync(work, _ => new NullLedger());
             long runId = await database.CreateRunAsync("bench-noop", "", "noop", work);
@@ -77,15 +78,15 @@ public sealed class ClusterBenchmark : IBenchmark
         }
     }
 
-    private static async Task<(double Seconds, int Units)> TimeLocalAsync(string work, SweepDatabase database, string name)
+    /// <summary>Runs the job in this process; returns its number of units.</summary>
+    private static async Task<int> TimeLocalAsync(string work, SweepDatabase database, string name)
     {
         var spec = JobLoader.Load(WriteJob(work, name));
-        var clock = Stopwatch.StartNew();
         var report = await LocalRunner.RunAsync(spec, database, NoProgress.Instance, CancellationToken.None);
-        return (clock.Elapsed.TotalSeconds, report.CaptureUnits + report.AnalysisUnits);
+        return report.CaptureUnits + report.AnalysisUnits;
     }
 
-    private static async Task<double> TimeClusterAsync(string work, SweepDatabase database, string name)
+    private static async Task TimeClusterAsync(string work, SweepDatabase database, string name)
     {
         var spec = JobLoader.Load(WriteJob(work, name));
         int seed = FreePort();
@@ -100,10 +101,8 @@ public sealed class ClusterBenchmark : IBenchmark
         try
         {
             await Task.WhenAll(coordinator.Welcomed, worker.Welcomed).WaitAsync(TimeSpan.FromMinutes(1));
-            var clock = Stopwatch.StartNew();
             var outcome = await ClusterSubmission.SubmitAsync($"127.0.0.1:{seed}", new ClusterOptions { Port = 0 }, spec, null, _ => { }, CancellationToken.None);
             if (!outcome.Finished.Succeeded) throw new InvalidOperationException(outcome.Finished.Error);
-            return clock.Elapsed.TotalSeconds;
         }
         finally
         {
@@ -184,8 +183,6 @@ public sealed class ClusterBenchmark : IBenchmark
         listener.Stop();
         return port;
     }
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private sealed record NoOpUnit(string Key) : WorkUnit(Key, [])
     {

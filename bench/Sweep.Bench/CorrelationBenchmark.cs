@@ -1,11 +1,10 @@
-using System.Diagnostics;
 using Sweep.Analysis.Correlation;
 
 namespace Sweep.Bench;
 
 /// <summary>
 /// Feature correlation, measured side by side: (1) the dense tiled path's useful GEMM throughput
-/// (2·N·FA·FB flop for the cross products) as a fraction of the process's float32 GEMM rate (goal ≥ 0.7);
+/// (2·N·FA·FB flop for the cross products) as a fraction of the neighbouring GEMMs' rate (goal ≥ 0.7);
 /// (2) the sparse exact path's speed-up over the dense path on SAE-like codes at 1% density, with the
 /// matches of both compared (goal ≥ 50x, identical matches).
 /// </summary>
@@ -16,8 +15,7 @@ public sealed class CorrelationBenchmark : IBenchmark
 
     public void Run(BenchmarkOutput output)
     {
-        double gemm = GemmRate.Measure();
-        output.Line("float32 GEMM rate (2048^3, this run)", $"{gemm / 1e9:F1} GFLOP/s");
+        using var yardstick = new Yardstick();
 
         // Blocks the size of a default corpus shard (64 sequences x 128 tokens): per-block work is O(rows x width), the GEMM O(rows x width²).
         const int denseWidth = 2048, denseRows = 16384, blockRows = 8192;
@@ -26,9 +24,12 @@ public sealed class CorrelationBenchmark : IBenchmark
         {
             var options = new CorrelationOptions(MemoryBudgetBytes: 1L << 30, Precision: precision);
             DenseCorrelation.Stream(denseWidth, denseWidth, () => blocks.Take(1), options); // warm-up
-            double seconds = Best(3, () => DenseCorrelation.Stream(denseWidth, denseWidth, () => blocks, options));
-            double rate = 2.0 * denseRows * denseWidth * denseWidth / seconds;
-            output.Line($"dense {denseWidth}x{denseWidth}, {denseRows} tokens, {precision}", $"{seconds:F2} s, {rate / 1e9:F1} GFLOP/s = {rate / gemm:F2} of GEMM");
+            var runs = yardstick.Repeat(3, () =>
+            {
+                DenseCorrelation.Stream(denseWidth, denseWidth, () => blocks, options);
+                return 2.0 * denseRows * denseWidth * denseWidth;
+            });
+            output.Line($"dense {denseWidth}x{denseWidth}, {denseRows} tokens, {precision}", $"{runs.FractionOfGemm.Format(unit: " of GEMM")} ({runs.Seconds.Median:F2} s)", runs);
         }
 
         // Enough tokens that co-active pairs repeat, as they do in real SAE codes: the sparse cost is then the
@@ -37,31 +38,25 @@ public sealed class CorrelationBenchmark : IBenchmark
         var codes = Enumerable.Range(0, shards).Select(b => SparseBlock(tokens / shards, width, active, seed: 100 + b)).ToList();
         BestMatches? sparse = null, dense = null;
         // The reducer's path: blocks gathered into one batch (one sparse product over its tokens), then exact best matches.
-        double sparseSeconds = Best(5, () => sparse = SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes)));
-        // For comparison: a partial per shard, merged as a tree (what a reducer does beyond one batch, or across reducers).
-        double mergedSeconds = Best(2, () => SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes, batchEntries: 1)));
+        var sparseRuns = yardstick.Repeat(5, () => sparse = SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes)));
+        // For comparison: one product per shard, each folded in (what a reducer does with batches of one shard).
+        var mergedRuns = yardstick.Repeat(3, () => SparseCorrelation.BestMatches(SparseCorrelationMeasure.Statistics(codes, batchEntries: 1)));
         var denseCodes = codes.Select(c => new RowBlock(c.A.ToDense(), c.B.ToDense(), c.A.Rows)).ToList();
-        double denseSeconds = Best(2, () => dense = DenseCorrelation.Stream(width, width, () => denseCodes,
+        var denseRuns = yardstick.Repeat(3, () => dense = DenseCorrelation.Stream(width, width, () => denseCodes,
             new CorrelationOptions(MemoryBudgetBytes: 1L << 30, Precision: GemmPrecision.Float32)));
         int differing = dense!.AToB.Zip(sparse!.AToB).Count(p => p.First.Index != p.Second.Index)
                         + dense.BToA.Zip(sparse.BToA).Count(p => p.First.Index != p.Second.Index);
-        output.Line($"sparse {width}x{width}, {tokens} tokens, 1% density", $"{sparseSeconds * 1e3:F0} ms (a partial per shard, merged: {mergedSeconds * 1e3:F0} ms)");
-        output.Line("dense (float32 GEMM) on the same codes", $"{denseSeconds:F2} s");
-        output.Line("sparse speed-up over dense (goal >= 50x)", $"{denseSeconds / sparseSeconds:F0}x, matches {(differing == 0 ? "identical" : $"differ for {differing} features")}");
+        output.Line($"sparse {width}x{width}, {tokens} tokens, 1% density", $"{sparseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({sparseRuns.Seconds.Median * 1e3:F0} ms)", sparseRuns);
+        output.Line("  folded shard by shard (a product per shard)", $"{mergedRuns.GemmEquivalents.Format(unit: " GEMMs")} ({mergedRuns.Seconds.Median * 1e3:F0} ms)", mergedRuns);
+        output.Line("dense (float32 GEMM) on the same codes", $"{denseRuns.GemmEquivalents.Format(unit: " GEMMs")} ({denseRuns.Seconds.Median:F2} s)", denseRuns);
+        output.Line("sparse speed-up over dense (goal >= 50x)", $"{Ratio(denseRuns, sparseRuns, "F0")}x, matches {(differing == 0 ? "identical" : $"differ for {differing} features")}");
     }
 
-    private static double Best(int repetitions, Action action)
+    /// <summary>The ratio of two subjects' GEMM-normalised times (medians), with the widest range their spreads allow.</summary>
+    internal static string Ratio(Samples numerator, Samples denominator, string number = "F2")
     {
-        double best = double.MaxValue;
-        for (int i = 0; i < repetitions; i++)
-        {
-            GC.Collect();   // every repetition starts from a collected heap, not from the garbage of the last one
-            GC.WaitForPendingFinalizers();
-            var watch = Stopwatch.StartNew();
-            action();
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
-        }
-        return best;
+        var (n, d) = (numerator.GemmEquivalents, denominator.GemmEquivalents);
+        return $"{(n.Median / d.Median).ToString(number)} [{(n.Min / d.Max).ToString(number)}–{(n.Max / d.Min).ToString(number)}]";
     }
 
     private static RowBlock DenseBlock(int rows, int widthA, int widthB, int seed)

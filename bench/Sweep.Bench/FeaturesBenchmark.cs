@@ -20,23 +20,24 @@ public sealed class FeaturesBenchmark : IBenchmark
 
     public void Run(BenchmarkOutput output)
     {
+        using var yardstick = new Yardstick();
         var blocks = Enumerable.Range(0, Shards).Select(Shard).ToList();
         long correlationBytes = 0;
         var tileBytes = new List<long>();
         long tokens = blocks.Sum(b => (long)b.Rows), codes = blocks.Sum(b => (long)b.Sparse!.Indices.Length);
         output.Line("site", $"{Width} features, TopK {K}, {tokens} tokens in {Shards} shards, {codes} codes");
 
-        var (correlationPeak, correlationRaw, correlationSeconds) = Measure(() =>
+        var (correlationPeak, correlationRaw, correlationSeconds) = Measure(yardstick, () =>
         {
             var stats = SparseCorrelationMeasure.Statistics(blocks.Select(b => (b.Sparse!, b.Sparse!)));
             SparseCorrelation.BestMatches(stats, topK: 1);
             correlationBytes = stats.Bytes;
             return stats.CoActivePairs;
         }, out long pairs);
-        output.Line("correlation (site with itself)", $"live peak {Mb(correlationPeak)} (with garbage {Mb(correlationRaw)}), {correlationSeconds:F1} s, {pairs} co-active pairs");
+        output.Line("correlation (site with itself)", $"live peak {Mb(correlationPeak)} (with garbage {Mb(correlationRaw)}), {correlationSeconds}, {pairs} co-active pairs");
 
         var parameters = new FeaturesParameters();
-        var (tilePeak, tileRaw, tileSeconds) = Measure(() =>
+        var (tilePeak, tileRaw, tileSeconds) = Measure(yardstick, () =>
         {
             long partners = 0;
             // Each tile is its own unit: its statistics are dropped before the next tile starts (a method of its own, so
@@ -44,15 +45,15 @@ public sealed class FeaturesBenchmark : IBenchmark
             for (int tile = 0; tile < Tiles; tile++) partners += OneTile(blocks, tile, parameters.Partners, tileBytes);
             return partners;
         }, out long partnerRows);
-        output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds:F1} s, {partnerRows} partner rows");
+        output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds}, {partnerRows} partner rows");
 
-        var (summaryPeak, summaryRaw, summarySeconds) = Measure(() =>
+        var (summaryPeak, summaryRaw, summarySeconds) = Measure(yardstick, () =>
         {
             // Map units over ranges of shards, merged as a tree would (pairwise, left to right here).
             var summary = blocks.Chunk(ShardsPerRange).Select(range => FeatureSummary.Over(range, Width, parameters)).Aggregate((a, b) => a.Merge(b));
             return summary.Finish().Examples.Count;
         }, out long examples);
-        output.Line("features: statistics, histograms, contexts, samples", $"live peak {Mb(summaryPeak)} (with garbage {Mb(summaryRaw)}), {summarySeconds:F1} s, {examples} examples kept");
+        output.Line("features: statistics, histograms, contexts, samples", $"live peak {Mb(summaryPeak)} (with garbage {Mb(summaryRaw)}), {summarySeconds}, {examples} examples kept");
 
         output.Line("cross sums held: correlation / each tile", $"{Mb(correlationBytes)} / {string.Join(", ", tileBytes.Select(Mb))}");
         long featuresPeak = Math.Max(summaryPeak, tilePeak);
@@ -93,10 +94,11 @@ public sealed class FeaturesBenchmark : IBenchmark
 
     /// <summary>
     /// Runs <paramref name="work"/> while a thread samples the heap: every 2 ms its size with garbage, every 100 ms its
-    /// live size after a full collection. Returns both peaks above the collected baseline, and the time (which the
-    /// collections lengthen; compare times only between runs of this benchmark).
+    /// live size after a full collection. Returns both peaks above the collected baseline, and the time in seconds and in
+    /// the GEMMs run right before and after it (see <see cref="Yardstick"/>; the collections lengthen it: compare times
+    /// only between runs of this benchmark).
     /// </summary>
-    private static (long Live, long Raw, double Seconds) Measure(Func<long> work, out long result)
+    private static (long Live, long Raw, string Time) Measure(Yardstick yardstick, Func<long> work, out long result)
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
@@ -117,12 +119,12 @@ public sealed class FeaturesBenchmark : IBenchmark
             }
         }) { IsBackground = true, Priority = ThreadPriority.AboveNormal };
         sampler.Start();
-        var timer = Stopwatch.StartNew();
-        result = work();
-        double seconds = timer.Elapsed.TotalSeconds;
+        long value = 0;
+        var sample = yardstick.Time(() => { value = work(); });
+        result = value;
         Volatile.Write(ref done, true);
         sampler.Join();
-        return (Math.Max(0, live - baseline), Math.Max(0, raw - baseline), seconds);
+        return (Math.Max(0, live - baseline), Math.Max(0, raw - baseline), $"{sample.Seconds:F1} s = {sample.GemmEquivalents:F1} GEMMs");
     }
 
     private static string Mb(long bytes) => $"{bytes / 1e6:F0} MB";

@@ -130,15 +130,17 @@ public sealed class CausalLm : IDisposable
             if (logits is not null) hooks[HookPoints.Logits] = logits;
             foreach (var site in wanted)
             {
-                var host = site == HookPoints.LogProbsNext ? NextTokenLogProbs(logits!, tokens, lengths) : hooks[site].to(ScalarType.Float32).cpu();
+                // One contiguous float32 host tensor, read in place: per sequence one block copy of its real rows.
+                var host = (site == HookPoints.LogProbsNext ? NextTokenLogProbs(logits!, tokens, lengths) : hooks[site].to(ScalarType.Float32).cpu()).contiguous();
                 int width = Descriptor.WidthOf(site);
                 for (int b = 0; b < batch.Count; b++)
                 {
                     // Real rows of sequence b: positions 0..len-1 (right padding); one fewer for log_probs_next.
                     long rows = HookPoints.LacksLastPosition(site) ? lengths[b] - 1 : lengths[b];
                     if (rows == 0) continue;
-                    var real = host[b].narrow(0, 0, rows).contiguous();
-                    real.data<float>().CopyTo(values[site], (int)written[site]);
+                    using var sequence = host[b];
+                    var real = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(sequence.bytes)[..(int)(rows * width)];
+                    real.CopyTo(values[site].AsSpan((int)written[site]));
                     written[site] += rows * width;
                 }
             }

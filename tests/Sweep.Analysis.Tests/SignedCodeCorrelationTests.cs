@@ -66,6 +66,38 @@ public sealed class SignedCodeCorrelationTests
     }
 
     [Fact]
+    public void Signed_codes_folded_in_place_batch_by_batch_or_in_tiles_of_A_give_the_same_matches_as_one_product()
+    {
+        var codes = Signed(tokens: 900, seed: 63);
+        var whole = SparseCorrelation.BestMatches(SparsePairStatistics.FromRows(codes.A, codes.B), TopK);
+        int[] cuts = [0, 1, 300, 301, 640, codes.A.Rows];
+        var batches = Enumerable.Range(0, cuts.Length - 1)
+            .Select(k => (codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k]), codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k]))).ToList();
+        // In place: each batch's products merged into the rows (sums that cancel across batches included).
+        var folded = SparsePairStatistics.Empty(codes.A.Width, codes.B.Width);
+        foreach (var batch in batches) folded.Add([batch]);
+        // Tiles: the cross sums of three ranges of A features, each folded batch by batch, combined.
+        var tiles = new SparseCorrelation.Tiles(TopK);
+        int[] edges = [0, 5, codes.A.Width - 3, codes.A.Width];
+        for (int t = 0; t + 1 < edges.Length; t++)
+        {
+            var tile = SparsePairStatistics.Empty(codes.A.Width, codes.B.Width, edges[t], edges[t + 1]);
+            foreach (var batch in batches) tile.Add([batch]);
+            tiles.Add(tile);
+        }
+        foreach (var matches in new[] { SparseCorrelation.BestMatches(folded, TopK), tiles.Finish() })
+        {
+            Assert.True(whole.SameMatchesAs(matches), "best-match indices or dead flags differ");
+            for (int i = 0; i < whole.WidthA; i++)
+            {
+                Assert.Equal(whole.AToB[i].Correlation, matches.AToB[i].Correlation, 1e-12);
+                Assert.Equal(whole.TopKAToB[i].Select(m => m.Index), matches.TopKAToB[i].Select(m => m.Index));
+            }
+            for (int j = 0; j < whole.WidthB; j++) Assert.Equal(whole.BToA[j].Correlation, matches.BToA[j].Correlation, 1e-12);
+        }
+    }
+
+    [Fact]
     public void Negative_codes_not_marked_signed_are_refused()
     {
         var codes = Signed(tokens: 50, seed: 63);

@@ -63,7 +63,13 @@ public sealed class SparseCorrelationTests
         var shuffled = parts.OrderBy(p => p.Count % 7).Aggregate((acc, p) => p.Merge(acc));
         var oneProduct = SparsePairStatistics.FromBlocks(Enumerable.Range(0, cuts.Length - 1)
             .Select(k => (codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k]), codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k]))).ToList());
-        foreach (var stats in new[] { tree, reversed, leftFold, shuffled, oneProduct })
+        // Folded in place block by block, and merged consuming (rows merged in place where they have room, operands released).
+        var folded = SparsePairStatistics.Empty(80, 70);
+        for (int k = 0; k < cuts.Length - 1; k++) folded.Add([(codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k]), codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k]))]);
+        var consumed = Enumerable.Range(0, cuts.Length - 1)
+            .Select(k => SparsePairStatistics.FromRows(codes.A.Slice(cuts[k], cuts[k + 1] - cuts[k]), codes.B.Slice(cuts[k], cuts[k + 1] - cuts[k])))
+            .Aggregate((acc, p) => p.MergeConsuming(acc));
+        foreach (var stats in new[] { tree, reversed, leftFold, shuffled, oneProduct, folded, consumed })
         {
             Assert.Equal(900, stats.Count);
             Assert.Equal(SparsePairStatistics.FromRows(codes.A, codes.B).CoActivePairs, stats.CoActivePairs);
@@ -85,6 +91,32 @@ public sealed class SparseCorrelationTests
             Assert.Equal(whole.CoActivePairs, stats.CoActivePairs);
             AssertSame(SparseCorrelation.BestMatches(whole), SparseCorrelation.BestMatches(stats), 1e-12);
         }
+    }
+
+    [Theory]
+    [InlineData(60_000L, 0)]
+    [InlineData(25_000L, 3)]
+    [InlineData(1L, 2)]   // one A feature per pass
+    public void Within_a_memory_budget_the_A_features_are_tiled_over_passes_and_the_matches_are_the_same(long budget, int topK)
+    {
+        var codes = SaeCodes.Generate(tokens: 1200, widthA: 90, widthB: 110, concepts: 45, conceptsPerToken: 4, noisePerToken: 3, seed: 57);
+        var blocks = Enumerable.Range(0, 12).Select(k => (codes.A.Slice(k * 100, 100), codes.B.Slice(k * 100, 100))).ToList();
+        var whole = SparsePairStatistics.FromRows(codes.A, codes.B);
+        Assert.True(whole.Bytes > budget, $"the test needs pairs ({whole.Bytes} bytes) beyond the budget");
+        var expected = SparseCorrelation.BestMatches(whole, topK);
+
+        int enumerations = 0;
+        var tiled = SparseCorrelationMeasure.BestMatches(() => { enumerations++; return blocks; }, topK, budget, batchEntries: 1500);
+        Assert.True(tiled.Passes > 1, "the budget should force more than one pass");
+        Assert.Equal(tiled.Passes, enumerations);
+        Assert.Equal(whole.CoActivePairs, tiled.CoActivePairs);
+        AssertSame(expected, tiled.Matches, 1e-12);
+        for (int i = 0; i < expected.WidthA && topK > 0; i++)
+            Assert.Equal(expected.TopKAToB[i].Select(m => m.Index), tiled.Matches.TopKAToB[i].Select(m => m.Index));
+
+        var roomy = SparseCorrelationMeasure.BestMatches(() => blocks, topK, budgetBytes: 1L << 30, batchEntries: 1500);
+        Assert.Equal(1, roomy.Passes);
+        AssertSame(expected, roomy.Matches, 1e-12);
     }
 
     [Fact]

@@ -11,38 +11,53 @@ namespace Sweep.Analysis.Correlation;
 /// almost nothing. Zero values are skipped, and float32 x float32 is exact in float64 and cannot underflow, so for
 /// non-negative codes every product is positive: a sum is non-zero exactly when the pair was co-active, and a 0 in a
 /// dense row means "never co-active". Signed codes (a temporal SAE's pred output) can give a co-active pair whose
-/// products cancel to a sum of exactly 0; such a pair is stored like a pair never co-active, which changes nothing
-/// downstream: Sᵢⱼ enters every formula only as the sum, and 0 is its value either way.
+/// products cancel to a sum of exactly 0; such a pair is stored like a pair never co-active (or, once in a sparse row,
+/// as a listed 0 sum), which changes nothing downstream: Sᵢⱼ enters every formula only as the sum, and 0 is its value
+/// either way.
 /// </summary>
+/// <remarks>
+/// Sums are folded in place (<see cref="AddProduct"/>): a batch's products go straight into the rows, a sparse row
+/// is merged with the batch's new columns in place when its spare capacity allows (rows grow by a quarter beyond
+/// their need), and only the row being merged is ever copied. The sums may hold a range of A features only
+/// (<see cref="LowA"/>..<see cref="HighA"/>): a tile of a correlation too large for memory at once.
+/// </remarks>
 internal sealed class CrossSums
 {
     private static readonly int[] NoColumns = [];
     private static readonly double[] NoValues = [];
 
-    private readonly int[]?[] _columns;   // null: the row is dense
+    private readonly int[]?[] _columns;   // null: the row is dense; a sparse row's arrays may be longer than its count
     private readonly double[][] _values;
     private readonly int[] _counts;       // co-active pairs per row
 
-    private CrossSums(int widthB, int[]?[] columns, double[][] values, int[] counts)
+    private CrossSums(int widthB, int[]?[] columns, double[][] values, int[] counts, int lowA, int highA)
     {
         WidthB = widthB; _columns = columns; _values = values; _counts = counts;
+        LowA = lowA; HighA = highA;
         Count = counts.Sum(c => (long)c);
     }
 
     public int WidthA => _counts.Length;
     public int WidthB { get; }
+    /// <summary>The A features whose rows these sums hold: [LowA, HighA); the whole width unless tiled.</summary>
+    public int LowA { get; private set; }
+    public int HighA { get; private set; }
+    public bool HoldsAllOfA => LowA == 0 && HighA == WidthA;
     /// <summary>Distinct co-active pairs.</summary>
-    public long Count { get; }
+    public long Count { get; private set; }
 
+    /// <summary>Memory held by the rows, spare capacity included.</summary>
     public long Bytes
     {
         get
         {
             long bytes = 0;
-            for (int i = 0; i < WidthA; i++) bytes += 40 + (IsDense(i) ? 8L * WidthB : 12L * _counts[i]);
+            for (int i = 0; i < WidthA; i++) bytes += RowBytes(i);
             return bytes;
         }
     }
+
+    private long RowBytes(int i) => 40 + (IsDense(i) ? 8L * WidthB : 12L * _columns[i]!.Length);
 
     /// <summary>Whether a row with <paramref name="count"/> co-active pairs is stored dense (it then takes no more memory).</summary>
     public static bool StoresDense(long count, int widthB) => 3 * count >= 2L * widthB;
@@ -64,28 +79,49 @@ internal sealed class CrossSums
     }
 
     /// <summary>Cross sums from their rows (a partial read back from its file): per row its columns (null: dense), sums and co-active count.</summary>
-    internal static CrossSums FromRows(int widthB, int[]?[] columns, double[][] values, int[] counts) => new(widthB, columns, values, counts);
+    internal static CrossSums FromRows(int widthB, int[]?[] columns, double[][] values, int[] counts, int lowA, int highA) =>
+        new(widthB, columns, values, counts, lowA, highA);
 
-    public static CrossSums Empty(int widthA, int widthB) =>
-        new(widthB, Enumerable.Repeat(NoColumns, widthA).ToArray<int[]?>(), Enumerable.Repeat(NoValues, widthA).ToArray(), new int[widthA]);
+    public static CrossSums Empty(int widthA, int widthB) => Empty(widthA, widthB, 0, widthA);
+
+    public static CrossSums Empty(int widthA, int widthB, int lowA, int highA) =>
+        new(widthB, Enumerable.Repeat(NoColumns, widthA).ToArray<int[]?>(), Enumerable.Repeat(NoValues, widthA).ToArray(), new int[widthA], lowA, highA);
 
     /// <summary>
-    /// Gustavson's sparse product AᵀB over consecutive blocks of tokens (taken as one): for each A feature, walk its
-    /// tokens and add its value times each B entry of that token into a dense scratch row (in L1 or L2 for SAE widths),
-    /// then keep the scratch as the row when it is dense-ish, or compact its touched columns.
-    /// Cost O(Σₜ nnzA(t)·nnzB(t) + stored pairs).
+    /// Releases the rows of A features [<paramref name="from"/>, HighA) and stops holding them: what a fold does when the
+    /// sums outgrow their memory budget (those features are left to a later pass).
     /// </summary>
-    public static CrossSums Product(IReadOnlyList<SparseRows> a, IReadOnlyList<SparseRows> b)
+    public void Truncate(int from)
     {
-        int widthA = a[0].Width, widthB = b[0].Width;
+        for (int i = from; i < HighA; i++) { _columns[i] = NoColumns; _values[i] = NoValues; _counts[i] = 0; }
+        HighA = Math.Max(LowA, from);
+        Count = _counts.Sum(c => (long)c);
+    }
+
+    /// <summary>The first A feature at or after <see cref="LowA"/> whose rows from LowA on take more than <paramref name="bytes"/>.</summary>
+    public int FirstBeyond(long bytes)
+    {
+        long total = 0;
+        for (int i = LowA; i < HighA; i++)
+            if ((total += RowBytes(i)) > bytes) return i;
+        return HighA;
+    }
+
+    /// <summary>
+    /// Adds Gustavson's sparse product AᵀB over consecutive blocks of tokens (taken as one) into the rows held: for each
+    /// A feature, walk its tokens and add its value times each B entry of that token into a dense scratch row (in L1 or
+    /// L2 for SAE widths), then fold the scratch into the feature's row — added into a dense row, merged with a sparse
+    /// one (in place when its capacity allows), or kept as the row when the feature had none.
+    /// Cost O(Σₜ nnzA(t)·nnzB(t) + the pairs of the rows touched).
+    /// </summary>
+    public void AddProduct(IReadOnlyList<SparseRows> a, IReadOnlyList<SparseRows> b)
+    {
+        int widthB = WidthB;
         FeatureMajor byFeature = null!;
         TokenMajor byToken = null!;
-        Parallel.Invoke(() => byFeature = FeatureMajor.Of(a), () => byToken = TokenMajor.Of(b));
-        var columns = new int[]?[widthA];
-        var values = new double[widthA][];
-        var counts = new int[widthA];
+        Parallel.Invoke(() => byFeature = FeatureMajor.Of(a, LowA, HighA), () => byToken = TokenMajor.Of(b));
         double bPerToken = (double)byToken.Entries.Length / Math.Max(1, byToken.Offsets.Length - 1);
-        var chunks = Cores.Chunks(widthA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1);
+        var chunks = Cores.Chunks(HighA - LowA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1 + (_counts[LowA + f] >> 3));
         // With negative codes a running sum can return to 0, so "the slot is still 0" no longer means "not touched yet".
         bool signed = byFeature.HasNegative || byToken.HasNegative;
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
@@ -95,24 +131,107 @@ internal sealed class CrossSums
             var marks = signed ? new int[widthB] : [];
             for (int f = chunks[c]; f < chunks[c + 1]; f++)
             {
+                int tokens = byFeature.Start[f + 1] - byFeature.Start[f];
+                if (tokens == 0) continue;
                 // Listing first touches costs more than a scan of the scratch row unless the row will be very sparse.
-                bool track = (byFeature.Start[f + 1] - byFeature.Start[f]) * bPerToken < widthB / 8.0;
+                bool track = tokens * bPerToken < widthB / 8.0;
                 int n = !track ? Accumulate<NoTouches>(byFeature, f, byToken, scratch, touched, marks)
                     : signed ? Accumulate<MarkTouches>(byFeature, f, byToken, scratch, touched, marks)
                     : Accumulate<ListTouches>(byFeature, f, byToken, scratch, touched, marks);
                 if (track) Array.Sort(touched, 0, n);
                 else n = NonZeros(scratch, touched);
                 if (track && signed) n = DropZeroSums(scratch, touched, n);
-                counts[f] = n;
-                if (StoresDense(n, widthB))
-                {
-                    (columns[f], values[f]) = (null, scratch);
-                    scratch = new double[widthB];
-                }
-                else (columns[f], values[f]) = Compact(scratch, touched, n);
+                if (n == 0) continue;
+                scratch = FoldRow(LowA + f, scratch, touched, n);
             }
         });
-        return new CrossSums(widthB, columns, values, counts);
+        Count = _counts.Sum(x => (long)x);
+    }
+
+    /// <summary>
+    /// Adds the scratch row's sums (at the <paramref name="n"/> ascending columns listed in <paramref name="touched"/>)
+    /// into row i and clears them from the scratch; returns the scratch to use next (a fresh one when this one became
+    /// the row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double[] FoldRow(int i, double[] scratch, int[] touched, int n)
+    {
+        int widthB = WidthB;
+        if (IsDense(i))
+        {
+            var row = _values[i];
+            int added = 0;
+            for (int k = 0; k < n; k++)
+            {
+                int j = touched[k];
+                // Signed sums can also return to 0 (counted as never co-active again); non-negative ones only grow.
+                double before = row[j], after = before + scratch[j];
+                added += (after != 0 ? 1 : 0) - (before != 0 ? 1 : 0);
+                row[j] = after;
+                scratch[j] = 0;
+            }
+            _counts[i] += added;
+            return scratch;
+        }
+        if (_counts[i] == 0)
+        {
+            _counts[i] = n;
+            if (StoresDense(n, widthB)) { (_columns[i], _values[i]) = (null, scratch); return new double[widthB]; }
+            (_columns[i], _values[i]) = Compact(scratch, touched, n, Grown(n));
+            return scratch;
+        }
+        var columns = Columns(i);
+        int union = MergedCount(columns, touched.AsSpan(0, n));
+        if (StoresDense(union, widthB))
+        {
+            // The scratch becomes the dense row: the old sparse sums are added into it.
+            var values = Values(i);
+            for (int k = 0; k < columns.Length; k++) scratch[columns[k]] += values[k];
+            (_columns[i], _values[i], _counts[i]) = (null, scratch, union);
+            return new double[widthB];
+        }
+        if (union <= _columns[i]!.Length)
+            MergeBackward(_columns[i]!, _values[i], _counts[i], scratch, touched, n, union);
+        else
+        {
+            var (mergedColumns, mergedValues) = (new int[Grown(union)], new double[Grown(union)]);
+            MergeInto(columns, Values(i), scratch, touched.AsSpan(0, n), mergedColumns, mergedValues);
+            (_columns[i], _values[i]) = (mergedColumns, mergedValues);
+        }
+        _counts[i] = union;
+        for (int k = 0; k < n; k++) scratch[touched[k]] = 0;
+        return scratch;
+    }
+
+    /// <summary>Room for a sparse row of <paramref name="count"/> pairs and a quarter more, so later batches mostly merge in place.</summary>
+    private static int Grown(int count) => count + (count >> 2);
+
+    /// <summary>Merges the scratch's sums at the listed columns into a sparse row in place, from the back (capacity ≥ union).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeBackward(int[] columns, double[] values, int count, double[] scratch, int[] touched, int n, int union)
+    {
+        int p = count - 1, q = n - 1, w = union - 1;
+        while (q >= 0)
+        {
+            int t = touched[q];
+            if (p >= 0 && columns[p] > t) { columns[w] = columns[p]; values[w--] = values[p--]; }
+            else if (p >= 0 && columns[p] == t) { columns[w] = t; values[w--] = values[p--] + scratch[t]; q--; }
+            else { columns[w] = t; values[w--] = scratch[t]; q--; }
+        }
+        // The rest of the old row is already in place (w == p).
+    }
+
+    /// <summary>Merges a sparse row and the scratch's sums at the listed columns into new arrays (sized for the union or more).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeInto(ReadOnlySpan<int> columns, ReadOnlySpan<double> values, double[] scratch, ReadOnlySpan<int> touched, int[] outColumns, double[] outValues)
+    {
+        int p = 0, q = 0, w = 0;
+        while (p < columns.Length || q < touched.Length)
+        {
+            if (q == touched.Length || (p < columns.Length && columns[p] < touched[q])) { outColumns[w] = columns[p]; outValues[w++] = values[p++]; }
+            else if (p == columns.Length || touched[q] < columns[p]) { outColumns[w] = touched[q]; outValues[w++] = scratch[touched[q++]]; }
+            else { outColumns[w] = columns[p]; outValues[w++] = values[p++] + scratch[touched[q++]]; }
+        }
     }
 
     /// <summary>
@@ -197,33 +316,45 @@ internal sealed class CrossSums
         return n;
     }
 
-    /// <summary>The listed (ascending) columns of the scratch row with their sums; clears the scratch for the next row.</summary>
+    /// <summary>The listed (ascending) columns of the scratch row with their sums, in arrays of <paramref name="capacity"/>; clears the scratch for the next row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (int[], double[]) Compact(double[] scratch, int[] touched, int n)
+    private static (int[], double[]) Compact(double[] scratch, int[] touched, int n, int capacity)
     {
         if (n == 0) return (NoColumns, NoValues);
-        var columns = touched[..n];
-        var values = new double[n];
+        var columns = new int[capacity];
+        Array.Copy(touched, columns, n);
+        var values = new double[capacity];
         for (int k = 0; k < n; k++) { values[k] = scratch[columns[k]]; scratch[columns[k]] = 0; }
         return (columns, values);
     }
 
     /// <summary>
     /// The sums of both, row by row (sparse rows by a sorted merge). Neither operand changes unless
-    /// <paramref name="consume"/>: then dense rows of either are added into in place, and neither may be used again.
+    /// <paramref name="consume"/>: then rows of either are added into in place where they have room (dense rows always,
+    /// sparse rows when their spare capacity holds the union), each operand row is released as soon as it is merged,
+    /// and neither operand may be used again.
     /// </summary>
     public CrossSums Add(CrossSums other, bool consume = false)
     {
         if (other.WidthA != WidthA || other.WidthB != WidthB) throw new ArgumentException("cannot add cross sums of different widths");
+        if (other.LowA != LowA || other.HighA != HighA) throw new ArgumentException("cannot add cross sums of different A feature ranges");
         var columns = new int[]?[WidthA];
         var values = new double[WidthA][];
         var counts = new int[WidthA];
+        for (int i = 0; i < WidthA; i++) (columns[i], values[i]) = (NoColumns, NoValues);
         var chunks = Cores.Chunks(WidthA, i => RowCost(i) + other.RowCost(i));
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
-            for (int i = chunks[c]; i < chunks[c + 1]; i++) (columns[i], values[i], counts[i]) = AddRow(other, i, consume);
+            for (int i = chunks[c]; i < chunks[c + 1]; i++)
+            {
+                (columns[i], values[i], counts[i]) = AddRow(other, i, consume);
+                if (!consume) continue;
+                // Released now, not when the whole merge is done: the merge's peak is one copy of the data, not two.
+                (_columns[i], _values[i], _counts[i]) = (NoColumns, NoValues, 0);
+                (other._columns[i], other._values[i], other._counts[i]) = (NoColumns, NoValues, 0);
+            }
         });
-        return new CrossSums(WidthB, columns, values, counts);
+        return new CrossSums(WidthB, columns, values, counts, LowA, HighA);
     }
 
     private int RowCost(int i) => IsDense(i) ? WidthB : _counts[i] + 1;
@@ -259,8 +390,32 @@ internal sealed class CrossSums
             if (StoresDense(union, WidthB)) return (null, sum, union);
         }
         int merged = MergedCount(Columns(i), other.Columns(i));
+        if (consume)
+        {
+            // In place into whichever operand row has the room.
+            var (into, from) = _columns[i]!.Length >= merged ? (this, other) : (other, this);
+            if (into._columns[i]!.Length >= merged)
+            {
+                MergeBackward(into._columns[i]!, into._values[i], into._counts[i], from.Columns(i), from.Values(i), merged);
+                return (into._columns[i], into._values[i], merged);
+            }
+        }
         var (mergedColumns, mergedValues) = MergeSorted(Columns(i), Values(i), other.Columns(i), other.Values(i), merged);
         return (mergedColumns, mergedValues, merged);
+    }
+
+    /// <summary>Merges a sorted sparse row into another in place, from the back (its capacity holds the union).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeBackward(int[] columns, double[] values, int count, ReadOnlySpan<int> addColumns, ReadOnlySpan<double> addValues, int union)
+    {
+        int p = count - 1, q = addColumns.Length - 1, w = union - 1;
+        while (q >= 0)
+        {
+            int t = addColumns[q];
+            if (p >= 0 && columns[p] > t) { columns[w] = columns[p]; values[w--] = values[p--]; }
+            else if (p >= 0 && columns[p] == t) { columns[w] = t; values[w--] = values[p--] + addValues[q--]; }
+            else { columns[w] = t; values[w--] = addValues[q--]; }
+        }
     }
 
     /// <summary>Adds sparse entries into a dense row; returns how many were new (the slot was 0).</summary>
@@ -306,28 +461,30 @@ internal sealed class CrossSums
     }
 
     /// <summary>
-    /// The A codes of consecutive blocks grouped by feature (CSC): per feature, its tokens (numbered across the blocks,
-    /// ascending) and values; zero values are left out, so no product is 0.
+    /// The A codes of consecutive blocks grouped by feature (CSC): per feature of a range, its tokens (numbered across
+    /// the blocks, ascending) and values; zero values are left out, so no product is 0.
     /// </summary>
     private sealed record FeatureMajor(int[] Start, int[] Tokens, float[] Values, bool HasNegative)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static FeatureMajor Of(IReadOnlyList<SparseRows> blocks)
+        public static FeatureMajor Of(IReadOnlyList<SparseRows> blocks, int lowA, int highA)
         {
-            int width = blocks[0].Width;
+            // Feature f of [lowA, highA) is slot f − lowA; entries of other features are left out.
+            int width = highA - lowA;
             var start = new int[width + 1];
             bool negative = false;
             foreach (var block in blocks)
                 for (int k = 0; k < block.Indices.Length; k++)
                 {
-                    start[block.Indices[k] + 1] += block.Values[k] != 0 ? 1 : 0;
+                    int f = block.Indices[k] - lowA;
+                    if ((uint)f < (uint)width) start[f + 1] += block.Values[k] != 0 ? 1 : 0;
                     negative |= block.Values[k] < 0;
                 }
             for (int f = 0; f < width; f++) start[f + 1] += start[f];
             var tokens = new int[start[width]];
             var values = new float[start[width]];
             // Each worker fills a range of features, reading every entry: the reads stream, the writes scatter.
-            int parts = Math.Clamp(Environment.ProcessorCount, 1, width);
+            int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, width));
             Parallel.For(0, parts, Cores.OnePerCore, part =>
             {
                 int low = (int)((long)width * part / parts), high = (int)((long)width * (part + 1) / parts);
@@ -337,7 +494,7 @@ internal sealed class CrossSums
                     for (int t = 0; t < block.Rows; t++, token++)
                         for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
                         {
-                            int f = block.Indices[k];
+                            int f = block.Indices[k] - lowA;
                             if (f < low || f >= high || block.Values[k] == 0) continue;
                             int slot = fill[f - low]++;
                             tokens[slot] = token;

@@ -21,41 +21,93 @@ namespace Sweep.Analysis.Correlation;
 /// <remarks>
 /// One pass over A's rows serves both directions: a sparse row offers its co-active pairs, a dense row (see
 /// <see cref="CrossSums"/>) every pair, to the A feature's best and to per-chunk bests of the B features; B's
-/// best never-co-active partner is then found by walking A's sparse rows in q order. <see cref="Better"/> is a
+/// best never-co-active partner is then found by walking A's sparse rows in the q order its sign gives. <see cref="Better"/> is a
 /// total order, so chunking and order never change a result.
 /// </remarks>
 public static class SparseCorrelation
 {
     public static BestMatches BestMatches(SparsePairStatistics stats, int topK = 0)
     {
-        long n = stats.Count;
-        if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
-        var cross = stats.Cross;
-        // A negative sum on one side makes the other side's walks descend for it (signed codes only).
-        bool signed = stats.SumA.Any(s => s < 0) || stats.SumB.Any(s => s < 0);
-        var sideA = Side.Of(stats.SumA, stats.SumSqA, n, signed);
-        var sideB = Side.Of(stats.SumB, stats.SumSqB, n, signed);
-        var aToB = new Match[stats.WidthA];
-        var topKAToB = new Match[topK > 0 ? stats.WidthA : 0][];
-        var chunks = Cores.Chunks(stats.WidthA, i => cross.IsDense(i) ? stats.WidthB : cross.CountOf(i) + 1);
-        var bToAByChunk = new RowPass[chunks.Length - 1];
-        Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
+        if (stats.LowA != 0 || stats.HighA != stats.WidthA)
+            throw new ArgumentException($"these statistics hold the cross sums of A features [{stats.LowA}, {stats.HighA}) only; combine tiles with {nameof(Tiles)}");
+        var tiles = new Tiles(topK);
+        tiles.Add(stats);
+        return tiles.Finish();
+    }
+
+    /// <summary>
+    /// Best matches from statistics whose cross sums cover disjoint ranges of A features (tiles, each over all the
+    /// tokens): each A feature's matches come from its own tile; each B feature's best is the best, by
+    /// <see cref="Better"/>, of every tile's co-active candidates and of every tile's best never-co-active A feature
+    /// — the first, in the walk for j's sign (ascending q for non-negative codes), among the tile's sparse rows without j — which is exactly the best over all of A,
+    /// since the order is total. A tile can be released once added.
+    /// </summary>
+    public sealed class Tiles(int topK = 0)
+    {
+        private Match[]? _aToB, _bToA;
+        private Match[][]? _topK;
+        private bool[]? _deadA, _deadB;
+        private bool[]? _covered;
+        private long _count;
+        private int _widthA, _widthB;
+
+        public void Add(SparsePairStatistics stats)
         {
-            var rows = new RowPass(cross, sideA, sideB, n, topK);
-            for (int i = chunks[c]; i < chunks[c + 1]; i++)
+            long n = stats.Count;
+            if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
+            var cross = stats.Cross;
+            // A negative sum on one side makes the other side's walks descend for it (signed codes only); the per-feature
+            // sums cover every feature in every tile, so every tile walks the same way.
+            bool signed = stats.SumA.Any(x => x < 0) || stats.SumB.Any(x => x < 0);
+            var sideA = Side.Of(stats.SumA, stats.SumSqA, n, signed);
+            var sideB = Side.Of(stats.SumB, stats.SumSqB, n, signed);
+            if (_aToB is null)
             {
-                if (sideA.Dead[i]) { aToB[i] = new Match(-1, 0.0); if (topK > 0) topKAToB[i] = []; continue; }
-                (aToB[i], var top) = rows.Row(i);
-                if (topK > 0) topKAToB[i] = top;
+                (_widthA, _widthB, _count) = (stats.WidthA, stats.WidthB, n);
+                _aToB = new Match[stats.WidthA];
+                _topK = new Match[topK > 0 ? stats.WidthA : 0][];
+                _bToA = Enumerable.Repeat(new Match(-1, double.NegativeInfinity), stats.WidthB).ToArray();
+                (_deadA, _deadB) = (sideA.Dead, sideB.Dead);
+                _covered = new bool[stats.WidthA];
             }
-            bToAByChunk[c] = rows;
-        });
-        var bToA = BestForB(cross, sideA, sideB, n, bToAByChunk);
-        return new BestMatches
+            else if (stats.WidthA != _widthA || stats.WidthB != _widthB || n != _count)
+                throw new ArgumentException("tiles of best matches must come from the same tokens and widths");
+            for (int i = stats.LowA; i < stats.HighA; i++)
+            {
+                if (_covered![i]) throw new ArgumentException($"A feature {i} is in two tiles");
+                _covered[i] = true;
+            }
+            int low = stats.LowA;
+            var chunks = Cores.Chunks(stats.HighA - low, r => cross.IsDense(low + r) ? stats.WidthB : cross.CountOf(low + r) + 1);
+            var bToAByChunk = new RowPass[chunks.Length - 1];
+            var (aToB, topKAToB) = (_aToB, _topK!);
+            Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
+            {
+                var rows = new RowPass(cross, sideA, sideB, n, topK);
+                for (int i = low + chunks[c]; i < low + chunks[c + 1]; i++)
+                {
+                    if (sideA.Dead[i]) { aToB[i] = new Match(-1, 0.0); if (topK > 0) topKAToB[i] = []; continue; }
+                    (aToB[i], var top) = rows.Row(i);
+                    if (topK > 0) topKAToB[i] = top;
+                }
+                bToAByChunk[c] = rows;
+            });
+            var bests = BestForB(cross, sideA, sideB, n, bToAByChunk);
+            for (int j = 0; j < bests.Length; j++)
+                if (Better(bests[j], _bToA![j])) _bToA[j] = bests[j];
+        }
+
+        public BestMatches Finish()
         {
-            WidthA = stats.WidthA, WidthB = stats.WidthB, Count = n, AToB = aToB, BToA = bToA,
-            TopKAToB = topKAToB, DeadA = sideA.Dead, DeadB = sideB.Dead,
-        };
+            if (_aToB is null || _covered!.Contains(false)) throw new InvalidOperationException("the tiles do not cover every A feature");
+            var bToA = new Match[_widthB];
+            for (int j = 0; j < _widthB; j++) bToA[j] = _deadB![j] ? new Match(-1, 0.0) : Final(_bToA![j]);
+            return new BestMatches
+            {
+                WidthA = _widthA, WidthB = _widthB, Count = _count, AToB = _aToB, BToA = bToA,
+                TopKAToB = _topK!, DeadA = _deadA!, DeadB = _deadB!,
+            };
+        }
     }
 
     /// <summary>Working memory of <see cref="BestMatches"/> beyond the statistics: per chunk, B's bests and co-active marks.</summary>
@@ -177,20 +229,20 @@ public static class SparseCorrelation
     }
 
     /// <summary>
-    /// B's bests: the best of the chunks' co-active (and dense-row) candidates, and the best never-co-active A feature
-    /// among sparse rows — the first, in the walk for j's sign, whose row does not hold j (dense rows offered every
-    /// pair already).
+    /// B's best candidates from one tile of A rows: the best of the chunks' co-active (and dense-row) candidates, and
+    /// the best never-co-active A feature among the tile's sparse rows — the first, in the walk for j's sign, whose row
+    /// does not hold j (dense rows offered every pair already). (−1, −∞) when the tile offers none.
     /// </summary>
     private static Match[] BestForB(CrossSums cross, Side a, Side b, long n, RowPass[] byChunk)
     {
         int width = b.Sum.Length;
-        int[] SparseRows(int[] walk) => walk.Where(i => !cross.IsDense(i)).ToArray();
+        int[] SparseRows(int[] walk) => walk.Where(i => i >= cross.LowA && i < cross.HighA && !cross.IsDense(i)).ToArray();
         var (ascending, descending, byIndex) = (SparseRows(a.LiveByQ), SparseRows(a.LiveByQDescending), SparseRows(a.Live));
         var best = new Match[width];
         Parallel.For(0, width, Cores.OnePerCore, j =>
         {
-            if (b.Dead[j]) { best[j] = new Match(-1, 0.0); return; }
             var top = new Match(-1, double.NegativeInfinity);
+            if (b.Dead[j]) { best[j] = top; return; }
             foreach (var chunk in byChunk)
             {
                 var m = new Match(chunk.BestIndexForB[j], chunk.BestCorrelationForB[j]);
@@ -203,7 +255,7 @@ public static class SparseCorrelation
                 if (Better(m, top)) top = m;
                 break;
             }
-            best[j] = Final(top);
+            best[j] = top;
         });
         return best;
     }

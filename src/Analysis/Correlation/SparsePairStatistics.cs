@@ -4,9 +4,11 @@ namespace Sweep.Analysis.Correlation;
 /// <summary>
 /// Mergeable statistics of two aligned sparse codes (SAE features of A and B on the same tokens; non-negative,
 /// or signed where the rows say so, <see cref="SparseRows.Signed"/>): n; per feature Σv and Σv²; and Σ aᵢbⱼ over
-/// the tokens where both i and j are active (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct co-active pairs) (see <see cref="CrossSums"/>).
-/// Merge adds everything (the cross sums row by row); it is associative and commutative
-/// (up to float64 rounding of the sums).
+/// the tokens where both i and j are active (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct
+/// co-active pairs) (see <see cref="CrossSums"/>).
+/// <see cref="Add"/> folds more tokens in place; merge adds everything (the cross sums row by row); it is associative
+/// and commutative (up to float64 rounding of the sums). The cross sums may be held for a range of A features only
+/// (a tile, <see cref="LowA"/>..<see cref="HighA"/>); the per-feature sums always cover every feature.
 /// </summary>
 public sealed class SparsePairStatistics
 {
@@ -29,14 +31,24 @@ public sealed class SparsePairStatistics
     internal static SparsePairStatistics FromParts(long count, double[] sumA, double[] sumSqA, double[] sumB, double[] sumSqB, CrossSums cross) =>
         new(sumA.Length, sumB.Length, count, sumA, sumSqA, sumB, sumSqB, cross);
 
-    public static SparsePairStatistics Empty(int widthA, int widthB) =>
-        new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA, widthB));
+    public static SparsePairStatistics Empty(int widthA, int widthB) => Empty(widthA, widthB, 0, widthA);
+
+    /// <summary>No tokens yet; cross sums to be held for A features [<paramref name="lowA"/>, <paramref name="highA"/>) only.</summary>
+    public static SparsePairStatistics Empty(int widthA, int widthB, int lowA, int highA)
+    {
+        if (lowA < 0 || highA > widthA || lowA > highA) throw new ArgumentException($"A feature range [{lowA}, {highA}) is not within 0..{widthA}");
+        return new(widthA, widthB, 0, new double[widthA], new double[widthA], new double[widthB], new double[widthB], CrossSums.Empty(widthA, widthB, lowA, highA));
+    }
 
     /// <summary>Number of distinct co-active pairs held.</summary>
     public long CoActivePairs => Cross.Count;
 
     /// <summary>A features whose cross sums are held as a dense row (co-active with at least 2/3 of B).</summary>
     public int DenseRowsA => Cross.DenseRows;
+
+    /// <summary>The A features whose cross sums are held: [LowA, HighA), all of A unless tiled.</summary>
+    public int LowA => Cross.LowA;
+    public int HighA => Cross.HighA;
 
     /// <summary>Approximate memory held, in bytes.</summary>
     public long Bytes => Cross.Bytes + 16L * (WidthA + WidthB);
@@ -49,44 +61,66 @@ public sealed class SparsePairStatistics
     public static SparsePairStatistics FromBlocks(IReadOnlyList<(SparseRows A, SparseRows B)> blocks)
     {
         if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
-        int widthA = blocks[0].A.Width, widthB = blocks[0].B.Width;
+        var stats = Empty(blocks[0].A.Width, blocks[0].B.Width);
+        stats.Add(blocks);
+        return stats;
+    }
+
+    /// <summary>
+    /// Folds consecutive blocks of aligned tokens (taken as one sparse product) into these statistics in place: the
+    /// products go straight into the cross-sum rows (see <see cref="CrossSums.AddProduct"/>), no second copy of the
+    /// pairs is made.
+    /// </summary>
+    public void Add(IReadOnlyList<(SparseRows A, SparseRows B)> blocks)
+    {
         foreach (var (a, b) in blocks)
         {
             if (a.Rows != b.Rows) throw new ArgumentException($"sparse codes of A and B cover {a.Rows} and {b.Rows} tokens, expected the same tokens");
-            if (a.Width != widthA || b.Width != widthB) throw new ArgumentException($"blocks of {a.Width}x{b.Width} features among blocks of {widthA}x{widthB}");
+            if (a.Width != WidthA || b.Width != WidthB) throw new ArgumentException($"blocks of {a.Width}x{b.Width} features among blocks of {WidthA}x{WidthB}");
         }
-        var sumA = new double[widthA]; var sumSqA = new double[widthA];
-        var sumB = new double[widthB]; var sumSqB = new double[widthB];
+        if (blocks.Count == 0) return;
         var aBlocks = blocks.Select(p => p.A).ToList();
         var bBlocks = blocks.Select(p => p.B).ToList();
         try
         {
-            // Each side checked block by block (an error names the token within its block), then summed.
+            // Each side checked block by block (an error names the token within its block) before anything is added.
             Parallel.Invoke(
-                () => { foreach (var a in aBlocks) { a.Validate(); Accumulate(a, sumA, sumSqA); } },
-                () => { foreach (var b in bBlocks) { b.Validate(); Accumulate(b, sumB, sumSqB); } });
+                () => { foreach (var a in aBlocks) a.Validate(); },
+                () => { foreach (var b in bBlocks) b.Validate(); });
         }
         catch (AggregateException e) when (e.InnerExceptions is [ArgumentException first, ..])
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         }
-        return new SparsePairStatistics(widthA, widthB, aBlocks.Sum(a => (long)a.Rows), sumA, sumSqA, sumB, sumSqB, CrossSums.Product(aBlocks, bBlocks));
+        Parallel.Invoke(
+            () => { foreach (var a in aBlocks) Accumulate(a, SumA, SumSqA); },
+            () => { foreach (var b in bBlocks) Accumulate(b, SumB, SumSqB); });
+        Cross.AddProduct(aBlocks, bBlocks);
+        Count += aBlocks.Sum(a => (long)a.Rows);
     }
+
+    /// <summary>
+    /// Stops holding the cross sums of A features from <paramref name="from"/> on and releases them: a fold that outgrew
+    /// its memory budget leaves those features to a later pass over the tokens.
+    /// </summary>
+    internal void TruncateA(int from) => Cross.Truncate(from);
 
     public SparsePairStatistics Merge(SparsePairStatistics other) => Merge(other, consume: false);
 
     /// <summary>
-    /// As <see cref="Merge(SparsePairStatistics)"/>, for partials nobody else holds (a merge tree's): dense cross-sum
-    /// rows are added into in place instead of copied, and neither operand may be used again.
+    /// As <see cref="Merge(SparsePairStatistics)"/>, for partials nobody else holds (a merge tree's): rows are added into
+    /// in place where they have room (dense rows always, sparse rows within their spare capacity) and each operand's
+    /// rows are released as soon as they are merged, so a merge needs about one copy of the pairs, not two. Neither
+    /// operand may be used again.
     /// </summary>
-    internal SparsePairStatistics MergeConsuming(SparsePairStatistics other) => Merge(other, consume: true);
+    public SparsePairStatistics MergeConsuming(SparsePairStatistics other) => Merge(other, consume: true);
 
     private SparsePairStatistics Merge(SparsePairStatistics other, bool consume)
     {
         if (other.WidthA != WidthA || other.WidthB != WidthB)
             throw new ArgumentException($"cannot merge sparse statistics of widths {WidthA}x{WidthB} and {other.WidthA}x{other.WidthB}");
         return new SparsePairStatistics(WidthA, WidthB, Count + other.Count,
-            Add(SumA, other.SumA), Add(SumSqA, other.SumSqA), Add(SumB, other.SumB), Add(SumSqB, other.SumSqB), Cross.Add(other.Cross, consume));
+            Sum(SumA, other.SumA), Sum(SumSqA, other.SumSqA), Sum(SumB, other.SumB), Sum(SumSqB, other.SumSqB), Cross.Add(other.Cross, consume));
     }
 
     public static SparsePairStatistics MergeAll(IReadOnlyList<SparsePairStatistics> partials)
@@ -108,6 +142,7 @@ public sealed class SparsePairStatistics
     /// </summary>
     public double Correlation(int a, int b)
     {
+        if (a < LowA || a >= HighA) throw new ArgumentOutOfRangeException(nameof(a), $"A feature {a} is outside the range [{LowA}, {HighA}) these statistics hold");
         long n = Count;
         double va = SumSqA[a] - SumA[a] * SumA[a] / n, vb = SumSqB[b] - SumB[b] * SumB[b] / n;
         if (DeadFeature.IsDead(va, SumSqA[a]) || DeadFeature.IsDead(vb, SumSqB[b])) return 0.0;
@@ -125,7 +160,7 @@ public sealed class SparsePairStatistics
         }
     }
 
-    private static double[] Add(double[] a, double[] b)
+    private static double[] Sum(double[] a, double[] b)
     {
         var s = new double[a.Length];
         for (int i = 0; i < s.Length; i++) s[i] = a[i] + b[i];

@@ -42,9 +42,9 @@ public sealed record CorpusTokenizations(IReadOnlyList<TokenizedCorpus> All, IRe
 {
     public TokenizedCorpus Primary => All[0];
 
-    /// <summary>The tokenization model <paramref name="model"/> reads.</summary>
+    /// <summary>The tokenization model <paramref name="model"/> reads (the one there is, when there is one).</summary>
     public TokenizedCorpus Of(string model) =>
-        ByModel.TryGetValue(model, out var corpus) ? corpus : throw new KeyNotFoundException($"no tokenization for model '{model}'");
+        ByModel.TryGetValue(model, out var corpus) ? corpus : All.Count == 1 ? All[0] : throw new KeyNotFoundException($"no tokenization for model '{model}'");
 
     /// <summary>One tokenization shared by every model of <paramref name="models"/>.</summary>
     public static CorpusTokenizations Shared(TokenizedCorpus corpus, IEnumerable<string> models) =>

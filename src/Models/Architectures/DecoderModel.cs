@@ -10,9 +10,14 @@ public delegate void HookSink(string name, Tensor value);
 
 /// <summary>
 /// What every block of one forward pass shares: the real lengths of the right-padded sequences, the attention
-/// masks (true = the key is hidden from the query) and, for rotary models, the cos/sin tables.
+/// masks (<c>Blocked</c>: true = the key is hidden from the query; <c>Allowed</c>: its negation, as fused attention
+/// takes it) and, for rotary models, the cos/sin tables.
 /// </summary>
-public sealed record DecoderBatch(long[] Lengths, long Seq, Tensor Blocked, Tensor? WindowBlocked, Tensor? Cos, Tensor? Sin);
+public sealed record DecoderBatch(long[] Lengths, long Seq, Tensor Blocked, Tensor? WindowBlocked, Tensor? Cos, Tensor? Sin)
+{
+    public required Tensor Allowed { get; init; }
+    public Tensor? WindowAllowed { get; init; }
+}
 
 /// <summary>
 /// The part of a decoder-only transformer every family shares: the TransformerLens hook plumbing (only the
@@ -92,7 +97,11 @@ public abstract class DecoderModel : IDisposable
                 (cos, sin) = Layers.RotaryTables(invFreq, seq, Dtype, Device);
                 cos = cos.MoveToOuterDisposeScope(); sin = sin.MoveToOuterDisposeScope();
             }
-            batch = new DecoderBatch(lengths, seq, blocked, windowBlocked, cos, sin);
+            batch = new DecoderBatch(lengths, seq, blocked, windowBlocked, cos, sin)
+            {
+                Allowed = blocked.logical_not().MoveToOuterDisposeScope(),
+                WindowAllowed = windowBlocked?.logical_not().MoveToOuterDisposeScope(),
+            };
         }
         try
         {
@@ -117,6 +126,7 @@ public abstract class DecoderModel : IDisposable
         {
             x.Dispose();
             batch.Blocked.Dispose(); batch.WindowBlocked?.Dispose(); batch.Cos?.Dispose(); batch.Sin?.Dispose();
+            batch.Allowed.Dispose(); batch.WindowAllowed?.Dispose();
         }
     }
 

@@ -32,14 +32,13 @@ public sealed class Gpt2 : DecoderModel
 {
     private readonly Tensor _wte, _wpe, _lnFWeight, _lnFBias, _lmHead;
     private readonly Gpt2Block[] _blocks;
-    private readonly Scalar _layerNormEps, _attentionScale;
+    private readonly double _layerNormEps;
 
     private Gpt2(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights, Tensor wte, Tensor wpe,
                  Gpt2Block[] blocks, Tensor lnFWeight, Tensor lnFBias, Tensor lmHead) : base(config, device, dtype, weights)
     {
         _wte = wte; _wpe = wpe; _blocks = blocks; _lnFWeight = lnFWeight; _lnFBias = lnFBias; _lmHead = lmHead;
-        _layerNormEps = Hold(config.LayerNormEps);
-        _attentionScale = Hold(1.0 / Math.Sqrt(config.HiddenSize / config.NumHeads));
+        _layerNormEps = config.LayerNormEps;   // attention's scale, 1/sqrt(head dim), is fused attention's default
     }
 
     public static Gpt2 Load(ModelDescriptor descriptor, Device device, ScalarType dtype)
@@ -114,10 +113,15 @@ public sealed class Gpt2 : DecoderModel
         var q = Layers.SplitHeads(qkv.narrow(-1, 0, d), h, hd);
         var k = Layers.SplitHeads(qkv.narrow(-1, d, d), h, hd);
         var v = Layers.SplitHeads(qkv.narrow(-1, 2 * d, d), h, hd);
-        return Layers.Attend(q, k, v, batch.Blocked, _attentionScale);
+        return Layers.Attend(q, k, v, batch.Allowed);
     }
 
-    private static Tensor Conv1D(Tensor x, Tensor weight, Tensor bias) => torch.matmul(x, weight).Plus(bias);
+    /// <summary>x W + b as one fused GEMM (addmm) over the batch's rows.</summary>
+    private static Tensor Conv1D(Tensor x, Tensor weight, Tensor bias)
+    {
+        var rows = x.reshape(-1, x.shape[^1]);
+        return torch.addmm(bias, rows, weight, 1f, 1f).view(x.shape[0], x.shape[1], weight.shape[1]);
+    }
 
     protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, _layerNormEps);
 

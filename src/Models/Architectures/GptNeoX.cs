@@ -37,15 +37,14 @@ public sealed class GptNeoX : DecoderModel
     private readonly Tensor _embed, _lnFWeight, _lnFBias, _embedOut;
     private readonly GptNeoXBlock[] _blocks;
     private readonly float[] _invFreq;
-    private readonly Scalar _layerNormEps, _attentionScale;
+    private readonly double _layerNormEps;
 
     private GptNeoX(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights, Tensor embed,
                     GptNeoXBlock[] blocks, Tensor lnFWeight, Tensor lnFBias, Tensor embedOut) : base(config, device, dtype, weights)
     {
         _embed = embed; _blocks = blocks; _lnFWeight = lnFWeight; _lnFBias = lnFBias; _embedOut = embedOut;
         _invFreq = Layers.RotaryInverseFrequencies(config.RopeTheta, RotaryDims(config));
-        _layerNormEps = Hold(config.LayerNormEps);
-        _attentionScale = Hold(1.0 / Math.Sqrt(config.HiddenSize / config.NumHeads));
+        _layerNormEps = config.LayerNormEps;   // attention's scale, 1/sqrt(head dim), is fused attention's default
     }
 
     /// <summary>int(head_size * rotary_pct), as transformers computes it.</summary>
@@ -127,7 +126,7 @@ public sealed class GptNeoX : DecoderModel
         var q = Layers.ApplyRotary(qkv.narrow(-1, 0, hd), batch.Cos!, batch.Sin!);
         var k = Layers.ApplyRotary(qkv.narrow(-1, hd, hd), batch.Cos!, batch.Sin!);
         var v = qkv.narrow(-1, 2 * hd, hd);
-        return Layers.Attend(q, k, v, batch.Blocked, _attentionScale);
+        return Layers.Attend(q, k, v, batch.Allowed);
     }
 
     protected override Tensor FinalNormalize(Tensor x) => Layers.LayerNormalize(x, _layerNormEps);

@@ -20,16 +20,26 @@ public static class Layers
     }
 
     /// <summary>(x - mean(x)) / sqrt(var(x) + eps) over the last dimension (LayerNorm without weight and bias; biased variance).</summary>
-    public static Tensor LayerNormalize(Tensor x, Scalar eps)
+    /// (libtorch's fused kernel: one pass instead of eight elementwise ops, each a round trip through memory and the thread pool.)
+    public static Tensor LayerNormalize(Tensor x, double eps) => F.layer_norm(x.to(ScalarType.Float32), [x.shape[^1]], eps: eps).to(x.dtype);
+
+    /// <summary>LayerNorm with its weight and bias (fused in float32; in reduced precision normalised in float32, scaled in the model dtype).</summary>
+    public static Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) =>
+        x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+            ? F.layer_norm(x, [x.shape[^1]], weight, bias, eps)
+            : (LayerNormalize(x, eps) * weight).Plus(bias);
+
+    /// <summary>
+    /// LayerNorm written out op by op, as the trainable twins (src/Models/Training) compute it: kept as it was so that
+    /// training, and the models it has cached by content, stay bit-identical. Equal to the fused form to float32 rounding.
+    /// </summary>
+    public static Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, Scalar eps)
     {
         var x32 = x.to(ScalarType.Float32);
         var centered = x32 - x32.mean([-1L], keepdim: true);
         var variance = centered.pow(HeldScalars.Two).mean([-1L], keepdim: true);
-        return (centered * torch.rsqrt(variance.Plus(eps))).to(x.dtype);
+        return ((centered * torch.rsqrt(variance.Plus(eps))).to(x.dtype) * weight).Plus(bias);
     }
-
-    /// <summary>LayerNorm with its weight and bias.</summary>
-    public static Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, Scalar eps) => (LayerNormalize(x, eps) * weight).Plus(bias);
 
     /// <summary>GPT-2's gelu_new and Gemma's gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).</summary>
     /// (libtorch's fused kernel; the same formula written out in tensor ops costs more than the MLP's matmuls.)
@@ -104,6 +114,23 @@ public static class Layers
         scores = scores.masked_fill(blocked, HeldScalars.NegativeInfinity);
         var probs = scores.softmax(-1, ScalarType.Float32).to(q.dtype);
         return torch.matmul(probs, v).transpose(1, 2).reshape(b, t, h * hd);
+    }
+
+    /// <summary>
+    /// softmax(q k^T / sqrt(hd), masked) v by libtorch's fused scaled-dot-product attention, for the families whose
+    /// scale is 1/sqrt(head dim) and that do not soft-cap: no [B, h, T, T] score, mask or probability tensors. q is
+    /// [B, h, T, hd], k and v [B, kvh, T, hd]; <paramref name="allowed"/> is [B, 1, T, T] with true where the key is
+    /// visible. Returns [B, T, h * hd].
+    /// </summary>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor allowed)
+    {
+        long b = q.shape[0], h = q.shape[1], t = q.shape[2], hd = q.shape[3], kvh = k.shape[1];
+        if (kvh != h)
+        {
+            k = k.repeat_interleave(h / kvh, dim: 1);
+            v = v.repeat_interleave(h / kvh, dim: 1);
+        }
+        return F.scaled_dot_product_attention(q, k, v, allowed).transpose(1, 2).reshape(b, t, h * hd);
     }
 
     /// <summary>0, 1, ..., n - 1: torch.arange(n) with its Scalars held.</summary>

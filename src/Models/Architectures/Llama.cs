@@ -36,7 +36,7 @@ public sealed class Llama : DecoderModel
     private readonly Tensor _finalNorm;      // [d]
     private readonly Tensor _lmHead;         // [vocab, d]; the same tensor as _embed when tied
     private readonly float[] _invFreq;
-    private readonly Scalar _rmsNormEps, _attentionScale;
+    private readonly Scalar _rmsNormEps;
 
     private Llama(HfConfig config, Device device, ScalarType dtype, IReadOnlyList<Tensor> weights,
                   Tensor embed, LlamaBlock[] blocks, Tensor finalNorm, Tensor lmHead) : base(config, device, dtype, weights)
@@ -44,7 +44,6 @@ public sealed class Llama : DecoderModel
         _embed = embed; _blocks = blocks; _finalNorm = finalNorm; _lmHead = lmHead;
         _invFreq = RopeInverseFrequencies(config);
         _rmsNormEps = Hold(config.RmsNormEps);
-        _attentionScale = Hold(1.0 / Math.Sqrt(config.HeadDim));
     }
 
     protected override float[] RotaryInverseFrequencies => _invFreq;
@@ -124,7 +123,7 @@ public sealed class Llama : DecoderModel
         var q = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wq), h, hd), batch.Cos!, batch.Sin!);
         var k = Layers.ApplyRotary(Layers.SplitHeads(F.linear(x, w.Wk), kvh, hd), batch.Cos!, batch.Sin!);
         var v = Layers.SplitHeads(F.linear(x, w.Wv), kvh, hd);
-        var context = Layers.Attend(q, k, v, batch.WindowBlocked ?? batch.Blocked, _attentionScale);
+        var context = Layers.Attend(q, k, v, batch.WindowAllowed ?? batch.Allowed);   // scale 1/sqrt(head_dim): fused attention's default
         return F.linear(context, w.Wo);
     }
 

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Sweep.Models.Saes;
 
 /// <summary>
@@ -18,10 +20,19 @@ public sealed record SparseCodes(int Rows, int Width, int[] Offsets, int[] Indic
 
         public void AppendDense(ReadOnlySpan<float> block, int rows)
         {
+            int lanes = Vector<float>.Count;
             for (int r = 0; r < rows; r++)
             {
                 var row = block.Slice(r * width, width);
-                for (int f = 0; f < width; f++)
+                int f = 0;
+                // Codes are mostly zeros: skip whole vectors of them (-0 counts as zero, a NaN does not).
+                for (; f + lanes <= width; f += lanes)
+                {
+                    if (Vector.EqualsAll(new Vector<float>(row[f..]), Vector<float>.Zero)) continue;
+                    for (int g = f; g < f + lanes; g++)
+                        if (row[g] != 0f) { _indices.Add(g); _values.Add(row[g]); }
+                }
+                for (; f < width; f++)
                     if (row[f] != 0f) { _indices.Add(f); _values.Add(row[f]); }
                 _offsets.Add(_indices.Count);
             }
