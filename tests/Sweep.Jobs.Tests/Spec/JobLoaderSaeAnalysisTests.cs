@@ -153,6 +153,34 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     }
 
     [Fact]
+    public void A_sites_list_chooses_SAE_outputs_in_its_order_and_a_bad_entry_is_an_error_at_the_entry()
+    {
+        var spec = _dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+                sites: [sae-b, sae-a]
+            """));
+        var analysis = spec.Analyses.Single();
+        Assert.Equal(["sae-b", "sae-a"], analysis.SaeSelection);
+        Assert.Equal([(new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/sae-b"), new SiteRef("tiny-a", "blocks.1.hook_resid_post/sae/sae-a"))],
+            SitePairing.Pairs(spec, analysis));
+        Assert.NotEqual(_dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n")).Digest, spec.Digest);
+
+        string Only(string sites)
+        {
+            var yaml = Job($"  - name: corr\n    kind: correlation\n    sites: {sites}\n");
+            var error = Assert.Single(_dir.Errors(yaml));
+            Assert.StartsWith($"jobs.yaml:{LineOf(yaml, $"sites: {sites}")}:", error);
+            return error;
+        }
+        Assert.EndsWith("analyses[0].sites[1] 'sae-c': is not an SAE of the saes or train_sae sections, expected one of: sae-a, sae-b; did you mean 'sae-a'?",
+            Only("[sae-a, sae-c]"));
+        Assert.EndsWith("analyses[0].sites[0] 'sae-a/novel': SAE 'sae-a' has one output, expected 'sae-a' (its codes)", Only("[sae-a/novel, sae-b]"));
+        Assert.EndsWith("analyses[0].sites[1] 'sae-a' names sae-a, already chosen by analyses[0].sites[0] 'sae-a', expected each SAE output once", Only("[sae-a, sae-a]"));
+        Assert.Contains("analyses[0].sites is an empty list, expected dense, sae, or a list of SAE outputs", Only("[]"));
+    }
+
+    [Fact]
     public void Feature_matching_parameters_out_of_range_are_errors_at_their_keys()
     {
         var yaml = Job("""
