@@ -1,75 +1,55 @@
 using System.Diagnostics;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Features;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Bench;
 
 /// <summary>
-/// The <c>features</c> analysis of a 16k-feature SAE site against a <c>correlation</c> of the same site (with itself,
-/// the sparse exact path), side by side: the peak of each one's live managed heap (a full collection every 100 ms
-/// measures what is reachable, above a collected baseline; uncollected garbage is printed beside it) and time. Goal:
-/// the features analysis — statistics, histograms, top contexts and interval samples folded per range of shards and
-/// merged, then co-activation in three feature tiles — peaks no higher than the correlation (ratio ≤ 1).
+/// The <c>features</c> measure on a 16k-feature SAE site against the <c>correlation</c> measure of the same site (with
+/// itself, the sparse exact path), each run as a job's units run it: one unit over the whole site (every piece folded
+/// in turn, then finished: <see cref="MeasureRuns.Compute"/>). (Not <see cref="MeasureRuns.ComputeSplit"/>: it holds
+/// every range's partial of a piece at once, which no map or merge unit does.)
+/// Printed per run: the peak of the live managed heap (a full collection every 100 ms measures what is reachable,
+/// above a collected baseline; uncollected garbage is printed beside it) and the time. Goal: the features unit peaks
+/// no higher than the correlation unit (ratio ≤ 1).
 /// </summary>
 public sealed class FeaturesBenchmark : IBenchmark
 {
     public string Name => "features";
-    public string Description => "features analysis of a 16k-feature SAE site vs a correlation of the site: peak memory and time";
+    public string Description => "features measure on a 16k-feature SAE site vs a correlation of the site, as units: peak memory and time";
 
-    private const int Width = 16384, K = 32, SequenceLength = 128, SequencesPerShard = 64, Shards = 16, ShardsPerRange = 4, Tiles = 3;
+    private const int Width = 16384, K = 32, SequenceLength = 128, SequencesPerShard = 64, Shards = 16;
 
     public void Run(BenchmarkOutput output)
     {
         using var yardstick = new Yardstick();
         var blocks = Enumerable.Range(0, Shards).Select(Shard).ToList();
-        long correlationBytes = 0;
-        var tileBytes = new List<long>();
-        long tokens = blocks.Sum(b => (long)b.Rows), codes = blocks.Sum(b => (long)b.Sparse!.Indices.Length);
+        long tokens = blocks.Sum(b => (long)b.Rows), codes = blocks.Sum(b => (long)b.A.SparseCodes.Indices.Length);
         output.Line("site", $"{Width} features, TopK {K}, {tokens} tokens in {Shards} shards, {codes} codes");
 
-        var (correlationPeak, correlationRaw, correlationSeconds) = Measure(yardstick, () =>
-        {
-            var stats = SparseCorrelationMeasure.Statistics(blocks.Select(b => (b.Sparse!, b.Sparse!)));
-            SparseCorrelation.BestMatches(stats, topK: 1);
-            correlationBytes = stats.Bytes;
-            return stats.CoActivePairs;
-        }, out long pairs);
-        output.Line("correlation (site with itself)", $"live peak {Mb(correlationPeak)} (with garbage {Mb(correlationRaw)}), {correlationSeconds}, {pairs} co-active pairs");
+        var correlation = new CodeCorrelationMeasure();
+        var pairShape = new MeasureShape(Width, Width, SiteData.Sparse);
+        var pairs = blocks.Select(b => b with { B = b.A }).ToList();
+        var (correlationPeak, correlationRaw, correlationSeconds) = Measure(yardstick,
+            () => correlation.Compute(correlation.DefaultParameters, pairShape, () => pairs).Matches.Count, out long matches);
+        output.Line("correlation, one unit (site with itself)", $"live peak {Mb(correlationPeak)} (with garbage {Mb(correlationRaw)}), {correlationSeconds}, {matches} match rows");
 
-        var parameters = new FeaturesParameters();
-        var (tilePeak, tileRaw, tileSeconds) = Measure(yardstick, () =>
-        {
-            long partners = 0;
-            // Each tile is its own unit: its statistics are dropped before the next tile starts (a method of its own, so
-            // unoptimized code does not keep the last tile alive in a local).
-            for (int tile = 0; tile < Tiles; tile++) partners += OneTile(blocks, tile, parameters.Partners, tileBytes);
-            return partners;
-        }, out long partnerRows);
-        output.Line($"features: co-activation, {Tiles} tiles", $"live peak {Mb(tilePeak)} (with garbage {Mb(tileRaw)}), {tileSeconds}, {partnerRows} partner rows");
+        var features = new FeaturesMeasure(SiteData.Sparse);
+        var parameters = features.DefaultParameters;
+        var shape = new MeasureShape(Width, null, SiteData.Sparse);
+        output.Line("features settings", $"top_k {parameters.TopK}, window {parameters.WindowBefore}+1+{parameters.WindowAfter}, {parameters.SamplesPerStratum} samples per stratum, "
+            + $"{parameters.Partners} partners in {parameters.CoActivationTiles} co-activation tiles, planned partial {Mb(features.PartialBytes(parameters, shape))}");
+        var (unitPeak, unitRaw, unitSeconds) = Measure(yardstick, () => Rows(features.Compute(parameters, shape, () => blocks)), out long unitRows);
+        output.Line("features, one unit", $"live peak {Mb(unitPeak)} (with garbage {Mb(unitRaw)}), {unitSeconds}, {unitRows} example and partner rows");
 
-        var (summaryPeak, summaryRaw, summarySeconds) = Measure(yardstick, () =>
-        {
-            // Map units over ranges of shards, merged as a tree would (pairwise, left to right here).
-            var summary = blocks.Chunk(ShardsPerRange).Select(range => FeatureSummary.Over(range, Width, parameters)).Aggregate((a, b) => a.Merge(b));
-            return summary.Finish().Examples.Count;
-        }, out long examples);
-        output.Line("features: statistics, histograms, contexts, samples", $"live peak {Mb(summaryPeak)} (with garbage {Mb(summaryRaw)}), {summarySeconds}, {examples} examples kept");
-
-        output.Line("cross sums held: correlation / each tile", $"{Mb(correlationBytes)} / {string.Join(", ", tileBytes.Select(Mb))}");
-        long featuresPeak = Math.Max(summaryPeak, tilePeak);
-        output.Line("features peak / correlation peak (goal <= 1)", $"{(double)featuresPeak / correlationPeak:F2}");
+        output.Line("features unit peak / correlation unit peak (goal <= 1)", $"{(double)unitPeak / correlationPeak:F2}");
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static long OneTile(List<FeatureBlock> blocks, int tile, int partners, List<long> bytes)
-    {
-        var statistics = CoActivation.Of(blocks, tile, Tiles);   // one pass over the shards per tile
-        bytes.Add(statistics.Bytes);
-        return statistics.Finish(partners).Count;
-    }
+    private static long Rows(MeasureResult result) => result.Features!.Site.Examples.Count + result.Features.Partners.Count;
 
     /// <summary>Seeded TopK-like codes: K distinct features per token, frequencies falling off as a power law, values in (0, 4).</summary>
-    private static FeatureBlock Shard(int shard)
+    private static MeasureBlock Shard(int shard)
     {
         var rng = new Random(1000 + shard);
         int rows = SequencesPerShard * SequenceLength;
@@ -89,7 +69,7 @@ public sealed class FeaturesBenchmark : IBenchmark
             pos[r] = r % SequenceLength;
             token[r] = rng.Next(50000);
         }
-        return FeatureBlock.FromSparse(new SparseRows(Width, offsets, indices, values), seq, pos, token);
+        return new MeasureBlock(new TokenRows(seq, pos, token), SiteRows.OfSparse(new SparseRows(Width, offsets, indices, values)));
     }
 
     /// <summary>

@@ -1,21 +1,43 @@
 using Sweep.Analysis.Features;
 using Sweep.Analysis.Matching;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Tests;
 
 /// <summary>
 /// The <c>features</c> analysis' mergeable statistics against brute-force recounts of the codes: the same result
-/// unsharded, sharded, merged in any order, and after a round trip through partial-state bytes.
+/// unsharded, sharded, merged in any order, and after a round trip through the partial sections.
 /// </summary>
 public sealed class FeatureStatisticsTests
 {
-    private static readonly FeaturesParameters Parameters = new(TopK: 4, Window: new ContextWindow(3, 2), SamplesPerStratum: 2, Seed: 7);
+    private sealed record Settings(int TopK, ContextWindow Window, int SamplesPerStratum, int Seed);
+
+    private static readonly Settings Parameters = new(TopK: 4, Window: new ContextWindow(3, 2), SamplesPerStratum: 2, Seed: 7);
+
+    private static FeatureSummary Over(IEnumerable<FeatureBlock> blocks, int width, Settings p)
+    {
+        var summary = new FeatureSummary(width, p.TopK, p.Window, p.SamplesPerStratum, p.Seed);
+        foreach (var block in blocks) summary.Fold(block);
+        return summary;
+    }
+
+    private static byte[] Bytes(FeatureSummary summary)
+    {
+        using var buffer = new MemoryStream();
+        var writer = new PartialWriter(buffer);
+        summary.Write(writer);
+        writer.Flush();
+        return buffer.ToArray();
+    }
+
+    private static FeatureSummary FromBytes(byte[] bytes, int width, Settings p) =>
+        FeatureSummary.Read(new PartialReader(new MemoryStream(bytes)), width, p.TopK, p.Window, p.SamplesPerStratum, p.Seed);
 
     /// <summary>Every way to get one summary: one pass, per-shard partials merged left to right, in a shuffled balanced tree, via bytes.</summary>
     private static IEnumerable<(string How, FeatureSummary Summary)> Summaries(FeatureCorpus corpus)
     {
-        yield return ("unsharded", FeatureSummary.Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters));
-        var parts = Enumerable.Range(0, corpus.Shards).Select(s => FeatureSummary.Over([corpus.Shard(s)], corpus.Width, Parameters)).ToList();
+        yield return ("unsharded", Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters));
+        var parts = Enumerable.Range(0, corpus.Shards).Select(s => Over([corpus.Shard(s)], corpus.Width, Parameters)).ToList();
         yield return ("left fold", parts.Aggregate((a, b) => a.Merge(b)));
         var order = new Random(13);
         var shuffled = parts.OrderBy(_ => order.Next()).ToList();
@@ -23,11 +45,11 @@ public sealed class FeatureStatisticsTests
             shuffled = Enumerable.Range(0, (shuffled.Count + 1) / 2)
                 .Select(i => 2 * i + 1 < shuffled.Count ? shuffled[2 * i + 1].Merge(shuffled[2 * i]) : shuffled[2 * i]).ToList();
         yield return ("shuffled tree", shuffled[0]);
-        var viaBytes = parts.Select(p => FeatureSummary.FromState(PartialState.FromBytes(p.ToState().ToBytes())))
+        var viaBytes = parts.Select(p => FromBytes(Bytes(p), corpus.Width, Parameters))
             .Reverse().Aggregate((a, b) => a.Merge(b));
         yield return ("via bytes", viaBytes);
         // Retried units: a shard's partial merged once, whatever was computed twice (the pipeline commits one attempt).
-        yield return ("folded shard by shard", FeatureSummary.Over(Enumerable.Range(0, corpus.Shards).Select(corpus.Shard), corpus.Width, Parameters));
+        yield return ("folded shard by shard", Over(Enumerable.Range(0, corpus.Shards).Select(corpus.Shard), corpus.Width, Parameters));
     }
 
     [Fact]
@@ -86,7 +108,7 @@ public sealed class FeatureStatisticsTests
     {
         var corpus = FeatureCorpus.Generate(sequences: 12, width: 10, seed: 8);
         const float shift = -0.5f;
-        var whole = Enumerable.Range(0, corpus.Shards).Select(s => FeatureSummary.Over([corpus.DenseShard(s, shift)], corpus.Width, Parameters))
+        var whole = Enumerable.Range(0, corpus.Shards).Select(s => Over([corpus.DenseShard(s, shift)], corpus.Width, Parameters))
             .Aggregate((a, b) => b.Merge(a)).Finish();
         for (int f = 0; f < corpus.Width; f++)
         {
@@ -105,7 +127,7 @@ public sealed class FeatureStatisticsTests
     public void Top_contexts_equal_a_full_sort_with_windows_inside_their_sequence_whatever_the_sharding_and_merge_order()
     {
         var corpus = FeatureCorpus.Generate(sequences: 40, width: 24, seed: 5);
-        var window = Parameters.ContextWindow;
+        var window = Parameters.Window;
         foreach (var (how, summary) in Summaries(corpus))
         {
             var examples = summary.Finish().Examples.Where(e => e.Kind == FeatureExample.Top).ToList();
@@ -150,29 +172,31 @@ public sealed class FeatureStatisticsTests
             }
         }
         // A different seed draws different samples.
-        var other = FeatureSummary.Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters with { Seed = 8 }).Finish().Examples;
-        var mine = FeatureSummary.Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters).Finish().Examples;
+        var other = Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters with { Seed = 8 }).Finish().Examples;
+        var mine = Over([corpus.Block(0, corpus.Rows)], corpus.Width, Parameters).Finish().Examples;
         Assert.NotEqual(mine.Where(e => e.Kind == "sample").Select(e => (e.Seq, e.Pos)), other.Where(e => e.Kind == "sample").Select(e => (e.Seq, e.Pos)));
     }
 
     [Fact]
-    public void Partial_states_give_the_same_bytes_for_the_same_statistics_and_refuse_another_kind()
+    public void Partials_give_the_same_bytes_for_the_same_statistics_and_refuse_other_settings()
     {
         var corpus = FeatureCorpus.Generate(sequences: 20, width: 16, seed: 4);
-        var parts = Enumerable.Range(0, corpus.Shards).Select(s => FeatureSummary.Over([corpus.Shard(s)], corpus.Width, Parameters)).ToList();
-        var forward = parts.Aggregate((a, b) => a.Merge(b)).ToState().ToBytes();
-        var backward = Enumerable.Reverse(parts).Aggregate((a, b) => a.Merge(b)).ToState().ToBytes();
-        var again = FeatureSummary.FromState(PartialState.FromBytes(forward)).ToState().ToBytes();
-        Assert.Equal(forward, again);
+        var parts = Enumerable.Range(0, corpus.Shards).Select(s => Over([corpus.Shard(s)], corpus.Width, Parameters)).ToList();
+        var forward = Bytes(parts.Aggregate((a, b) => a.Merge(b)));
+        var backward = Bytes(Enumerable.Reverse(parts).Aggregate((a, b) => a.Merge(b)));
+        Assert.Equal(forward, Bytes(FromBytes(forward, corpus.Width, Parameters)));
         // Integer counts, maxima and kept examples agree exactly; float64 sums may differ in the last bits between orders.
-        var a = FeatureSummary.FromState(PartialState.FromBytes(forward)).Finish();
-        var b = FeatureSummary.FromState(PartialState.FromBytes(backward)).Finish();
+        var a = FromBytes(forward, corpus.Width, Parameters).Finish();
+        var b = FromBytes(backward, corpus.Width, Parameters).Finish();
         Assert.Equal(a.Stats.Select(s => (s.Fired, s.Max)), b.Stats.Select(s => (s.Fired, s.Max)));
         Assert.Equal(a.Examples.Select(e => (e.Feature, e.Kind, e.Rank, e.Seq, e.Pos)), b.Examples.Select(e => (e.Feature, e.Kind, e.Rank, e.Seq, e.Pos)));
 
-        var stats = PartialState.FromBytes(parts[0].Statistics.ToState().ToBytes());
-        Assert.Throws<InvalidDataException>(() => ActivationHistogram.FromState(stats));
-        Assert.Throws<InvalidDataException>(() => PartialState.FromBytes([1, 2, 3, 4, 5]));
+        // A partial made with other settings (or of another width) is refused, not misread.
+        Assert.Throws<InvalidDataException>(() => FromBytes(forward, corpus.Width, Parameters with { TopK = 5 }));
+        Assert.Throws<InvalidDataException>(() => FromBytes(forward, corpus.Width, Parameters with { Window = new ContextWindow(3, 1) }));
+        Assert.Throws<InvalidDataException>(() => FromBytes(forward, corpus.Width, Parameters with { Seed = 1 }));
+        Assert.Throws<InvalidDataException>(() => FromBytes(forward, corpus.Width + 1, Parameters));
+        Assert.Throws<EndOfStreamException>(() => FromBytes(forward[..(forward.Length / 2)], corpus.Width, Parameters));
     }
 
     [Fact]
@@ -208,7 +232,7 @@ public sealed class FeatureStatisticsTests
                 }
             blocks.Add(FeatureBlock.FromSparse(new Correlation.SparseRows(width, offsets.ToArray(), indices.ToArray(), values.ToArray()), seq.ToArray(), pos.ToArray(), token.ToArray()));
         }
-        var result = FeatureSummary.Over(blocks, width, new FeaturesParameters(TopK: 5, Window: new ContextWindow(4, 2), SamplesPerStratum: 0)).Finish();
+        var result = Over(blocks, width, new Settings(TopK: 5, Window: new ContextWindow(4, 2), SamplesPerStratum: 0, Seed: 0)).Finish();
 
         var top = result.Examples.Where(e => e.Feature == planted && e.Kind == FeatureExample.Top).ToList();
         var expected = where.OrderByDescending(w => w.Seq).Take(5).ToList();

@@ -1,4 +1,5 @@
 using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Features;
 using Sweep.Analysis.Linear;
 using Sweep.Analysis.Measures;
 
@@ -56,6 +57,7 @@ public sealed class MeasureSplitTests
         KnnParameters knn => knn with { K = 5, MaxItems = 60, Seed = 2 },
         CorrelationParameters corr => corr with { TopK = 3 },
         FeatureMatchingParameters fm => fm with { MinCorrelation = 0.05, Permutations = 8, SharedTopToken = true, TopTokens = 4 },
+        FeaturesParameters f => f with { TopK = 3, WindowBefore = 2, WindowAfter = 1, SamplesPerStratum = 2, Seed = 3, Partners = 3, CoActivationTiles = 2, LogitTokens = 2 },
         var p => p,
     };
 
@@ -78,7 +80,11 @@ public sealed class MeasureSplitTests
         var shape = new MeasureShape(wa, wb, measure.Data);
         var rng = new Random(9);
         var side = new SideInputs(() => (new DenseMatrix(wa, 16, Enumerable.Range(0, wa * 16).Select(_ => rng.NextDouble() - 0.5).ToArray()),
-            new DenseMatrix(wb, 16, Enumerable.Range(0, wb * 16).Select(_ => rng.NextDouble() - 0.5).ToArray())), new HashSet<int> { 0, 1, 2 });
+            new DenseMatrix(wb, 16, Enumerable.Range(0, wb * 16).Select(_ => rng.NextDouble() - 0.5).ToArray())), new HashSet<int> { 0, 1, 2 })
+        {
+            Logits = () => new LogitWeights(Enumerable.Range(0, wa * 16).Select(i => (float)Math.Sin(i)).ToArray(), wa,
+                Enumerable.Range(0, 30 * 16).Select(i => (float)Math.Cos(i)).ToArray(), 30, 16, null),
+        };
 
         var whole = measure.Compute(parameters, shape, () => blocks, side with { });
         rng = new Random(9);
@@ -91,6 +97,27 @@ public sealed class MeasureSplitTests
         foreach (var (w, s) in whole.Matches.Zip(split.Matches)) Assert.Equal(w.Correlation, s.Correlation, 1e-9);
         Assert.NotEmpty(whole.Values);
         if (measure.Kind is "correlation" or "feature_matching") Assert.NotEmpty(whole.Matches);
+        Assert.Equal(whole.Features is null, split.Features is null);
+        if (whole.Features is { } w1 && split.Features is { } s1) AssertSameFeatures(w1, s1, sparse);
+    }
+
+    /// <summary>The features analysis split and whole: the same counts, maxima, examples, partners and logit effects; sums to float64 rounding.</summary>
+    private static void AssertSameFeatures(FeatureOutcome whole, FeatureOutcome split, bool sparse)
+    {
+        Assert.Equal(whole.Site.Tokens, split.Site.Tokens);
+        Assert.Equal(whole.Site.Stats.Select(s => (s.Fired, s.Max)), split.Site.Stats.Select(s => (s.Fired, s.Max)));
+        foreach (var (w, s) in whole.Site.Stats.Zip(split.Site.Stats)) Assert.Equal(w.Mean, s.Mean, 1e-12);
+        Assert.Equal(whole.Site.Histograms.SelectMany(h => h), split.Site.Histograms.SelectMany(h => h));
+        Assert.Equal(whole.Site.Examples.Select(e => (e.Feature, e.Kind, e.Stratum, e.Rank, e.Seq, e.Pos, e.Activation, e.WindowStart)),
+            split.Site.Examples.Select(e => (e.Feature, e.Kind, e.Stratum, e.Rank, e.Seq, e.Pos, e.Activation, e.WindowStart)));
+        Assert.Equal(whole.Site.Examples.SelectMany(e => e.WindowActivations), split.Site.Examples.SelectMany(e => e.WindowActivations));
+        Assert.Contains(whole.Site.Examples, e => e.Kind == FeatureExample.Sample);
+        Assert.Equal(whole.Partners.Select(p => (p.Feature, p.Measure, p.Rank, p.Partner, p.CoFirings)), split.Partners.Select(p => (p.Feature, p.Measure, p.Rank, p.Partner, p.CoFirings)));
+        foreach (var (w, s) in whole.Partners.Zip(split.Partners)) Assert.Equal(w.Value, s.Value, 1e-9);
+        Assert.Equal(whole.Logits, split.Logits);
+        // An SAE site gets partners from every tile and logit effects; a dense site neither.
+        Assert.Equal(sparse, whole.Partners.Select(p => p.Feature % 2).Distinct().Count() == 2);
+        Assert.Equal(sparse, whole.Logits.Count > 0);
     }
 
     [Fact]

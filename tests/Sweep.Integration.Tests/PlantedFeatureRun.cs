@@ -1,7 +1,8 @@
 using System.Text.Json;
-using Sweep.Actors.Features;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Features;
+using Sweep.Analysis.Measures;
+using Sweep.Pipeline.Execution;
 using Sweep.Jobs.Corpus;
 using Sweep.Models.Tokenizers;
 using Sweep.Storage.Database;
@@ -55,14 +56,19 @@ public sealed class PlantedFeatureRun
         if (cat.Count != 1) throw new InvalidOperationException("the planted token ' cat' must be one token of the learned vocabulary");
 
         Log("corpus");
-        var parameters = new FeaturesParameters(TopK: 5, Window: new ContextWindow(6, 3), SamplesPerStratum: 2, Seed: 1, Partners: 4);
+        var parameters = new FeaturesParameters { TopK = 5, WindowBefore = 6, WindowAfter = 3, SamplesPerStratum = 2, Seed = 1, Partners = 4 };
         var sites = new[] { (Sae: SaeA, Site: SiteA, Planted: PlantedA, Seed: 11), (Sae: SaeB, Site: SiteB, Planted: PlantedB, Seed: 12) };
         var results = new List<(string Sae, string Site, FeatureSiteResult Summary, IReadOnlyList<CoActivationPartner> Partners)>();
         foreach (var (sae, site, planted, seed) in sites)
         {
             var blocks = Blocks(corpus, width, planted, cat[0], seed);
             // As map units would: a partial per range of 8 shards, merged.
-            var summary = blocks.Chunk(8).Select(range => FeatureSummary.Over(range, width, parameters)).Aggregate((a, b) => b.Merge(a)).Finish();
+            var summary = blocks.Chunk(8).Select(range =>
+            {
+                var partial = new FeatureSummary(width, parameters.TopK, parameters.Window, parameters.SamplesPerStratum, parameters.Seed);
+                foreach (var block in range) partial.Fold(block);
+                return partial;
+            }).Aggregate((a, b) => b.Merge(a)).Finish();
             IReadOnlyList<CoActivationPartner> partners = coActivation
                 ? blocks.Select(b => CoActivation.Of([b])).Aggregate((a, b) => a.Merge(b)).Finish(parameters.Partners) : [];
             results.Add((sae, site, summary, partners));
@@ -82,7 +88,7 @@ public sealed class PlantedFeatureRun
             new($"analysis/{Analysis}/{SaeA}/logits", "analysis"), new("analysis/match", "analysis")]);
         foreach (var (sae, site, summary, partners) in results)
         {
-            var rows = FeatureResultRows.Site(Analysis, Model, site, sae, sae == SaeA ? NeuronpediaA : null, parameters, summary, texts);
+            var rows = FeatureResultRows.Site(Analysis, Model, site, sae, sae == SaeA ? NeuronpediaA : null, parameters.Stored(SiteData.Sparse), summary, texts);
             await database.WriteFeatureResultsAsync(run, SiteUnit(sae), rows with { Coactivations = FeatureResultRows.CoActivations(Analysis, Model, site, partners).Coactivations });
         }
         await database.WriteFeatureResultsAsync(run, $"analysis/{Analysis}/{SaeA}/logits", FeatureResultRows.Logits(Analysis, Model, SiteA, logits, texts));

@@ -44,6 +44,31 @@ public sealed class ResultFileTests : IDisposable
     }
 
     [Fact]
+    public void The_rows_of_a_features_analysis_travel_through_the_result_file_exactly()
+    {
+        const string a = "feats", m = "tiny-a", site = "blocks.0.hook_resid_pre/sae/x";
+        var features = new FeatureResults(
+            [new FeatureSiteRow(a, m, site, "x", 40, 512, "tiny/0-res", """{"top_k": 2}"""), new FeatureSiteRow(a, m, "blocks.1.hook_resid_post", null, 64, 512, null)],
+            Enumerable.Range(0, 40).Select(f => new FeatureStatRow(a, m, site, f, 512, f * 3, f * 3 / 512.0, Math.Sin(f), f + 0.5, f == 0 ? null : Math.Cos(f),
+                [(short)f, (short)(f + 1)], [f, 2L * f])).ToList(),
+            [
+                new TopExampleRow(a, m, site, 7, "top", null, 1, 3.5f, 12, 4, 99, " cat", 0, [1, 99, 5], ["<s>", " cat", "↵"], [0f, 3.5f, 0.25f]),
+                new TopExampleRow(a, m, site, 7, "sample", 13, 2, 0.01f, 40, 0, 5, "⟨id 5⟩", 0, [5], ["⟨id 5⟩"], [0.01f]),
+            ],
+            [new FeatureCoactivationRow(a, m, site, 7, "jaccard", 1, 8, 0.5, 17), new FeatureCoactivationRow(a, m, site, 7, "correlation", 1, 8, -0.0, 17)],
+            [new FeatureLogitRow(a, m, site, 7, "suppressed", 1, 42, "\"", -1.25)]);
+        var output = new UnitOutput(Metrics: [new MetricRow(a, "features_dead", m, site, null, null, 3, 512, "{}")]) { Features = features };
+        var report = ResultFile.Write(Path.Combine(_dir, "f.1.rows"), output, reused: false);
+
+        var read = ResultFile.Read(report.ResultFile, report.Checksum);
+        // Rows hold arrays (compared by reference in records): compare what they serialize to.
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(features), System.Text.Json.JsonSerializer.Serialize(read.Features));
+        Assert.Equal(output.Metrics, read.Metrics);
+        var plain = ResultFile.Write(Path.Combine(_dir, "g.1.rows"), Output(matches: 2), reused: false);
+        Assert.Null(ResultFile.Read(plain.ResultFile, plain.Checksum).Features);
+    }
+
+    [Fact]
     public void A_damaged_result_file_or_one_with_another_checksum_is_refused()
     {
         var report = ResultFile.Write(Path.Combine(_dir, "u.1.rows"), Output(), reused: false);

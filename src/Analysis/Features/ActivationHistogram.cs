@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Features;
 
@@ -18,7 +19,6 @@ public readonly record struct HistogramBin(int Bin, double Lower, double Upper, 
 /// </summary>
 public sealed class ActivationHistogram
 {
-    public const string StateKind = "activation_histogram/1";
     public const int BinsPerDecade = 10;
     public const int LowestExponent = -6;
     public const int HighestExponent = 4;
@@ -77,16 +77,13 @@ public sealed class ActivationHistogram
         return new ActivationHistogram(Width, counts);
     }
 
-    public PartialState ToState() => new PartialState(StateKind)
-        .SetScalar("width", Width).SetScalar("bins", Bins).Set("counts", _counts);
+    /// <summary>Partial section <c>histogram</c>: the counts, feature by feature, <see cref="Bins"/> each.</summary>
+    public void Write(PartialWriter w) => w.Write("histogram", _counts);
 
-    public static ActivationHistogram FromState(PartialState state)
+    public static ActivationHistogram Read(int width, PartialReader r)
     {
-        state.Expect(StateKind);
-        int width = checked((int)state.Long("width"));
-        if (state.Long("bins") != Bins) throw new InvalidDataException($"histogram state has {state.Long("bins")} bins, expected {Bins}");
-        var counts = state.Longs("counts");
-        if (counts.Length != (long)width * Bins) throw new InvalidDataException($"histogram state has {counts.Length} counts, expected {width} x {Bins}");
+        var counts = r.ReadLongs("histogram");
+        if (counts.Length != (long)width * Bins) throw new InvalidDataException($"histogram has {counts.Length} counts, expected {width} x {Bins}");
         return new ActivationHistogram(width, counts);
     }
 

@@ -1,4 +1,5 @@
 using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Features;
 
@@ -56,14 +57,21 @@ public sealed class CoActivation
     public static CoActivation Of(IReadOnlyList<FeatureBlock> blocks, int tile = 0, int tiles = 1)
     {
         if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
+        return Of(blocks.Select(block => block.Sparse
+            ?? throw new ArgumentException("co-activation needs SAE codes (a sparse site); for a dense site use the correlation analysis of the site with itself")).ToList(), tile, tiles);
+    }
+
+    /// <summary>As <see cref="Of(IReadOnlyList{FeatureBlock}, int, int)"/>, from the codes alone.</summary>
+    public static CoActivation Of(IReadOnlyList<SparseRows> blocks, int tile = 0, int tiles = 1)
+    {
+        if (blocks.Count == 0) throw new ArgumentException("no blocks of codes");
         int width = blocks[0].Width;
-        if (tiles < 1 || tiles > width || tile < 0 || tile >= tiles) throw new ArgumentOutOfRangeException(nameof(tile), $"tile {tile} of {tiles} for {width} features");
+        CheckTile(width, tile, tiles);
         var values = new List<(SparseRows, SparseRows)>();
         var firings = new List<(SparseRows, SparseRows)>();
-        foreach (var block in blocks)
+        foreach (var codes in blocks)
         {
-            if (block.Sparse is not { } codes) throw new ArgumentException("co-activation needs SAE codes (a sparse site); for a dense site use the correlation analysis of the site with itself");
-            if (block.Width != width) throw new ArgumentException($"blocks of width {block.Width} among blocks of width {width}");
+            if (codes.Width != width) throw new ArgumentException($"blocks of width {codes.Width} among blocks of width {width}");
             var indicator = Indicator(codes);
             values.Add((TileRows(codes, tile, tiles), codes));
             firings.Add((TileRows(indicator, tile, tiles), indicator));
@@ -71,11 +79,82 @@ public sealed class CoActivation
         return new CoActivation(width, tile, tiles, SparsePairStatistics.FromBlocks(values), SparsePairStatistics.FromBlocks(firings));
     }
 
+    /// <summary>
+    /// Tile <paramref name="tile"/> of <paramref name="tiles"/> over a stream of blocks of codes (a map unit's shards),
+    /// as <see cref="SparseCorrelationMeasure.Statistics"/> folds the <c>correlation</c> of two SAEs: consecutive blocks
+    /// gathered into batches of about <see cref="SparseCorrelationMeasure.BatchEntries"/> codes, each batch's sparse
+    /// products added into the two statistics in place (<see cref="SparsePairStatistics.Add"/>): memory is the
+    /// statistics plus one batch, no partial or merged copy of the pairs is made.
+    /// </summary>
+    public static CoActivation Fold(IEnumerable<SparseRows> blocks, int width, int tile, int tiles, long batchEntries = SparseCorrelationMeasure.BatchEntries)
+    {
+        CheckTile(width, tile, tiles);
+        int count = CountOf(width, tile, tiles);
+        var folded = new CoActivation(width, tile, tiles, SparsePairStatistics.Empty(count, width), SparsePairStatistics.Empty(count, width));
+        var values = new List<(SparseRows, SparseRows)>();
+        var firings = new List<(SparseRows, SparseRows)>();
+        long entries = 0;
+        bool any = false;
+        void Flush()
+        {
+            folded.Values.Add(values);
+            folded.Firings.Add(firings);
+            values.Clear();
+            firings.Clear();
+            entries = 0;
+        }
+        foreach (var codes in blocks)
+        {
+            if (codes.Width != width) throw new ArgumentException($"codes of width {codes.Width} folded into co-activation of width {width}");
+            any = true;
+            var indicator = Indicator(codes);
+            values.Add((TileRows(codes, tile, tiles), codes));
+            firings.Add((TileRows(indicator, tile, tiles), indicator));
+            // Each code is an entry of the whole SAE's side, a tile's share of them of the tile's side.
+            entries += codes.Indices.Length + codes.Indices.Length / tiles;
+            if (entries >= batchEntries) Flush();
+        }
+        if (!any) throw new ArgumentException("no blocks of codes");
+        if (values.Count > 0) Flush();
+        return folded;
+    }
+
+    private static void CheckTile(int width, int tile, int tiles)
+    {
+        if (tiles < 1 || tiles > width || tile < 0 || tile >= tiles) throw new ArgumentOutOfRangeException(nameof(tile), $"tile {tile} of {tiles} for {width} features");
+    }
+
     public CoActivation Merge(CoActivation other)
+    {
+        CheckSameTile(other);
+        return new CoActivation(Width, Tile, Tiles, Values.Merge(other.Values), Firings.Merge(other.Firings));
+    }
+
+    /// <summary>As <see cref="Merge"/>, for partials nobody else holds: neither operand may be used again.</summary>
+    public CoActivation MergeConsuming(CoActivation other)
+    {
+        CheckSameTile(other);
+        return new CoActivation(Width, Tile, Tiles, Values.MergeConsuming(other.Values), Firings.MergeConsuming(other.Firings));
+    }
+
+    private void CheckSameTile(CoActivation other)
     {
         if (other.Width != Width || other.Tile != Tile || other.Tiles != Tiles)
             throw new ArgumentException($"cannot merge co-activation of tile {Tile}/{Tiles} and tile {other.Tile}/{other.Tiles}");
-        return new CoActivation(Width, Tile, Tiles, Values.Merge(other.Values), Firings.Merge(other.Firings));
+    }
+
+    /// <summary>Partial sections: the values' sparse statistics, then the firing indicators' (each as <see cref="SparseStatisticsCodec"/> writes them).</summary>
+    public void Write(PartialWriter w)
+    {
+        SparseStatisticsCodec.Write(Values, w);
+        SparseStatisticsCodec.Write(Firings, w);
+    }
+
+    public static CoActivation Read(PartialReader r, int width, int tile, int tiles)
+    {
+        CheckTile(width, tile, tiles);
+        int count = CountOf(width, tile, tiles);
+        return new CoActivation(width, tile, tiles, SparseStatisticsCodec.Read(count, width, r), SparseStatisticsCodec.Read(count, width, r));
     }
 
     /// <summary>Approximate memory held, in bytes.</summary>
@@ -137,6 +216,13 @@ public sealed class CoActivation
     /// <summary>1 for every code &gt; 0 (stored zeros left out): the firing indicator in the same CSR layout.</summary>
     private static SparseRows Indicator(SparseRows codes)
     {
+        if (Array.TrueForAll(codes.Values, v => v > 0))
+        {
+            // Every stored code fires (SAE shards store only non-zero codes): same layout, the codes' arrays shared.
+            var all = new float[codes.Values.Length];
+            Array.Fill(all, 1f);
+            return new SparseRows(codes.Width, codes.Offsets, codes.Indices, all);
+        }
         var offsets = new int[codes.Offsets.Length];
         var indices = new List<int>(codes.Indices.Length);
         for (int t = 0; t < codes.Rows; t++)

@@ -1,4 +1,5 @@
 using Sweep.Analysis.Matching;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Features;
 
@@ -52,46 +53,62 @@ internal readonly record struct Context(Activation Key, ulong Priority, int Wind
     }
 }
 
-/// <summary>Per-slot heaps of <see cref="Context"/>s and their state as flat arrays (slot by slot, strongest first, so equal sets give equal bytes).</summary>
+/// <summary>Per-slot heaps of <see cref="Context"/>s and their partial sections (slot by slot, strongest first, so equal sets give equal bytes).</summary>
 internal static class ContextHeaps
 {
-    public static void Write(PartialState state, BoundedHeaps<Context> heaps)
+    /// <summary>
+    /// Sections, each name prefixed by <paramref name="prefix"/>: <c>count</c> (per slot, int32), then per kept example
+    /// in slot order <c>value</c> (float32), <c>token</c> (int32), <c>item</c> (int64, (seq &lt;&lt; 32) | pos),
+    /// <c>priority</c> (int64), <c>window_start</c>, <c>window_length</c> (int32), then the windows concatenated:
+    /// <c>window_tokens</c> (int32), <c>window_values</c> (float32).
+    /// </summary>
+    public static void Write(PartialWriter w, string prefix, BoundedHeaps<Context> heaps)
     {
-        var slot = new List<int>(); var value = new List<float>(); var token = new List<int>(); var item = new List<long>();
-        var priority = new List<long>(); var start = new List<int>(); var length = new List<int>();
-        var windowTokens = new List<int>(); var windowValues = new List<float>();
-        for (int s = 0; s < heaps.Slots; s++)
-            foreach (var c in heaps.Of(s))
+        var kept = new IReadOnlyList<Context>[heaps.Slots];
+        for (int s = 0; s < kept.Length; s++) kept[s] = heaps.IsEmpty(s) ? [] : heaps.Of(s);
+        int n = checked((int)heaps.Count);
+        var (value, token, item, priority, start, length) = (new float[n], new int[n], new long[n], new long[n], new int[n], new int[n]);
+        long windowTokens = 0;
+        int at = 0;
+        foreach (var slot in kept)
+            foreach (var c in slot)
             {
-                slot.Add(s); value.Add(c.Key.Value); token.Add(c.Key.Token); item.Add(c.Key.Item);
-                priority.Add(unchecked((long)c.Priority)); start.Add(c.WindowStart); length.Add(c.Tokens!.Length);
-                windowTokens.AddRange(c.Tokens); windowValues.AddRange(c.Values!);
+                (value[at], token[at], item[at], priority[at]) = (c.Key.Value, c.Key.Token, c.Key.Item, unchecked((long)c.Priority));
+                (start[at], length[at]) = (c.WindowStart, c.Tokens!.Length);
+                windowTokens += c.Tokens.Length;
+                at++;
             }
-        state.SetScalar("slots", heaps.Slots).SetScalar("k", heaps.K)
-            .Set("slot", slot.ToArray()).Set("value", value.ToArray()).Set("token", token.ToArray()).Set("item", item.ToArray())
-            .Set("priority", priority.ToArray()).Set("window_start", start.ToArray()).Set("window_length", length.ToArray())
-            .Set("window_tokens", windowTokens.ToArray()).Set("window_values", windowValues.ToArray());
+        w.Write(prefix + "count", kept.Select(k => k.Count).ToArray());
+        w.Write(prefix + "value", value); w.Write(prefix + "token", token); w.Write(prefix + "item", item); w.Write(prefix + "priority", priority);
+        w.Write(prefix + "window_start", start); w.Write(prefix + "window_length", length);
+        // The windows are streamed from the examples, never gathered into one array.
+        w.BeginArray<int>(prefix + "window_tokens", windowTokens);
+        foreach (var slot in kept) foreach (var c in slot) w.Append<int>(c.Tokens!);
+        w.BeginArray<float>(prefix + "window_values", windowTokens);
+        foreach (var slot in kept) foreach (var c in slot) w.Append<float>(c.Values!);
     }
 
-    public static BoundedHeaps<Context> Read(PartialState state, IComparer<Context> order)
+    public static BoundedHeaps<Context> Read(PartialReader r, string prefix, int slots, int k, IComparer<Context> order)
     {
-        var heaps = new BoundedHeaps<Context>(checked((int)state.Long("slots")), checked((int)state.Long("k")), order);
-        var (slot, value, token, item, priority) = (state.Ints("slot"), state.Floats("value"), state.Ints("token"), state.Longs("item"), state.Longs("priority"));
-        var (start, length, windowTokens, windowValues) = (state.Ints("window_start"), state.Ints("window_length"), state.Ints("window_tokens"), state.Floats("window_values"));
-        int n = slot.Length;
-        if (new[] { value.Length, token.Length, item.Length, priority.Length, start.Length, length.Length }.Any(l => l != n) || windowTokens.Length != windowValues.Length)
-            throw new InvalidDataException("context state: columns of different lengths");
-        long at = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (slot[i] < 0 || slot[i] >= heaps.Slots || length[i] < 1 || at + length[i] > windowTokens.Length)
-                throw new InvalidDataException($"context state: entry {i} is out of range");
-            var c = new Context(new Activation(value[i], token[i], item[i]), unchecked((ulong)priority[i]), start[i],
-                windowTokens[(int)at..(int)(at + length[i])], windowValues[(int)at..(int)(at + length[i])]);
-            at += length[i];
-            heaps.Offer(slot[i], c);
-        }
-        if (at != windowTokens.Length) throw new InvalidDataException("context state: window values left over");
+        var heaps = new BoundedHeaps<Context>(slots, k, order);
+        var counts = r.ReadInts(prefix + "count");
+        var (value, token, item, priority) = (r.ReadFloats(prefix + "value"), r.ReadInts(prefix + "token"), r.ReadLongs(prefix + "item"), r.ReadLongs(prefix + "priority"));
+        var (start, length) = (r.ReadInts(prefix + "window_start"), r.ReadInts(prefix + "window_length"));
+        int n = value.Length;
+        if (counts.Length != slots || counts.Any(c => c < 0 || c > k) || counts.Sum(c => (long)c) != n)
+            throw new InvalidDataException($"{prefix}contexts: {counts.Length} slot counts for {slots} slots of at most {k} each, or not {n} examples in all");
+        if (new[] { token.Length, item.Length, priority.Length, start.Length, length.Length }.Any(l => l != n) || length.Any(l => l < 1))
+            throw new InvalidDataException($"{prefix}contexts: columns of different lengths, or an empty window");
+        long total = length.Sum(l => (long)l);
+        var windows = new (int[] Tokens, float[] Values)[n];
+        if (r.BeginArray<int>(prefix + "window_tokens") != total) throw new InvalidDataException($"{prefix}contexts: the window tokens do not add up");
+        for (int i = 0; i < n; i++) r.ReadInto<int>(windows[i].Tokens = new int[length[i]]);
+        if (r.BeginArray<float>(prefix + "window_values") != total) throw new InvalidDataException($"{prefix}contexts: the window values do not add up");
+        for (int i = 0; i < n; i++) r.ReadInto<float>(windows[i].Values = new float[length[i]]);
+        int at = 0;
+        for (int s = 0; s < slots; s++)
+            for (int j = 0; j < counts[s]; j++, at++)
+                heaps.Offer(s, new Context(new Activation(value[at], token[at], item[at]), unchecked((ulong)priority[at]), start[at], windows[at].Tokens, windows[at].Values));
         return heaps;
     }
 
@@ -140,7 +157,6 @@ internal static class ContextHeaps
 /// </summary>
 public sealed class TopContexts
 {
-    public const string StateKind = "top_contexts/1";
     public const int DefaultK = 20;
     private static readonly IComparer<Context> Order = Comparer<Context>.Create((x, y) => Activation.Weaker.Compare(x.Key, y.Key));
 
@@ -169,18 +185,20 @@ public sealed class TopContexts
         return new TopContexts(_heaps.Merge(other._heaps), Window);
     }
 
-    public PartialState ToState()
+    /// <summary>Partial sections: <c>top_k</c>, <c>top_before</c>, <c>top_after</c>, then the heaps (<see cref="ContextHeaps.Write"/>, prefix <c>top_</c>).</summary>
+    public void Write(PartialWriter w)
     {
-        var state = new PartialState(StateKind).SetScalar("before", Window.Before).SetScalar("after", Window.After);
-        ContextHeaps.Write(state, _heaps);
-        return state;
+        w.Write("top_k", K); w.Write("top_before", Window.Before); w.Write("top_after", Window.After);
+        ContextHeaps.Write(w, "top_", _heaps);
     }
 
-    public static TopContexts FromState(PartialState state)
+    /// <summary>Reads what <see cref="Write"/> wrote; the partial must have been made with these settings.</summary>
+    public static TopContexts Read(PartialReader r, int width, int k, ContextWindow window)
     {
-        state.Expect(StateKind);
-        var window = new ContextWindow((int)state.Long("before"), (int)state.Long("after")).Checked();
-        return new TopContexts(ContextHeaps.Read(state, Order), window);
+        var (storedK, before, after) = (r.ReadInt64("top_k"), r.ReadInt64("top_before"), r.ReadInt64("top_after"));
+        if ((storedK, before, after) != (k, window.Before, window.After))
+            throw new InvalidDataException($"top contexts of k {storedK}, window {before}/{after}, expected k {k}, window {window.Before}/{window.After}");
+        return new TopContexts(ContextHeaps.Read(r, "top_", width, k, Order), window.Checked());
     }
 
     /// <summary>A feature's examples, strongest first (rank 1).</summary>
@@ -204,7 +222,6 @@ public sealed class TopContexts
 /// </summary>
 public sealed class IntervalSamples
 {
-    public const string StateKind = "interval_samples/1";
     public const int Strata = 22;
     public const int DefaultPerStratum = 3;
 
@@ -251,20 +268,20 @@ public sealed class IntervalSamples
         return new IntervalSamples(_heaps.Merge(other._heaps), Window, Seed);
     }
 
-    public PartialState ToState()
+    /// <summary>Partial sections: <c>sample_k</c>, <c>sample_before</c>, <c>sample_after</c>, <c>sample_seed</c>, then the heaps (prefix <c>sample_</c>, slot = feature · 22 + stratum).</summary>
+    public void Write(PartialWriter w)
     {
-        var state = new PartialState(StateKind).SetScalar("before", Window.Before).SetScalar("after", Window.After).SetScalar("seed", Seed);
-        ContextHeaps.Write(state, _heaps);
-        return state;
+        w.Write("sample_k", PerStratum); w.Write("sample_before", Window.Before); w.Write("sample_after", Window.After); w.Write("sample_seed", Seed);
+        ContextHeaps.Write(w, "sample_", _heaps);
     }
 
-    public static IntervalSamples FromState(PartialState state)
+    /// <summary>Reads what <see cref="Write"/> wrote; the partial must have been made with these settings.</summary>
+    public static IntervalSamples Read(PartialReader r, int width, int perStratum, int seed, ContextWindow window)
     {
-        state.Expect(StateKind);
-        var window = new ContextWindow((int)state.Long("before"), (int)state.Long("after")).Checked();
-        var heaps = ContextHeaps.Read(state, Order);
-        if (heaps.Slots % Strata != 0) throw new InvalidDataException($"interval samples state has {heaps.Slots} slots, not a multiple of {Strata}");
-        return new IntervalSamples(heaps, window, checked((int)state.Long("seed")));
+        var (k, before, after, storedSeed) = (r.ReadInt64("sample_k"), r.ReadInt64("sample_before"), r.ReadInt64("sample_after"), r.ReadInt64("sample_seed"));
+        if ((k, before, after, storedSeed) != (perStratum, window.Before, window.After, seed))
+            throw new InvalidDataException($"interval samples of k {k}, window {before}/{after}, seed {storedSeed}, expected {perStratum}, {window.Before}/{window.After}, {seed}");
+        return new IntervalSamples(ContextHeaps.Read(r, "sample_", checked(width * Strata), perStratum, Order), window.Checked(), seed);
     }
 
     /// <summary>A feature's samples, lowest stratum first, each stratum in priority order (rank 1, 2, …).</summary>

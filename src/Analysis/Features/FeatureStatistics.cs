@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Features;
 
@@ -19,8 +20,6 @@ public sealed record FeatureStat(int Feature, long Tokens, long Fired, double Fr
 /// </summary>
 public sealed class FeatureStatistics
 {
-    public const string StateKind = "feature_statistics/1";
-
     public int Width { get; }
     public long Tokens { get; private set; }
     private readonly long[] _fired;
@@ -102,18 +101,20 @@ public sealed class FeatureStatistics
         return new FeatureStatistics(Width, Tokens + other.Tokens, fired, sum, sumActive, max);
     }
 
-    public PartialState ToState() => new PartialState(StateKind)
-        .SetScalar("width", Width).SetScalar("tokens", Tokens)
-        .Set("fired", _fired).Set("sum", _sum).Set("sum_active", _sumActive).Set("max", _max);
-
-    public static FeatureStatistics FromState(PartialState state)
+    /// <summary>Partial sections: <c>tokens</c>, then per feature <c>fired</c>, <c>sum</c>, <c>sum_active</c>, <c>max</c> (−∞ before any token).</summary>
+    public void Write(PartialWriter w)
     {
-        state.Expect(StateKind);
-        int width = checked((int)state.Long("width"));
-        var arrays = (state.Longs("fired"), state.Doubles("sum"), state.Doubles("sum_active"), state.Doubles("max"));
-        if (arrays.Item1.Length != width || arrays.Item2.Length != width || arrays.Item3.Length != width || arrays.Item4.Length != width)
-            throw new InvalidDataException($"feature statistics state: arrays do not all have width {width}");
-        return new FeatureStatistics(width, state.Long("tokens"), arrays.Item1, arrays.Item2, arrays.Item3, arrays.Item4);
+        w.Write("tokens", Tokens);
+        w.Write("fired", _fired); w.Write("sum", _sum); w.Write("sum_active", _sumActive); w.Write("max", _max);
+    }
+
+    public static FeatureStatistics Read(int width, PartialReader r)
+    {
+        long tokens = r.ReadInt64("tokens");
+        var (fired, sum, sumActive, max) = (r.ReadLongs("fired"), r.ReadDoubles("sum"), r.ReadDoubles("sum_active"), r.ReadDoubles("max"));
+        if (fired.Length != width || sum.Length != width || sumActive.Length != width || max.Length != width)
+            throw new InvalidDataException($"feature statistics: arrays do not all have width {width}");
+        return new FeatureStatistics(width, tokens, fired, sum, sumActive, max);
     }
 
     /// <summary>One record per feature, in feature order. Needs at least one token.</summary>

@@ -1,28 +1,6 @@
-namespace Sweep.Analysis.Features;
+using Sweep.Analysis.Measures;
 
-/// <summary>
-/// Settings of the <c>features</c> analysis of one site (docs/analyses.md, "Features").
-/// </summary>
-/// <param name="TopK">Top activating contexts kept per feature.</param>
-/// <param name="Window">Tokens of context around each kept example, within its sequence.</param>
-/// <param name="SamplesPerStratum">Seeded random examples per feature and activation stratum (<see cref="IntervalSamples"/>); 0 for none.</param>
-/// <param name="Seed">Seed of the samples' priorities.</param>
-/// <param name="Partners">Co-activation partners per feature and measure (SAE sites); 0 for none.</param>
-/// <param name="CoActivationTiles">Feature tiles co-activation is split into, each one pass over the shards (bounds its memory).</param>
-/// <param name="LogitTokens">Promoted and suppressed tokens per feature (SAE sites of a model with an unembedding); 0 for none.</param>
-/// <param name="NeuronpediaId">Overrides the SAE's own <c>neuronpedia_id</c> for links (<c>{model}/{sae-id}</c>).</param>
-public sealed record FeaturesParameters(
-    int TopK = TopContexts.DefaultK,
-    ContextWindow? Window = null,
-    int SamplesPerStratum = IntervalSamples.DefaultPerStratum,
-    int Seed = 0,
-    int Partners = 10,
-    int CoActivationTiles = 3,
-    int LogitTokens = LogitEffects.DefaultK,
-    string? NeuronpediaId = null)
-{
-    public ContextWindow ContextWindow => Window ?? new ContextWindow();
-}
+namespace Sweep.Analysis.Features;
 
 /// <summary>What <see cref="FeatureSummary.Finish"/> gives for a site: per feature its statistics, histogram and examples.</summary>
 public sealed record FeatureSiteResult(
@@ -30,7 +8,14 @@ public sealed record FeatureSiteResult(
     IReadOnlyList<IReadOnlyList<HistogramBin>> Histograms, IReadOnlyList<FeatureExample> Examples);
 
 /// <summary>
-/// The per-site partial of the <c>features</c> analysis: <see cref="FeatureStatistics"/>, <see cref="ActivationHistogram"/>,
+/// Everything the <c>features</c> analysis found about one site (<see cref="FeaturesMeasure"/>): statistics, histograms
+/// and examples; co-activation partners (SAE sites; empty otherwise); logit effects (SAE sites of a model with an
+/// unembedding; empty otherwise). Token ids, not texts: the pipeline decodes them with the corpus tokenizer.
+/// </summary>
+public sealed record FeatureOutcome(FeatureSiteResult Site, IReadOnlyList<CoActivationPartner> Partners, IReadOnlyList<LogitEffect> Logits);
+
+/// <summary>
+/// The per-site statistics of the <c>features</c> analysis: <see cref="FeatureStatistics"/>, <see cref="ActivationHistogram"/>,
 /// <see cref="TopContexts"/> and <see cref="IntervalSamples"/>, folded from the same blocks, merged and stored together
 /// (co-activation has its own partials per feature tile: <see cref="CoActivation"/>; logit effects need only weights:
 /// <see cref="LogitEffects"/>). Merge is associative and commutative, so any shard ranges, merge tree and retries give
@@ -38,16 +23,15 @@ public sealed record FeatureSiteResult(
 /// </summary>
 public sealed class FeatureSummary
 {
-    public const string StateKind = "features/1";
-
     public FeatureStatistics Statistics { get; }
     public ActivationHistogram Histogram { get; }
     public TopContexts Top { get; }
     public IntervalSamples? Samples { get; }
 
-    public FeatureSummary(int width, FeaturesParameters parameters)
-        : this(new FeatureStatistics(width), new ActivationHistogram(width), new TopContexts(width, parameters.TopK, parameters.ContextWindow),
-               parameters.SamplesPerStratum > 0 ? new IntervalSamples(width, parameters.SamplesPerStratum, parameters.Seed, parameters.ContextWindow) : null) { }
+    /// <param name="samplesPerStratum">Seeded random examples per feature and activation stratum; 0 for none.</param>
+    public FeatureSummary(int width, int topK, ContextWindow window, int samplesPerStratum, int seed)
+        : this(new FeatureStatistics(width), new ActivationHistogram(width), new TopContexts(width, topK, window),
+               samplesPerStratum > 0 ? new IntervalSamples(width, samplesPerStratum, seed, window) : null) { }
 
     private FeatureSummary(FeatureStatistics statistics, ActivationHistogram histogram, TopContexts top, IntervalSamples? samples)
     {
@@ -64,14 +48,6 @@ public sealed class FeatureSummary
         Samples?.Fold(block);
     }
 
-    /// <summary>The partial of a range of blocks (e.g. one map unit's shards).</summary>
-    public static FeatureSummary Over(IEnumerable<FeatureBlock> blocks, int width, FeaturesParameters parameters)
-    {
-        var summary = new FeatureSummary(width, parameters);
-        foreach (var block in blocks) summary.Fold(block);
-        return summary;
-    }
-
     public FeatureSummary Merge(FeatureSummary other)
     {
         if ((Samples is null) != (other.Samples is null)) throw new ArgumentException("cannot merge feature summaries with and without samples");
@@ -82,21 +58,26 @@ public sealed class FeatureSummary
     /// <summary>Approximate memory of the kept examples, in bytes (the statistics and histogram add 8·width·(4 + 102)).</summary>
     public long ExampleBytes(int windowTokens) => (Top.Count + (Samples?.Count ?? 0)) * (96L + 8L * windowTokens);
 
-    public PartialState ToState()
+    /// <summary>Partial sections: the statistics', the histogram's, the top contexts', then <c>samples</c> (0 or 1) and the samples'.</summary>
+    public void Write(PartialWriter w)
     {
-        var state = new PartialState(StateKind)
-            .Embed("statistics.", Statistics.ToState()).Embed("histogram.", Histogram.ToState()).Embed("top.", Top.ToState());
-        return Samples is null ? state : state.Embed("samples.", Samples.ToState());
+        Statistics.Write(w);
+        Histogram.Write(w);
+        Top.Write(w);
+        w.Write("samples", Samples is null ? 0L : 1L);
+        Samples?.Write(w);
     }
 
-    public static FeatureSummary FromState(PartialState state)
+    /// <summary>Reads what <see cref="Write"/> wrote; the partial must have been made with these settings.</summary>
+    public static FeatureSummary Read(PartialReader r, int width, int topK, ContextWindow window, int samplesPerStratum, int seed)
     {
-        state.Expect(StateKind);
-        return new FeatureSummary(
-            FeatureStatistics.FromState(state.Part("statistics.", FeatureStatistics.StateKind)),
-            ActivationHistogram.FromState(state.Part("histogram.", ActivationHistogram.StateKind)),
-            TopContexts.FromState(state.Part("top.", TopContexts.StateKind)),
-            state.HasPart("samples.") ? IntervalSamples.FromState(state.Part("samples.", IntervalSamples.StateKind)) : null);
+        var statistics = FeatureStatistics.Read(width, r);
+        var histogram = ActivationHistogram.Read(width, r);
+        var top = TopContexts.Read(r, width, topK, window);
+        bool hasSamples = r.ReadInt64("samples") == 1;
+        if (hasSamples != samplesPerStratum > 0)
+            throw new InvalidDataException($"feature summary {(hasSamples ? "with" : "without")} samples, expected {samplesPerStratum} per stratum");
+        return new FeatureSummary(statistics, histogram, top, hasSamples ? IntervalSamples.Read(r, width, samplesPerStratum, seed, window) : null);
     }
 
     public FeatureSiteResult Finish()

@@ -10,6 +10,16 @@ public sealed record LogitEffect(int Feature, string Direction, int Rank, int To
 }
 
 /// <summary>
+/// The weights logit effects need, as plain data (the pipeline reads them): an SAE's decoder rows W_dec [features, dModel]
+/// and its model's unembedding U [vocab, dModel] with the final norm's gain g [dModel] (null: none).
+/// </summary>
+public sealed record LogitWeights(float[] Decoder, int Features, float[] Unembedding, int Vocab, int DModel, float[]? Gain)
+{
+    /// <summary>The <paramref name="k"/> most promoted and suppressed tokens of every feature (<see cref="LogitEffects.Compute"/>).</summary>
+    public IReadOnlyList<LogitEffect> Effects(int k) => LogitEffects.Compute(Decoder, Features, Unembedding, Vocab, DModel, Gain, k);
+}
+
+/// <summary>
 /// The direct effect of each feature on the logits ("logit lens" of its decoder direction), as TransformerLens-based
 /// dashboards (sae-dashboard, Neuronpedia) compute it with <c>W_dec @ model.W_U</c>:
 /// <code>

@@ -125,7 +125,7 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public sealed override IPartial Read(MeasureParameters parameters, MeasureShape shape, int piece, PartialReader reader) =>
         Read(Typed(parameters), shape, piece, reader);
     public sealed override MeasureResult Finish(MeasureParameters parameters, MeasureShape shape, IEnumerable<IPartial> pieces, SideInputs side) =>
-        Finish(Typed(parameters), shape, pieces.Cast<TPartial>(), side);
+        Finish(Typed(parameters), shape, new TypedPieces<TPartial>(pieces), side);
 
     private TParameters Typed(MeasureParameters parameters) => parameters as TParameters
         ?? throw new ArgumentException($"measure {Kind} takes {typeof(TParameters).Name}, not {parameters.GetType().Name}");

@@ -11,6 +11,7 @@ public static class MeasureRegistry
     [
         new CkaMeasure(), new UnbiasedCkaMeasure(), new SvccaMeasure(), new PwccaMeasure(), new RsaMeasure(), new KnnMeasure(),
         new ProcrustesMeasure(), new DenseCorrelationMeasure(), new CodeCorrelationMeasure(), new FeatureMatchingMeasure(),
+        new FeaturesMeasure(SiteData.Dense), new FeaturesMeasure(SiteData.Sparse),
     ];
 
     /// <summary>The kinds, in the order listed above.</summary>

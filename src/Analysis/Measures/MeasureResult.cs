@@ -1,4 +1,5 @@
 using Sweep.Analysis.Correlation;
+using Sweep.Analysis.Features;
 using Sweep.Analysis.Linear;
 
 namespace Sweep.Analysis.Measures;
@@ -49,6 +50,9 @@ public sealed record MatchRow(string Direction, int Feature, int Rank, int? Matc
 public sealed record MeasureResult(IReadOnlyList<MeasureValue> Values, IReadOnlyList<MatchRow> Matches)
 {
     public MeasureResult(IReadOnlyList<MeasureValue> values) : this(values, []) { }
+
+    /// <summary>What the <c>features</c> analysis found about its site (stored in the feature tables), or null.</summary>
+    public FeatureOutcome? Features { get; init; }
 }
 
 /// <summary>
@@ -59,6 +63,12 @@ public sealed record MeasureResult(IReadOnlyList<MeasureValue> Values, IReadOnly
 public sealed record SideInputs(Func<(DenseMatrix A, DenseMatrix B)>? Decoders = null, IReadOnlySet<int>? TokenIds = null)
 {
     public static readonly SideInputs None = new();
+
+    /// <summary>
+    /// For a one-site measure on an SAE code site of a model with an unembedding: the SAE's decoder rows and the model's
+    /// unembedding and final-norm gain, read when called (null otherwise).
+    /// </summary>
+    public Func<LogitWeights>? Logits { get; init; }
 }
 
 /// <summary>

@@ -7,8 +7,7 @@ public static class MeasureRuns
         Func<IEnumerable<MeasureBlock>> blocks, SideInputs? side = null)
     {
         int pieces = measure.Pieces(parameters, shape);
-        return measure.Finish(parameters, shape, Enumerable.Range(0, pieces).Select(piece => measure.Fold(parameters, shape, piece, blocks)),
-            side ?? SideInputs.None);
+        return measure.Finish(parameters, shape, new PieceStream(pieces, piece => measure.Fold(parameters, shape, piece, blocks)), side ?? SideInputs.None);
     }
 
     /// <summary>
@@ -19,19 +18,16 @@ public static class MeasureRuns
         IReadOnlyList<Func<IEnumerable<MeasureBlock>>> ranges, SideInputs? side = null)
     {
         int pieces = measure.Pieces(parameters, shape);
-        IEnumerable<IPartial> Merged()
+        IPartial Merged(int piece)
         {
-            for (int piece = 0; piece < pieces; piece++)
-            {
-                var level = ranges.Select(range => RoundTrip(measure, parameters, shape, piece, measure.Fold(parameters, shape, piece, range))).ToList();
-                while (level.Count > 1)
-                    level = Enumerable.Range(0, (level.Count + 1) / 2).Select(i => 2 * i + 1 < level.Count
-                        ? RoundTrip(measure, parameters, shape, piece, measure.Merge(parameters, level[2 * i], level[2 * i + 1]))
-                        : level[2 * i]).ToList();
-                yield return level[0];
-            }
+            var level = ranges.Select(range => RoundTrip(measure, parameters, shape, piece, measure.Fold(parameters, shape, piece, range))).ToList();
+            while (level.Count > 1)
+                level = Enumerable.Range(0, (level.Count + 1) / 2).Select(i => 2 * i + 1 < level.Count
+                    ? RoundTrip(measure, parameters, shape, piece, measure.Merge(parameters, level[2 * i], level[2 * i + 1]))
+                    : level[2 * i]).ToList();
+            return level[0];
         }
-        return measure.Finish(parameters, shape, Merged(), side ?? SideInputs.None);
+        return measure.Finish(parameters, shape, new PieceStream(pieces, Merged), side ?? SideInputs.None);
     }
 
     private static IPartial RoundTrip(Measure measure, MeasureParameters parameters, MeasureShape shape, int piece, IPartial partial)

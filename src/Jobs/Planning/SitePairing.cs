@@ -11,8 +11,13 @@ namespace Sweep.Jobs.Planning;
 /// </summary>
 public sealed record SaeSite(SiteRef Ref, string Name, string Hook, string Codes, int DSae, SaeSpec? Published, TrainSaeSpec? Trained)
 {
-    /// <summary>What identifies the SAE in an analysis key: a published folder's path, or a trained SAE's training settings.</summary>
-    public string KeyText => Published is { } p ? $"path={p.Path}" : $"train={Trained!.Site},{JobLoader.TrainingKey(Trained.Options)}";
+    /// <summary>
+    /// What identifies the SAE in an analysis key: a published folder's path (and the job's <c>neuronpedia_id</c> when
+    /// it sets one, since the features analysis stores it), or a trained SAE's training settings.
+    /// </summary>
+    public string KeyText => Published is { } p
+        ? $"path={p.Path}" + (p.NeuronpediaId is { } id ? $",neuronpedia={id}" : "")
+        : $"train={Trained!.Site},{JobLoader.TrainingKey(Trained.Options)}";
 
     /// <summary>Whether its codes can be negative (a temporal SAE's <c>pred</c> output; trained SAEs are TopK, never).</summary>
     public bool Signed => Published is { } p && SaeOutputs.CanBeNegative(p.Folder.Config.Architecture, Codes);
@@ -32,11 +37,14 @@ public static class SitePairing
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, SitePairs pairs) =>
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
-    /// <summary>The sites a one-site analysis looks inside: every captured hook, or with <c>sites: sae</c> (or a list) the SAE code sites.</summary>
+    /// <summary>
+    /// The sites a one-site analysis looks inside: every captured hook point (not the model outputs <c>logits</c> and
+    /// <c>log_probs_next</c>, which are not representations), or with <c>sites: sae</c> (or a list) the SAE code sites.
+    /// </summary>
     public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
         analysis.Sites == AnalysisSites.Sae
             ? SaeSitesOf(spec.Saes, spec.TrainSaes, analysis.SaeSelection).Select(s => s.Ref).ToList()
-            : spec.Captures.SelectMany(c => c.Sites.Select(s => new SiteRef(c.Model, s))).ToList();
+            : spec.Captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList();
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order, or the list's).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>

@@ -76,6 +76,13 @@ public static partial class JobLoader
                 continue;
             }
             if (analysis.Sites == AnalysisSites.Sae && saes is not null && !CheckSaeSites(a, path, analysis, selection, saes.Value, errors)) { ok = false; continue; }
+            if (measure.Arity == Arity.Site && analysis.Sites == AnalysisSites.Sae && saes is not null
+                && Planning.SitePairing.SaeSites(saes.Value.Published, saes.Value.Trained).Count == 0)
+            {
+                errors.At(a["sites"] ?? a["kind"]!, $"{path}: sites 'sae' finds no SAE site to look inside, expected an SAE in the saes or train_sae sections");
+                ok = false;
+                continue;
+            }
             if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense))
             {
                 var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SaeSelection);
@@ -109,8 +116,14 @@ public static partial class JobLoader
         foreach (var (keyNode, _) in a.Node.Children)
             if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key)
                 && !(measure.Arity == Arity.Pair && PromptLevelKeys.Contains(key)))
-                errors.At(keyNode, $"{a.KeyPath(key)} is not a parameter of kind '{measure.Kind}', expected "
+            {
+                // A key the kind takes on the other kind of site (features' partners on a dense site) says so.
+                var elsewhere = MeasureRegistry.Of(measure.Kind).FirstOrDefault(m => m != measure && m.Keys.Any(k => k.Name == key));
+                var what = elsewhere is null ? $"is not a parameter of kind '{measure.Kind}'"
+                    : $"applies to kind '{measure.Kind}' on {(elsewhere.Data == SiteData.Sparse ? "SAE code sites (sites: sae)" : "dense sites (sites: dense)")} only";
+                errors.At(keyNode, $"{a.KeyPath(key)} {what}, expected "
                     + (allowed.Count == 0 ? "none besides name, kind, pairs" : $"one of: {string.Join(", ", allowed)}"));
+            }
         var p = measure.Defaults;
         foreach (var key in measure.Keys)
         {

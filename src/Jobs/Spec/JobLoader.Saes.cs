@@ -10,7 +10,7 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>saes</c> and <c>train_sae</c> sections: published SAEs attached to captured sites, and SAEs to train.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] SaeKeys = ["name", "path", "model", "site", "check_model", "architecture", "k", "apply_b_dec_to_input"];
+    private static readonly string[] SaeKeys = ["name", "path", "model", "site", "check_model", "architecture", "k", "apply_b_dec_to_input", "neuronpedia_id"];
     private static readonly Dictionary<string, SaeArchitecture> SaeArchitectures = new()
     {
         ["standard"] = SaeArchitecture.Standard, ["relu"] = SaeArchitecture.Standard, ["topk"] = SaeArchitecture.TopK, ["jumprelu"] = SaeArchitecture.JumpRelu,
@@ -48,6 +48,7 @@ public static partial class JobLoader
         var name = ReadSaeName(s, path, names, errors);
         var (model, site) = ReadSaeSite(s, path, captures, models, errors);
         bool checkModel = ReadBool(s, "check_model", errors) ?? true;
+        var neuronpedia = ReadNeuronpediaId(s, path, errors);
         // Only a PyTorch state dict without a cfg.json needs these; the loader refuses them for SAEs whose files say.
         int beforeSettings = errors.Errors.Count;
         var settings = new SaeJobSettings(s.Choice("architecture", SaeArchitectures), s.Int("k", 1, "an integer >= 1 (active features per token of a TopK SAE)"),
@@ -73,8 +74,23 @@ public static partial class JobLoader
                 errors.At(s["model"]!, $"{path}.model '{model.Name}' ({model.Path}) is not the SAE's model_name '{trainedOn}', expected that model (or check_model: false when the names differ but the weights are the same)");
         }
         if (errors.Errors.Count > before || name is null || model is null || site is null || folder is null) return null;
-        return new SaeSpec { Name = name, Path = folder.Directory, Model = model.Name, Site = site, Folder = folder };
+        return new SaeSpec { Name = name, Path = folder.Directory, Model = model.Name, Site = site, Folder = folder, NeuronpediaId = neuronpedia };
     }
+
+    /// <summary>
+    /// <c>neuronpedia_id</c>: the SAE's id on Neuronpedia, <c>{model}/{sae-id}</c> as in its page URLs
+    /// (<c>https://www.neuronpedia.org/{model}/{sae-id}/{feature}</c>); absent gives null.
+    /// </summary>
+    private static string? ReadNeuronpediaId(YamlSection s, string path, ErrorSink errors)
+    {
+        if (s["neuronpedia_id"] is not { } node) return null;
+        if (node is YamlScalarNode { Value: { } id } && NeuronpediaIdPattern().IsMatch(id)) return id;
+        errors.At(node, $"{path}.neuronpedia_id is {ErrorSink.Describe(node)}, expected a Neuronpedia id MODEL/SAE-ID such as gpt2-small/8-res-jb (letters, digits, '.', '-', '_')");
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")]
+    private static partial System.Text.RegularExpressions.Regex NeuronpediaIdPattern();
 
     private static TrainSaeSpec? ReadTrainSae(YamlNode node, string path, List<CaptureSpec>? captures, ModelTable? models,
         Dictionary<string, YamlNode> names, ErrorSink errors)
@@ -194,6 +210,8 @@ public static partial class JobLoader
             Line($"saes[{i}].model", saes[i].Model);
             Line($"saes[{i}].site", saes[i].Site);
             if (saes[i].Folder.Settings is { IsEmpty: false } settings) Line($"saes[{i}].settings", settings.Text);
+            // Only when set, so the digests of jobs without one stay as they were.
+            if (saes[i].NeuronpediaId is { } neuronpedia) Line($"saes[{i}].neuronpedia_id", neuronpedia);
         }
         for (int i = 0; i < train.Count; i++)
         {

@@ -233,6 +233,11 @@ public sealed record SaeSpec
     public required string Site { get; init; }
     /// <summary>The folder's config (and the job's settings for a bare state dict), read during validation; load it with <c>SaeLoader.Load(Folder)</c>.</summary>
     public required Sweep.Models.Saes.SaeLoader.SaeFolder Folder { get; init; }
+    /// <summary>The job's <c>neuronpedia_id</c> (<c>{model}/{sae-id}</c>), overriding the folder's; null when the job sets none.</summary>
+    public string? NeuronpediaId { get; init; }
+
+    /// <summary>The SAE's Neuronpedia id for feature links: the job's, else the folder's (<c>cfg.json</c> <c>neuronpedia_id</c>), else null.</summary>
+    public string? Neuronpedia => NeuronpediaId ?? (string.IsNullOrWhiteSpace(Folder.Config.NeuronpediaId) ? null : Folder.Config.NeuronpediaId);
 }
 
 /// <summary>A TopK SAE trained on one captured site's activations (stage <c>train_sae</c>), then used to encode that site.</summary>

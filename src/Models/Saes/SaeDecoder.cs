@@ -6,14 +6,17 @@ namespace Sweep.Models.Saes;
 /// </summary>
 public sealed record SaeDecoder(float[] Rows, int Features, int DIn)
 {
-    public static SaeDecoder Read(string directory)
+    public static SaeDecoder Read(string directory) => Read(SaeLoader.Describe(directory));
+
+    /// <summary>The decoder of a described SAE (a job's settings for a bare state dict included).</summary>
+    public static SaeDecoder Read(SaeLoader.SaeFolder folder)
     {
-        using var encoder = SaeLoader.Load(directory, "cpu");
+        using var encoder = SaeLoader.Load(folder, "cpu");
         return encoder switch
         {
             SparseAutoencoder sae => new SaeDecoder(sae.WDec, sae.Config.DSae, sae.Config.DIn),
             TemporalSae temporal => new SaeDecoder(temporal.D, temporal.Config.DSae, temporal.Config.DIn),
-            _ => throw new SaeLoadException($"{directory}: no decoder rows in a {encoder.Config.ArchitectureName} SAE"),
+            _ => throw new SaeLoadException($"{folder.Directory}: no decoder rows in a {encoder.Config.ArchitectureName} SAE"),
         };
     }
 }

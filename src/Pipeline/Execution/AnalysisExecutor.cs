@@ -1,4 +1,5 @@
 using Sweep.Analysis.Measures;
+using Sweep.Models.Tokenizers;
 using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
@@ -53,16 +54,16 @@ public sealed class AnalysisExecutor(SaeRun saes)
         catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException) { return null; }
     }
 
-    /// <summary>Each piece of the range's partial, folded over its blocks (read again for every piece).</summary>
-    private IEnumerable<IPartial> Fold(AnalysisTarget target, ShardRange range, CancellationToken ct)
-    {
-        int pieces = target.Measure.Pieces(target.Parameters, target.Shape);
-        for (int piece = 0; piece < pieces; piece++)
-            yield return target.Measure.Fold(target.Parameters, target.Shape, piece, () => _reader.Blocks(target, range, ct));
-    }
+    /// <summary>Each piece of the range's partial, folded over its blocks (read again for every piece); one piece alive at a time.</summary>
+    private PieceStream Fold(AnalysisTarget target, ShardRange range, CancellationToken ct, Action? completed = null) =>
+        new(target.Measure.Pieces(target.Parameters, target.Shape),
+            piece => target.Measure.Fold(target.Parameters, target.Shape, piece, () => _reader.Blocks(target, range, ct)), completed);
 
-    /// <summary>Each piece of the inputs' partials merged; after the last piece every input's checksum is verified.</summary>
-    private IEnumerable<IPartial> Merged(AnalysisTarget target, IReadOnlyList<PartialInput> inputs, CancellationToken ct)
+    /// <summary>
+    /// Each piece of the inputs' partials merged, one piece alive at a time; after the last piece every input's
+    /// checksum is verified (then <paramref name="completed"/> runs).
+    /// </summary>
+    private PieceStream Merged(AnalysisTarget target, IReadOnlyList<PartialInput> inputs, CancellationToken ct, Action? completed = null)
     {
         var readers = new List<PartialFile.Reader>();
         try
@@ -74,37 +75,38 @@ public sealed class AnalysisExecutor(SaeRun saes)
                 if (reader.Header.Unit != input.UnitKey)
                     throw new InvalidDataException($"{Run.PartialPath(target.Analysis.Name, input.UnitKey)}: written by unit {reader.Header.Unit}, expected {input.UnitKey}");
             }
-            int pieces = target.Measure.Pieces(target.Parameters, target.Shape);
-            for (int piece = 0; piece < pieces; piece++)
-            {
-                ct.ThrowIfCancellationRequested();
-                IPartial? merged = null;
-                foreach (var reader in readers)
-                {
-                    var part = reader.Read(target.Measure, target.Parameters, target.Shape, piece);
-                    merged = merged is null ? part : target.Measure.Merge(target.Parameters, merged, part);
-                }
-                yield return merged!;
-            }
-            foreach (var reader in readers) reader.Finish();
         }
-        finally
+        catch
         {
             foreach (var reader in readers) reader.Dispose();
+            throw;
         }
+        IPartial Piece(int piece)
+        {
+            ct.ThrowIfCancellationRequested();
+            IPartial? merged = null;
+            foreach (var reader in readers)
+            {
+                var part = reader.Read(target.Measure, target.Parameters, target.Shape, piece);
+                merged = merged is null ? part : target.Measure.Merge(target.Parameters, merged, part);
+            }
+            return merged!;
+        }
+        return new PieceStream(target.Measure.Pieces(target.Parameters, target.Shape), Piece,
+            completed: () => { foreach (var reader in readers) reader.Finish(); completed?.Invoke(); },
+            disposed: () => { foreach (var reader in readers) reader.Dispose(); });
     }
 
     private UnitResult Finalize(AnalysisFinalizeWork unit, CancellationToken ct)
     {
         var target = unit.Target;
         bool verified = false;
-        IEnumerable<IPartial> Pieces()
+        void Verified() => verified = true;
+        using (var pieces = unit.Range is { } range ? Fold(target, range, ct, Verified) : Merged(target, unit.Inputs, ct, Verified))
         {
-            foreach (var piece in unit.Range is { } range ? Fold(target, range, ct) : Merged(target, unit.Inputs, ct)) yield return piece;
-            verified = true;
+            var result = target.Measure.Finish(target.Parameters, target.Shape, pieces, SideInputLoader.For(target, saes));
+            if (!verified) throw new InvalidOperationException($"{target}: measure {target.Measure} finished without reading all of its partial");
+            return new UnitResult(AnalysisRows.From(target, result, () => TokenTexts.For(Run.Spec.TokenizerModel.Path)), Reused: false);
         }
-        var result = target.Measure.Finish(target.Parameters, target.Shape, Pieces(), SideInputLoader.For(target, saes));
-        if (!verified) throw new InvalidOperationException($"{target}: measure {target.Measure} finished without reading all of its partial");
-        return new UnitResult(AnalysisRows.From(target, result), Reused: false);
     }
 }

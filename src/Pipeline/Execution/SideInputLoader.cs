@@ -1,6 +1,9 @@
+using Sweep.Analysis.Features;
 using Sweep.Analysis.Linear;
 using Sweep.Analysis.Measures;
 using Sweep.Jobs.Planning;
+using Sweep.Models;
+using Sweep.Models.Architectures;
 using Sweep.Models.Saes;
 using Sweep.Models.Tokenizers;
 using Sweep.Pipeline.Runs;
@@ -10,7 +13,9 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Loads what a measure's finish needs besides activations, as plain data: token ids of the texts it asks for (through
-/// the corpus tokenizer), and the two SAEs' decoder rows (read from their folders only if the measure calls for them).
+/// the corpus tokenizer), the two SAEs' decoder rows (read from their folders only if the measure calls for them), and
+/// for a one-site target on an SAE code site the SAE's decoder rows with its model's unembedding and final-norm gain
+/// (read only when the measure calls for them: the <c>features</c> analysis' logit effects).
 /// </summary>
 public static class SideInputLoader
 {
@@ -20,7 +25,24 @@ public static class SideInputLoader
         Func<(DenseMatrix, DenseMatrix)>? decoders = target.Measure.NeedsDecoders(target.Parameters) && target.SaeA is { } a && target.SaeB is { } b
             ? () => (Decoder(saes, a), Decoder(saes, b))
             : null;
-        return new SideInputs(decoders, ids);
+        Func<LogitWeights>? logits = target.B is null && target.SaeA is { } sae ? () => LogitWeightsOf(saes, target, sae) : null;
+        return new SideInputs(decoders, ids) { Logits = logits };
+    }
+
+    /// <summary>The SAE's decoder rows and its model's unembedding (<see cref="Unembedding.Read"/>: U, and the final norm's gain).</summary>
+    private static LogitWeights LogitWeightsOf(SaeRun saes, AnalysisTarget target, SaeSite site)
+    {
+        var model = saes.Run.Spec.Model(site.Ref.Model);
+        Unembedding unembedding;
+        try { unembedding = Unembedding.Read(model.Descriptor); }
+        catch (ModelLoadException e)
+        {
+            throw new PermanentUnitFailure($"analysis '{target.Analysis.Name}': logit effects of SAE '{site.Name}' need the unembedding of model '{model.Name}': {e.Message} (set logit_tokens: 0 to skip them)", e);
+        }
+        var (rows, features, dIn) = DecoderRows(saes, site);
+        if (dIn != unembedding.DModel)
+            throw new PermanentUnitFailure($"SAE '{site.Name}' decodes to width {dIn}, but model '{model.Name}' unembeds width {unembedding.DModel} (set logit_tokens: 0 to skip logit effects)");
+        return new LogitWeights(rows, features, unembedding.Weight, unembedding.Vocab, unembedding.DModel, unembedding.Gain);
     }
 
     /// <summary>
@@ -46,17 +68,18 @@ public static class SideInputLoader
     /// <summary>The SAE's decoder, one row per feature (d_sae × d_in), from its folder (W_dec, or D of a temporal SAE).</summary>
     private static DenseMatrix Decoder(SaeRun saes, SaeSite site)
     {
-        var folder = SiteReader.Folder(saes, site);
-        ISparseEncoder encoder;
-        try { encoder = SaeLoader.Load(folder, "cpu"); }
+        var (rows, features, dIn) = DecoderRows(saes, site);
+        return DenseMatrix.FromFloats(rows, features, dIn);
+    }
+
+    /// <summary>The SAE's decoder rows as stored, row-major [d_sae, d_in] (<see cref="SaeDecoder"/>).</summary>
+    private static (float[] Rows, int Features, int DIn) DecoderRows(SaeRun saes, SaeSite site)
+    {
+        try
+        {
+            var decoder = SaeDecoder.Read(SiteReader.Folder(saes, site));
+            return (decoder.Rows, decoder.Features, decoder.DIn);
+        }
         catch (SaeLoadException e) { throw new PermanentUnitFailure($"SAE '{site.Name}': {e.Message}", e); }
-        using (encoder)
-            return encoder switch
-            {
-                SparseAutoencoder sae => DenseMatrix.FromFloats(sae.WDec, sae.Config.DSae, sae.Config.DIn),
-                // Both parts of a temporal SAE's code (novel, pred) decode through the one decoder D.
-                TemporalSae temporal => DenseMatrix.FromFloats(temporal.D, temporal.Config.DSae, temporal.Config.DIn),
-                _ => throw new PermanentUnitFailure($"SAE '{site.Name}': no decoder rows to compare for a {folder.Config.ArchitectureName} SAE"),
-            };
     }
 }

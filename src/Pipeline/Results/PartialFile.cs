@@ -39,6 +39,14 @@ public static class PartialFile
     /// Writes the pieces <paramref name="pieces"/> yields (in order, each written before the next is made) and returns
     /// the file's checksum. Nothing is at <paramref name="path"/> unless the whole file was written.
     /// </summary>
+    /// <summary>A method of its own so that no local of the writing loop holds a piece while the next is produced (see <see cref="PieceStream"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void WriteCurrent(Measure measure, IEnumerator<IPartial> pieces, PartialWriter sections)
+    {
+        measure.Write(pieces.Current, sections);
+        sections.Flush();
+    }
+
     public static string Write(string path, PartialHeader header, Measure measure, IEnumerable<IPartial> pieces)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -59,13 +67,13 @@ public static class PartialFile
                         w.Write(json);
                         int index = 0;
                         var sections = new PartialWriter(hashing);
-                        foreach (var piece in pieces)
-                        {
-                            w.Write(index++);
-                            w.Flush();
-                            measure.Write(piece, sections);
-                            sections.Flush();
-                        }
+                        using (var e = pieces.GetEnumerator())
+                            while (e.MoveNext())
+                            {
+                                w.Write(index++);
+                                w.Flush();
+                                WriteCurrent(measure, e, sections);
+                            }
                         if (index != header.Pieces) throw new InvalidOperationException($"{path}: {index} pieces written, the header says {header.Pieces}");
                         w.Write((byte)'E');
                     }

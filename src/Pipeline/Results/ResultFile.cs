@@ -17,6 +17,7 @@ namespace Sweep.Pipeline.Results;
 ///                      u8 0 then f64 value | u8 1 then string reason (undefined); i64 n_tokens; string params (JSON)
 ///   'F' feature match: string analysis, model_a, site_a, model_b, site_b, direction; i32 feature, rank;
 ///                      i32 match (-1: none); f64 correlation; u8 mutual; u8 dead
+///   'X' feature rows:  every row of a features analysis, at most once per file (<see cref="FeatureRecords"/>)
 /// 'E'         i32 shards, metrics, feature matches (counts, checked on reading)
 /// 32 bytes    SHA-256 of every byte before it: the file's checksum, the one the worker reports
 /// </code>
@@ -68,6 +69,7 @@ public static class ResultFile
                         w.Write(f.Analysis); w.Write(f.ModelA); w.Write(f.SiteA); w.Write(f.ModelB); w.Write(f.SiteB); w.Write(f.Direction);
                         w.Write(f.Feature); w.Write(f.Rank); w.Write(f.Match ?? -1); w.Write(f.Correlation); w.Write(f.Mutual); w.Write(f.Dead);
                     }
+                    if (output.Features is { } features) FeatureRecords.Write(w, features);
                     w.Write((byte)'E'); w.Write(shards.Count); w.Write(metrics.Count); w.Write(matches.Count);
                 }
                 digest = hashing.Digest();
@@ -102,6 +104,7 @@ public static class ResultFile
         var shards = new List<ShardRow>();
         var metrics = new List<MetricRow>();
         var matches = new List<FeatureMatchRow>();
+        FeatureResults? features = null;
         while (true)
         {
             switch ((char)r.ReadByte())
@@ -132,10 +135,14 @@ public static class ResultFile
                         r.ReadDouble(), r.ReadBoolean(), r.ReadBoolean()));
                     break;
                 }
+                case (char)FeatureRecords.Tag:
+                    if (features is not null) throw new InvalidDataException($"{path}: two feature records in one result file");
+                    features = FeatureRecords.Read(r);
+                    break;
                 case 'E':
                     if ((r.ReadInt32(), r.ReadInt32(), r.ReadInt32()) != (shards.Count, metrics.Count, matches.Count))
                         throw new InvalidDataException($"{path}: result file row counts do not match its rows");
-                    return new UnitOutput(uri, outputChecksum, shards, metrics, matches);
+                    return new UnitOutput(uri, outputChecksum, shards, metrics, matches) { Features = features };
                 case var tag:
                     throw new InvalidDataException($"{path}: unknown record '{tag}' in result file");
             }

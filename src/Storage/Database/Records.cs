@@ -66,7 +66,11 @@ public sealed record StoredMetric(long MetricId, long RunId, string UnitKey, Met
 public sealed record UnitOutput(
     string? OutputUri = null, string? Checksum = null,
     IReadOnlyList<ShardRow>? Shards = null, IReadOnlyList<MetricRow>? Metrics = null,
-    IReadOnlyList<FeatureMatchRow>? FeatureMatches = null);
+    IReadOnlyList<FeatureMatchRow>? FeatureMatches = null)
+{
+    /// <summary>The rows of a <c>features</c> analysis (the feature tables), or null.</summary>
+    public FeatureResults? Features { get; init; }
+}
 
 internal static class StatusText
 {

@@ -117,7 +117,7 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
             """);
         var errors = _dir.Errors(yaml);
         Assert.Equal(3, errors.Count);
-        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation or feature_matching (the measures on sparse SAE codes)", errors[0]);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation, feature_matching or features (the measures on sparse SAE codes)", errors[0]);
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: dense")}:12: analyses[1].sites is 'dense' for kind 'feature_matching', expected 'sae' (kind 'feature_matching' runs on SAE code sites only)", errors[1]);
         Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sites: sparse")}:12: analyses[2].sites", errors[2]);
     }

@@ -196,7 +196,7 @@ public sealed class JobLoaderTests : IDisposable
     [Fact]
     public void Bad_enum_values_list_the_choices()
     {
-        Assert.Equal("jobs.yaml:19:11: analyses[0].kind is 'svca', expected one of: cka, cka_unbiased, svcca, pwcca, rsa, knn, procrustes, correlation, feature_matching; did you mean 'svcca'?",
+        Assert.Equal("jobs.yaml:19:11: analyses[0].kind is 'svca', expected one of: cka, cka_unbiased, svcca, pwcca, rsa, knn, procrustes, correlation, feature_matching, features; did you mean 'svcca'?",
             Only(JobDirectory.ValidJob.Replace("kind: cka", "kind: svca")));
         Assert.Equal("jobs.yaml:23:10: execution.dtype is 'float64', expected one of: float32, bfloat16, float16; did you mean 'float16'?",
             Only(JobDirectory.ValidJob.Replace("  batch_size: 4", "  batch_size: 4\n  dtype: float64")));

@@ -1,32 +1,45 @@
 using System.Text.Json;
 using Sweep.Analysis.Features;
+using Sweep.Analysis.Measures;
 using Sweep.Models.Tokenizers;
+using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
 
-namespace Sweep.Actors.Features;
+namespace Sweep.Pipeline.Execution;
 
 /// <summary>
-/// The rows a finished <c>features</c> analysis stores, from the pure results of <c>Sweep.Analysis.Features</c>: token
-/// ids become readable texts through the corpus tokenizer (<see cref="TokenTexts"/>). This is the finalize step's
-/// last mile; the planner and executors that run the fold/merge units call it once per site (statistics and
-/// examples), per co-activation tile and once for the logit effects.
+/// The rows a finished <c>features</c> analysis stores (the feature tables, docs/schema.md), from the pure results of
+/// <see cref="FeaturesMeasure"/>: token ids become readable texts through the corpus tokenizer (<see cref="TokenTexts"/>),
+/// and an SAE site gets its Neuronpedia id (the job's <c>saes[i].neuronpedia_id</c>, else the SAE folder's).
 /// </summary>
 public static class FeatureResultRows
 {
-    /// <param name="sae">The SAE's name for a code site, null for a dense site.</param>
-    /// <param name="neuronpediaId">The job's override, else the SAE's own <c>neuronpedia_id</c>; null or empty for none.</param>
-    public static FeatureResults Site(string analysis, string model, string site, string? sae, string? neuronpediaId,
-        FeaturesParameters parameters, FeatureSiteResult result, TokenTexts texts)
+    /// <summary>All rows of a target's features outcome.</summary>
+    public static FeatureResults From(AnalysisTarget target, FeatureOutcome outcome, TokenTexts texts)
     {
-        var window = parameters.ContextWindow;
-        var settings = JsonSerializer.Serialize(new Dictionary<string, object>
+        var (analysis, model, site) = (target.Analysis.Name, target.A.Model, target.A.Site);
+        var parameters = (FeaturesParameters)target.Parameters;
+        var rows = Site(analysis, model, site, target.SaeA?.Name, target.SaeA?.Published?.Neuronpedia,
+            parameters.Stored(target.Measure.Data), outcome.Site, texts);
+        return rows with
         {
-            ["top_k"] = parameters.TopK, ["window_before"] = window.Before, ["window_after"] = window.After,
-            ["samples_per_stratum"] = parameters.SamplesPerStratum, ["seed"] = parameters.Seed,
+            Coactivations = CoActivations(analysis, model, site, outcome.Partners).Coactivations,
+            Logits = Logits(analysis, model, site, outcome.Logits, texts).Logits,
+        };
+    }
+
+    /// <param name="sae">The SAE's name for a code site, null for a dense site.</param>
+    /// <param name="neuronpediaId">The SAE's Neuronpedia id (<c>{model}/{sae-id}</c>); null or empty for none.</param>
+    /// <param name="settings">The analysis settings, stored as <c>feature_sites.params</c> (the histogram's bins are added).</param>
+    public static FeatureResults Site(string analysis, string model, string site, string? sae, string? neuronpediaId,
+        IReadOnlyDictionary<string, object> settings, FeatureSiteResult result, TokenTexts texts)
+    {
+        var stored = new Dictionary<string, object>(settings)
+        {
             ["histogram"] = $"log10 bins: {ActivationHistogram.BinsPerDecade} per decade from 1e{ActivationHistogram.LowestExponent} to 1e{ActivationHistogram.HighestExponent}",
-        });
+        };
         var siteRow = new FeatureSiteRow(analysis, model, site, sae, result.Width, result.Tokens,
-            string.IsNullOrWhiteSpace(neuronpediaId) ? null : neuronpediaId, settings);
+            string.IsNullOrWhiteSpace(neuronpediaId) ? null : neuronpediaId, JsonSerializer.Serialize(stored));
         var stats = result.Stats.Select(s => new FeatureStatRow(analysis, model, site, s.Feature, s.Tokens, s.Fired, s.Frequency, s.Mean, s.Max,
             s.MeanWhenActive, result.Histograms[s.Feature].Select(b => (short)b.Bin).ToArray(), result.Histograms[s.Feature].Select(b => b.Count).ToArray())).ToList();
         var examples = result.Examples.Select(e => new TopExampleRow(analysis, model, site, e.Feature, e.Kind, e.Stratum, e.Rank, e.Activation,
