@@ -180,6 +180,52 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         Assert.Contains("analyses[0].sites is an empty list, expected dense, sae, or a list of SAE outputs", Only("[]"));
     }
 
+    /// <summary>A temporal SAE folder (conf.yaml + latest_ckpt.safetensors, zero weights: validation reads the shapes) on 16-wide activations.</summary>
+    private void WriteTemporalSae(string relative)
+    {
+        const int dIn = 16, w = 32, ne = 4;
+        var dir = Path.Combine(_dir.Root, relative);
+        Directory.CreateDirectory(dir);
+        (float[], long[]) T(params long[] shape) => (new float[shape.Aggregate(1L, (a, b) => a * b)], shape);
+        Sweep.Models.Checkpoints.SafeTensors.Write(Path.Combine(dir, "latest_ckpt.safetensors"), new Dictionary<string, (float[], long[])>
+        {
+            ["D"] = T(w, dIn), ["b"] = T(1, dIn),
+            ["attn_layers.0.k_ctx.weight"] = T(ne, w), ["attn_layers.0.k_ctx.bias"] = T(ne),
+            ["attn_layers.0.q_target.weight"] = T(ne, w), ["attn_layers.0.q_target.bias"] = T(ne),
+            ["attn_layers.0.v_ctx.weight"] = T(w, w), ["attn_layers.0.v_ctx.bias"] = T(w),
+            ["attn_layers.0.c_proj.weight"] = T(w, w), ["attn_layers.0.c_proj.bias"] = T(w),
+        });
+        File.WriteAllText(Path.Combine(dir, "conf.yaml"), """
+            llm:
+              dimin: 16
+            sae:
+              exp_factor: 2
+              n_heads: 2
+              n_attn_layers: 1
+              bottleneck_factor: 8
+              sae_diff_type: topk
+              kval_topk: 4
+              tied_weights: true
+            """);
+    }
+
+    [Fact]
+    public void A_measure_that_needs_non_negative_codes_given_a_temporal_SAEs_pred_is_one_error_naming_it_and_the_list_without_it()
+    {
+        WriteTemporalSae("saes/temporal");
+        var saes = Saes + "\n  - name: temporal\n    path: saes/temporal\n    model: tiny-a\n    site: blocks.1.hook_resid_post";
+        var yaml = Job("  - name: feats\n    kind: features\n    sites: sae\n", saes);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0]: kind 'features' needs non-negative codes, but SAE site "
+            + "'blocks.1.hook_resid_post/sae/temporal/pred' (output pred of temporal SAE 'temporal') can be negative; "
+            + "expected sites: [sae-a, sae-b, temporal/novel] (every SAE output but the signed ones)", Assert.Single(_dir.Errors(yaml)));
+        var chosen = _dir.Parse(Job("  - name: feats\n    kind: features\n    sites: [sae-a, sae-b, temporal/novel]\n", saes)).Analyses.Single();
+        Assert.Equal(["blocks.1.hook_resid_post/sae/sae-a", "blocks.1.hook_resid_post/sae/sae-b", "blocks.1.hook_resid_post/sae/temporal/novel"],
+            SitePairing.Sites(_dir.Parse(Job("  - name: feats\n    kind: features\n    sites: [sae-a, sae-b, temporal/novel]\n", saes)), chosen).Select(s => s.Site));
+        // Measures exact on signed codes take every output, pred included.
+        var correlation = _dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n", saes));
+        Assert.Contains(SitePairing.Pairs(correlation, correlation.Analyses.Single()), p => p.B.Site.EndsWith("/temporal/pred"));
+    }
+
     [Fact]
     public void Feature_matching_at_prompt_level_needs_its_token_filters_off()
     {
