@@ -43,10 +43,12 @@ public sealed class MeasureSplitTests
         {
             int first = i * Rows / Blocks, count = (i + 1) * Rows / Blocks - first;
             var values = slice((first, count));
-            // Tokens: one sequence per block, so ids are corpus-wide (sequence, position); token ids cycle through 0..29.
-            var tokens = new TokenRows(Enumerable.Repeat(i, count).ToArray(), Enumerable.Range(0, count).ToArray(),
+            // Tokens: sequences of 8 rows (a block holds whole ones), so ids are corpus-wide (sequence, position); token ids
+            // cycle through 0..29. Each sequence is labelled a, b or c (what the concept measures group by).
+            var tokens = new TokenRows(Enumerable.Range(first, count).Select(t => t / 8).ToArray(), Enumerable.Range(first, count).Select(t => t % 8).ToArray(),
                 Enumerable.Range(first, count).Select(t => t % 30).ToArray());
-            blocks.Add(new MeasureBlock(tokens, a(values, i), b(values, i)));
+            var labels = new RowLabels(["a", "b", "c"], [.. tokens.Seq.Select(s => s % 3)]);
+            blocks.Add(new MeasureBlock(tokens, a(values, i), b(values, i), labels));
         }
         return blocks;
     }
@@ -58,6 +60,7 @@ public sealed class MeasureSplitTests
         CorrelationParameters corr => corr with { TopK = 3 },
         FeatureMatchingParameters fm => fm with { MinCorrelation = 0.05, Permutations = 8, SharedTopToken = true, TopTokens = 4 },
         FeaturesParameters f => f with { TopK = 3, WindowBefore = 2, WindowAfter = 1, SamplesPerStratum = 2, Seed = 3, Partners = 3, CoActivationTiles = 2, LogitTokens = 2 },
+        Sweep.Analysis.Concepts.ConceptParameters concept => concept with { Reduce = Sweep.Analysis.Concepts.Reduction.Mean, TopK = 3 },
         var p => p,
     };
 
@@ -96,6 +99,7 @@ public sealed class MeasureSplitTests
         Assert.Equal(whole.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)), split.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)));
         foreach (var (w, s) in whole.Matches.Zip(split.Matches)) Assert.Equal(w.Correlation, s.Correlation, 1e-9);
         Assert.NotEmpty(whole.Values);
+        Assert.Equal(whole.Concepts?.Counts, split.Concepts?.Counts);
         if (measure.Kind is "correlation" or "feature_matching") Assert.NotEmpty(whole.Matches);
         Assert.Equal(whole.Features is null, split.Features is null);
         if (whole.Features is { } w1 && split.Features is { } s1) AssertSameFeatures(w1, s1, sparse);

@@ -142,7 +142,7 @@ public sealed class FeaturePagesTests(ServerFixture server, Xunit.Abstractions.I
             Assert.Equal(columns, file.GetProperty("columns").EnumerateArray().Select(c => c.GetString()));
             var read = file.GetProperty("rows").EnumerateArray().ToList();
             Assert.Equal(rows.Count, read.Count);
-            if (table.Name != "runs") Assert.True(rows.Count > 0, $"{table.Name} has no rows to compare");
+            if (table.Name != "runs" && !ResultTable.ConceptTables.Contains(table.Name)) Assert.True(rows.Count > 0, $"{table.Name} has no rows to compare");
             for (int r = 0; r < rows.Count; r++)
                 for (int c = 0; c < columns.Count; c++)
                     AssertSame(rows[r][c], read[r][c], $"{table.Name} row {r} column {columns[c]}");
@@ -157,7 +157,7 @@ public sealed class FeaturePagesTests(ServerFixture server, Xunit.Abstractions.I
     }
 
     /// <summary>A value from Npgsql against hyparquet's JSON: integers and texts exactly, floats to their own precision, arrays element-wise, NULL as null.</summary>
-    private static void AssertSame(object? expected, JsonElement actual, string where)
+    internal static void AssertSame(object? expected, JsonElement actual, string where)
     {
         switch (expected)
         {
@@ -181,7 +181,7 @@ public sealed class FeaturePagesTests(ServerFixture server, Xunit.Abstractions.I
         }
     }
 
-    private static async Task<(List<string> Columns, List<object?[]> Rows)> DatabaseRowsAsync(string connection, ResultTable table, long runId)
+    internal static async Task<(List<string> Columns, List<object?[]> Rows)> DatabaseRowsAsync(string connection, ResultTable table, long runId)
     {
         await using var db = new NpgsqlConnection(connection);
         await db.OpenAsync();

@@ -191,7 +191,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
                 sites: sae
               - name: pred-only
                 kind: feature_matching
-                sites: [published, temporal/pred]
+                sites: [blocks.1.hook_resid_post/sae/published, blocks.1.hook_resid_post/sae/temporal/pred]
                 non_concept_tokens: []
                 permutations: 5
             execution:

@@ -1,15 +1,25 @@
+using System.Text.Json;
+using Sweep.Analysis.Measures;
+
 namespace Sweep.Analysis.Concepts;
 
 /// <summary>The four site measures that look inside one model, as jobs name them.</summary>
 public enum ConceptKind { ConceptMeans, Contrast, Selectivity, Pca }
 
+/// <summary><c>index</c> of <c>selectivity</c>: <see cref="Auto"/> picks ratio on SAE code sites, dprime on dense sites.</summary>
+public enum SelectivityChoice { Auto, Ratio, DPrime }
+
 /// <summary>
 /// The parameters of a concept analysis, one record for the four kinds (docs/jobs.md, "Concept analyses": the YAML key
-/// of each property is given beside it). Every kind groups reduced prompts by one label field; the kinds differ in what
-/// they finish. <see cref="Validate"/> names the first parameter that does not fit the kind.
+/// of each property is given beside it; each kind declares only its own keys). Every kind groups reduced prompts by
+/// one label field; the kinds differ in what they finish. <see cref="BosId"/> and <see cref="MarkerIds"/> are no keys:
+/// the pipeline fills them from the corpus tokenizer before anything is folded.
 /// </summary>
-public sealed record ConceptParameters
+public sealed record ConceptParameters : MeasureParameters
 {
+    /// <summary>What <c>baseline</c> says for "all other labels pooled" (<see cref="Baseline"/> null).</summary>
+    public const string Rest = Concepts.Contrast.Rest;
+
     /// <summary><c>reduce</c>: last | mean | every | marker.</summary>
     public Reduction Reduce { get; init; } = Reduction.Last;
 
@@ -34,8 +44,8 @@ public sealed record ConceptParameters
     /// <summary><c>direction</c> (contrast): higher | lower | both.</summary>
     public ContrastDirection Direction { get; init; } = ContrastDirection.Higher;
 
-    /// <summary><c>index</c> (selectivity): ratio | dprime; null (<c>auto</c>) picks ratio on SAE code sites, dprime on dense sites.</summary>
-    public SelectivityIndex? Index { get; init; }
+    /// <summary><c>index</c> (selectivity): auto | ratio | dprime.</summary>
+    public SelectivityChoice Index { get; init; } = SelectivityChoice.Auto;
 
     /// <summary><c>exclude</c> (selectivity): labels neither preferred nor among the others (e.g. a neutral baseline).</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
@@ -55,53 +65,89 @@ public sealed record ConceptParameters
     /// <summary><c>seed</c> (pca with source sample).</summary>
     public int Seed { get; init; }
 
-    /// <summary>The reduction options, given the corpus's BOS id (when it adds one) and the marker's token ids.</summary>
-    public ReductionOptions ToReductionOptions(int? bosId, IReadOnlyList<int>? markerIds) =>
-        new(Reduce, bosId, Reduce == Reduction.Marker ? markerIds : null);
+    /// <summary>The tokenizer's BOS id when the corpus's sequences start with it (from the corpus tokenizer; no key).</summary>
+    public int? BosId { get; init; }
 
-    /// <summary>Null when the parameters fit <paramref name="kind"/>, else "key: what is wrong, what was expected".</summary>
-    public string? Validate(ConceptKind kind)
+    /// <summary>The marker text's token ids (from the corpus tokenizer; no key).</summary>
+    public IReadOnlyList<int>? MarkerIds { get; init; }
+
+    /// <summary>Whether the kind reads activations grouped by label (every kind but a PCA of decoder rows).</summary>
+    public bool ReadsLabels(ConceptKind kind) => !(kind == ConceptKind.Pca && Source == PcaSource.Decoder);
+
+    /// <summary>The reduction as <see cref="PromptReduction"/> takes it (the marker's ids must have been filled in).</summary>
+    public ReductionOptions ToReductionOptions() =>
+        Reduce == Reduction.Marker && MarkerIds is not { Count: > 0 }
+            ? throw new InvalidOperationException("the marker's token ids were not filled in from the corpus tokenizer")
+            : new(Reduce, BosId, Reduce == Reduction.Marker ? MarkerIds : null);
+
+    /// <summary>The problems of these parameters for <paramref name="kind"/> on <paramref name="data"/>, each at its key (after "analyses[i].KEY ").</summary>
+    public IEnumerable<ParameterProblem> Problems(ConceptKind kind, SiteData data)
     {
-        if (Reduce == Reduction.Marker && string.IsNullOrEmpty(Marker)) return "marker: reduce: marker needs the marker text, expected marker: \"...\"";
-        if (Reduce != Reduction.Marker && Marker is not null) return $"marker: given but reduce is {Reduce.ToString().ToLowerInvariant()}, expected reduce: marker";
-        if (Order is { } order && order.Distinct(StringComparer.Ordinal).Count() != order.Count) return "order: a label is listed twice, expected each once";
-        if (TopK < 1) return $"top_k: {TopK}, expected a positive integer";
-        if (Order is { } kept && Exclude.FirstOrDefault(e => !kept.Contains(e)) is { } outside) return $"exclude: '{outside}' is not in order, expected one of: {string.Join(", ", kept)}";
-        if (kind == ConceptKind.Contrast && Baseline is { } b && Order is { } l && !l.Contains(b)) return $"baseline: '{b}' is not in order, expected one of: {string.Join(", ", l)}";
+        if (kind == ConceptKind.Pca && Source == PcaSource.Decoder)
+        {
+            if (data == SiteData.Dense)
+                yield return new("source", "is decoder, which decomposes an SAE's decoder rows, expected sites: sae (or source: label_means or sample)");
+            yield break;
+        }
+        if (Reduce == Reduction.Marker && string.IsNullOrEmpty(Marker))
+            yield return new("marker", "is missing, expected the marker text with reduce: marker, e.g. marker: \" Monday\"");
+        if (Reduce != Reduction.Marker && Marker is not null)
+            yield return new("marker", $"is set but reduce is {Name(Reduce)}, expected reduce: marker (or no marker)");
+        var order = Order ?? [];
+        for (int i = 0; i < order.Count; i++)
+            if (order.Take(i).Contains(order[i], StringComparer.Ordinal))
+                yield return new($"order[{i}]", $"'{order[i]}' is listed twice, expected each label once");
+        if (Order is not null)
+        {
+            for (int i = 0; i < Exclude.Count; i++)
+                if (!Order.Contains(Exclude[i], StringComparer.Ordinal))
+                    yield return new($"exclude[{i}]", $"'{Exclude[i]}' is not in order, expected one of: {string.Join(", ", Order)}");
+            if (kind == ConceptKind.Contrast && Baseline is { } b && !Order.Contains(b, StringComparer.Ordinal))
+                yield return new("baseline", $"'{b}' is not in order, expected one of: {string.Join(", ", Order)} (or rest)");
+        }
         if (kind == ConceptKind.Pca)
         {
-            if (Components < 1) return $"components: {Components}, expected a positive integer";
-            if (Source == PcaSource.Sample && MaxItems < 3) return $"max_items: {MaxItems}, expected at least 3";
-            if (Source == PcaSource.LabelMeans && Order is { Count: < 2 }) return "order: a PCA of label means needs at least two labels";
-            if (Cyclic && Order is { Count: < 3 }) return "cyclic: a cycle needs at least three labels in order";
+            if (Source == PcaSource.LabelMeans && Order is { Count: < 2 })
+                yield return new("order", $"lists {Order.Count} label, expected at least two for a PCA of label means");
+            if (Cyclic && Order is { Count: < 3 })
+                yield return new("cyclic", $"is true with {Order.Count} labels in order, expected at least three labels for a cycle");
         }
-        return null;
     }
 
     /// <summary>
-    /// Null when the corpus can serve these parameters, else "key: what is wrong, what was expected" for the first problem:
-    /// an unlabelled corpus (at <c>kind</c>), a <c>label_field</c> the corpus does not label, a <c>baseline</c> or an
-    /// <c>order</c> entry that no prompt carries, an excluded label that does not occur. The wiring checks this once the
-    /// corpus is read and reports it at the key's line and column.
+    /// The problems of these parameters with the corpus, each at its key: a marker without a corpus tokenizer, an
+    /// unlabelled corpus (at <c>reduce</c>), a <c>label_field</c> the corpus does not label, and once its values are known a
+    /// <c>baseline</c>, <c>order</c> entry or excluded label that no prompt carries.
     /// </summary>
-    /// <param name="corpusFields">The corpus's <c>corpus.labels</c> (empty: unlabelled).</param>
-    /// <param name="valuesOf">The values a label field takes in the corpus.</param>
-    public string? CheckCorpus(IReadOnlyList<string> corpusFields, Func<string, IReadOnlyList<string>> valuesOf)
+    public IEnumerable<ParameterProblem> CorpusProblems(ConceptKind kind, CorpusFacts corpus)
     {
-        if (corpusFields.Count == 0)
-            return $"kind: a concept analysis groups prompts by label, but the corpus is unlabelled; expected corpus.labels naming the jsonl label fields (reduce: {Reduce.ToString().ToLowerInvariant()} needs them too)";
-        if (!corpusFields.Contains(LabelField))
-            return $"label_field: '{LabelField}' is not a label field of the corpus, expected one of: {string.Join(", ", corpusFields)}";
-        var values = valuesOf(LabelField);
+        if (!ReadsLabels(kind)) yield break;
+        if (Reduce == Reduction.Marker && !corpus.HasTokenizer)
+            yield return new("marker", $"is {JsonSerializer.Serialize(Marker)}, but the marker reduction needs the corpus tokenizer to find its tokens and " +
+                $"model '{corpus.TokenizerModel}' has no tokenizer files; expected corpus.tokenizer naming a model with tokenizer files, or reduce: last, mean or every");
+        if (corpus.LabelFields.Count == 0)
+        {
+            yield return new("reduce", $"is {Name(Reduce)}, which groups prompts by label, but the corpus is unlabelled; " +
+                "expected corpus.labels naming the jsonl fields that label each document (docs/jobs.md, \"Labels\")");
+            yield break;
+        }
+        if (!corpus.LabelFields.Contains(LabelField, StringComparer.Ordinal))
+        {
+            yield return new("label_field", $"is '{LabelField}', which is not a label field of the corpus, expected one of: {string.Join(", ", corpus.LabelFields)} (corpus.labels)");
+            yield break;
+        }
+        if (corpus.LabelValues?.Invoke(LabelField) is not { } values) yield break;
         string Known() => string.Join(", ", values.Take(30)) + (values.Count > 30 ? $", … ({values.Count} labels)" : "");
-        if (Baseline is { } baseline && !values.Contains(baseline))
-            return $"baseline: label '{baseline}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()} (or rest)";
+        string Absent(string label) => $"is '{label}', a label that does not occur in the corpus's '{LabelField}' field, expected one of: {Known()}";
+        if (kind == ConceptKind.Contrast && Baseline is { } baseline && !values.Contains(baseline, StringComparer.Ordinal))
+            yield return new("baseline", Absent(baseline) + " (or rest)");
         for (int i = 0; i < (Order?.Count ?? 0); i++)
-            if (!values.Contains(Order![i]))
-                return $"order[{i}]: label '{Order[i]}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()}";
-        foreach (var excluded in Exclude)
-            if (!values.Contains(excluded))
-                return $"exclude: label '{excluded}' does not occur in the corpus's '{LabelField}' field, expected one of: {Known()}";
-        return null;
+            if (!values.Contains(Order![i], StringComparer.Ordinal)) yield return new($"order[{i}]", Absent(Order[i]));
+        if (kind == ConceptKind.Selectivity)
+            for (int i = 0; i < Exclude.Count; i++)
+                if (!values.Contains(Exclude[i], StringComparer.Ordinal)) yield return new($"exclude[{i}]", Absent(Exclude[i]));
     }
+
+    /// <summary>A reduction as jobs and the concept tables spell it.</summary>
+    public static string Name(Reduction reduction) => reduction.ToString().ToLowerInvariant();
 }

@@ -4,21 +4,40 @@ namespace Sweep.Analysis.Concepts;
 /// The label of every sequence of a corpus for one label field: <see cref="Names"/> in a fixed order (the order every
 /// statistic and result keeps; the pipeline uses the order of first appearance in the corpus) and, per corpus-wide
 /// sequence index (a shard's <c>seq</c>), the index of its label in <see cref="Names"/>, or −1 for a sequence that
-/// takes no part (an analysis restricted to some labels).
+/// takes no part (an analysis restricted to some labels). An index may also know only some sequences — those of one
+/// block, from its rows' labels (<see cref="FromRows"/>).
 /// </summary>
 public sealed class LabelIndex
 {
     public IReadOnlyList<string> Names { get; }
-    private readonly int[] _bySequence;
+    private readonly int[]? _bySequence;
+    private readonly Dictionary<int, int>? _bySomeSequences;
 
-    public LabelIndex(IReadOnlyList<string> names, int[] labelBySequence)
+    public LabelIndex(IReadOnlyList<string> names, int[] labelBySequence) : this(names, labelBySequence, null) { }
+
+    private LabelIndex(IReadOnlyList<string> names, int[]? labelBySequence, Dictionary<int, int>? bySomeSequences)
     {
         if (names.Count == 0) throw new ArgumentException("no labels");
         if (names.Distinct(StringComparer.Ordinal).Count() != names.Count) throw new ArgumentException("label names repeat");
-        foreach (int l in labelBySequence)
+        foreach (int l in labelBySequence ?? bySomeSequences!.Values.ToArray())
             if (l < -1 || l >= names.Count) throw new ArgumentException($"label index {l} outside -1..{names.Count - 1}");
         Names = names;
         _bySequence = labelBySequence;
+        _bySomeSequences = bySomeSequences;
+    }
+
+    /// <summary>
+    /// The labels of the sequences a block's rows belong to: <paramref name="rowLabel"/>[r] is row r's label index in
+    /// <paramref name="names"/> (−1: none), and every row of one sequence must carry the same one.
+    /// </summary>
+    public static LabelIndex FromRows(IReadOnlyList<string> names, int[] seq, int[] rowLabel)
+    {
+        if (rowLabel.Length != seq.Length) throw new ArgumentException($"{rowLabel.Length} row labels for {seq.Length} rows");
+        var bySequence = new Dictionary<int, int>();
+        for (int r = 0; r < seq.Length; r++)
+            if (!bySequence.TryAdd(seq[r], rowLabel[r]) && bySequence[seq[r]] != rowLabel[r])
+                throw new ArgumentException($"row {r}: sequence {seq[r]} carries two labels, expected one label per sequence (a prompt)");
+        return new LabelIndex(names, null, bySequence);
     }
 
     /// <summary>From one label per sequence (null: none), names in order of first appearance.</summary>
@@ -36,12 +55,16 @@ public sealed class LabelIndex
         return new LabelIndex(names, bySequence);
     }
 
-    public int SequenceCount => _bySequence.Length;
-
-    /// <summary>The label index of corpus-wide sequence <paramref name="seq"/>; a sequence outside the corpus is an error.</summary>
-    public int Of(int seq) => seq >= 0 && seq < _bySequence.Length
-        ? _bySequence[seq]
-        : throw new ArgumentOutOfRangeException(nameof(seq), seq, $"sequence {seq} is not in the labelled corpus of {_bySequence.Length} sequences");
+    /// <summary>The label index of corpus-wide sequence <paramref name="seq"/>; a sequence the index does not know is an error.</summary>
+    public int Of(int seq)
+    {
+        if (_bySequence is not null)
+            return seq >= 0 && seq < _bySequence.Length
+                ? _bySequence[seq]
+                : throw new ArgumentOutOfRangeException(nameof(seq), seq, $"sequence {seq} is not in the labelled corpus of {_bySequence.Length} sequences");
+        return _bySomeSequences!.TryGetValue(seq, out int label) ? label
+            : throw new ArgumentOutOfRangeException(nameof(seq), seq, $"sequence {seq} has no label in this block");
+    }
 
     /// <summary>The same sequences keeping only <paramref name="keep"/>, in that order (others become −1); an unknown name is an error.</summary>
     public LabelIndex Restrict(IReadOnlyList<string> keep)
@@ -53,6 +76,9 @@ public sealed class LabelIndex
             if (l < 0) throw new ArgumentException($"label '{keep[k]}' does not occur, expected one of: {string.Join(", ", Names)}");
             map[l] = k;
         }
-        return new LabelIndex(keep, _bySequence.Select(l => l < 0 ? -1 : map[l]).ToArray());
+        int Map(int l) => l < 0 ? -1 : map[l];
+        return _bySequence is not null
+            ? new LabelIndex(keep, _bySequence.Select(Map).ToArray())
+            : new LabelIndex(keep, null, _bySomeSequences!.ToDictionary(p => p.Key, p => Map(p.Value)));
     }
 }

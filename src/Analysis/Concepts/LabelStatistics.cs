@@ -1,4 +1,4 @@
-using Sweep.Analysis.Statistics;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Concepts;
 
@@ -18,8 +18,6 @@ namespace Sweep.Analysis.Concepts;
 /// </summary>
 public sealed class LabelStatistics
 {
-    public const string StateKind = "label_statistics";
-
     public IReadOnlyList<string> Labels { get; }
     public int Width { get; }
     public long[] Counts { get; }
@@ -130,31 +128,34 @@ public sealed class LabelStatistics
     /// <summary>Unbiased (n − 1) variance of dimension <paramref name="j"/> within label <paramref name="label"/>; NaN below two items.</summary>
     public double Variance(int label, int j) => Moments.Variance(Counts[label], Sums[(long)label * Width + j], SumSquares[(long)label * Width + j]);
 
-    public NamedArrays ToArrays() => new NamedArrays(StateKind)
-        .Set("labels", Labels.ToArray())
-        .Set("width", (long)Width)
-        .Set("counts", Counts)
-        .Set("sums", Sums)
-        .Set("sum_squares", SumSquares)
-        .Set("reduction", new[] { Reduction.Prompts, Reduction.Items, Reduction.WithoutMarker, Reduction.Empty })
-        .Set("unlabelled", Unlabelled);
-
-    public static LabelStatistics FromArrays(NamedArrays arrays)
+    /// <summary>The partial's sections (docs/partials.md): labels, width, counts, sums, sum_squares, reduction, unlabelled.</summary>
+    public void Write(PartialWriter w)
     {
-        arrays.Expect(StateKind);
-        var labels = arrays.Strings("labels");
-        long width = arrays.Long("width");
-        var counts = arrays.Longs("counts");
-        var sums = arrays.Doubles("sums");
-        var squares = arrays.Doubles("sum_squares");
-        var reduction = arrays.Longs("reduction");
+        w.Write("labels", Labels);
+        w.Write("width", (long)Width);
+        w.Write("counts", Counts);
+        w.Write("sums", Sums);
+        w.Write("sum_squares", SumSquares);
+        w.Write("reduction", new[] { Reduction.Prompts, Reduction.Items, Reduction.WithoutMarker, Reduction.Empty });
+        w.Write("unlabelled", Unlabelled);
+    }
+
+    public static LabelStatistics Read(PartialReader r)
+    {
+        var labels = r.ReadTexts("labels");
+        long width = r.ReadInt64("width");
+        var counts = r.ReadLongs("counts");
+        var sums = r.ReadDoubles("sums");
+        var squares = r.ReadDoubles("sum_squares");
+        var reduction = r.ReadLongs("reduction");
+        long unlabelled = r.ReadInt64("unlabelled");
         if (labels.Length == 0 || width < 1 || counts.Length != labels.Length || sums.Length != labels.Length * width
             || squares.Length != sums.Length || reduction.Length != 4)
-            throw new InvalidDataException($"a '{StateKind}' state whose arrays do not fit together ({labels.Length} labels, width {width}, {counts.Length} counts, {sums.Length} sums)");
+            throw new InvalidDataException($"label statistics whose sections do not fit together ({labels.Length} labels, width {width}, {counts.Length} counts, {sums.Length} sums)");
         return new LabelStatistics(labels, (int)width, counts, sums, squares)
         {
             Reduction = new ReductionCounts(reduction[0], reduction[1], reduction[2], reduction[3]),
-            Unlabelled = arrays.Long("unlabelled"),
+            Unlabelled = unlabelled,
         };
     }
 

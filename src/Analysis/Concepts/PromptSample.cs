@@ -1,5 +1,5 @@
 using Sweep.Analysis.Linear;
-using Sweep.Analysis.Statistics;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Concepts;
 
@@ -13,8 +13,6 @@ namespace Sweep.Analysis.Concepts;
 /// </summary>
 public sealed class PromptSample
 {
-    public const string StateKind = "prompt_sample";
-
     private readonly SortedDictionary<(ulong Priority, long Id), Entry> _items = new();
 
     private sealed record Entry(int Label, int[]? Indices, double[] Values);
@@ -79,41 +77,45 @@ public sealed class PromptSample
         return (ids, labels, new DenseMatrix(_items.Count, Width, data));
     }
 
-    public NamedArrays ToArrays()
+    /// <summary>
+    /// The partial's sections (docs/partials.md): labels, width, capacity, seed, ids, item_labels, sparse (0 or 1), then
+    /// for dense vectors values [items × width], for sparse ones offsets, indices and values (CSR).
+    /// </summary>
+    public void Write(PartialWriter w)
     {
         var entries = _items.ToList();
         bool sparse = entries.Count > 0 && entries[0].Value.Indices is not null;
         if (entries.Any(e => e.Value.Indices is not null != sparse)) throw new InvalidOperationException("a prompt sample mixes dense and sparse vectors");
-        var arrays = new NamedArrays(StateKind)
-            .Set("labels", Labels.ToArray()).Set("width", (long)Width).Set("capacity", (long)Capacity).Set("seed", (long)Seed)
-            .Set("ids", entries.Select(e => e.Key.Id).ToArray())
-            .Set("item_labels", entries.Select(e => e.Value.Label).ToArray())
-            .Set("sparse", sparse ? 1L : 0L);
+        w.Write("labels", Labels);
+        w.Write("width", (long)Width);
+        w.Write("capacity", (long)Capacity);
+        w.Write("seed", (long)Seed);
+        w.Write("ids", entries.Select(e => e.Key.Id).ToArray());
+        w.Write("item_labels", entries.Select(e => e.Value.Label).ToArray());
+        w.Write("sparse", sparse ? 1L : 0L);
         if (sparse)
         {
             var offsets = new int[entries.Count + 1];
             for (int i = 0; i < entries.Count; i++) offsets[i + 1] = offsets[i] + entries[i].Value.Indices!.Length;
-            arrays.Set("offsets", offsets)
-                .Set("indices", entries.SelectMany(e => e.Value.Indices!).ToArray())
-                .Set("values", entries.SelectMany(e => e.Value.Values).ToArray());
+            w.Write("offsets", offsets);
+            w.Write("indices", entries.SelectMany(e => e.Value.Indices!).ToArray());
         }
-        else arrays.Set("values", entries.SelectMany(e => e.Value.Values).ToArray());
-        return arrays;
+        w.BeginArray<double>("values", entries.Sum(e => (long)e.Value.Values.Length));
+        foreach (var e in entries) w.Append<double>(e.Value.Values);
     }
 
-    public static PromptSample FromArrays(NamedArrays arrays)
+    public static PromptSample Read(PartialReader r)
     {
-        arrays.Expect(StateKind);
-        var sample = new PromptSample(arrays.Strings("labels"), (int)arrays.Long("width"), (int)arrays.Long("capacity"), (int)arrays.Long("seed"));
-        var ids = arrays.Longs("ids");
-        var itemLabels = arrays.Ints("item_labels");
-        var values = arrays.Doubles("values");
-        bool sparse = arrays.Long("sparse") == 1;
-        var offsets = sparse ? arrays.Ints("offsets") : null;
-        var indices = sparse ? arrays.Ints("indices") : null;
+        var sample = new PromptSample(r.ReadTexts("labels"), (int)r.ReadInt64("width"), (int)r.ReadInt64("capacity"), (int)r.ReadInt64("seed"));
+        var ids = r.ReadLongs("ids");
+        var itemLabels = r.ReadInts("item_labels");
+        bool sparse = r.ReadInt64("sparse") == 1;
+        var offsets = sparse ? r.ReadInts("offsets") : null;
+        var indices = sparse ? r.ReadInts("indices") : null;
+        var values = r.ReadDoubles("values");
         if (itemLabels.Length != ids.Length || ids.Length > sample.Capacity
             || (sparse ? offsets!.Length != ids.Length + 1 || offsets[^1] != values.Length || indices!.Length != values.Length : values.Length != (long)ids.Length * sample.Width))
-            throw new InvalidDataException($"a '{StateKind}' state whose arrays do not fit together");
+            throw new InvalidDataException("a prompt sample whose sections do not fit together");
         for (int i = 0; i < ids.Length; i++)
         {
             if (itemLabels[i] < 0 || itemLabels[i] >= sample.Labels.Count) throw new InvalidDataException($"item label {itemLabels[i]} outside the labels");

@@ -50,7 +50,7 @@ public abstract class Measure
     /// <summary>Texts the measure needs as token ids of the corpus tokenizer (the pipeline supplies them in <see cref="SideInputs.TokenIds"/>), or null.</summary>
     public virtual TokenTextsRequest? TokenTexts(MeasureParameters parameters) => null;
 
-    /// <summary>Whether <see cref="Finish"/> needs the SAEs' decoder rows (<see cref="SideInputs.Decoders"/>).</summary>
+    /// <summary>Whether <see cref="Finish"/> needs the SAEs' decoder rows (<see cref="SideInputs.Decoders"/>, or <see cref="SideInputs.SiteDecoder"/> for a one-site measure).</summary>
     public virtual bool NeedsDecoders(MeasureParameters parameters) => false;
 
     /// <summary>
@@ -67,6 +67,25 @@ public abstract class Measure
     /// refused there at validation.
     /// </summary>
     public virtual ParameterProblem? ReadsTokens(MeasureParameters parameters) => null;
+
+    /// <summary>
+    /// The corpus label field (<c>corpus.labels</c>) whose values the blocks' <see cref="MeasureBlock.Labels"/> must carry, or
+    /// null for a measure that reads no labels. Its results depend on the labels, so its unit keys hold the labels' digest.
+    /// </summary>
+    public virtual string? LabelField(MeasureParameters parameters) => null;
+
+    /// <summary>
+    /// What is wrong with the parameters given the corpus (<paramref name="corpus"/>: its label fields and tokenizer,
+    /// and once it is read the values of each label field), each problem at the key (or list item, <c>order[2]</c>)
+    /// to point at; empty when nothing is.
+    /// </summary>
+    public virtual IReadOnlyList<ParameterProblem> CheckCorpus(MeasureParameters parameters, CorpusFacts corpus) => [];
+
+    /// <summary>
+    /// The parameters completed with what only the corpus tokenizer knows (a marker text's token ids, the BOS id), before
+    /// anything is folded. What it adds is no YAML key: unit keys cover it through the tokenizer digest of the captures.
+    /// </summary>
+    public virtual MeasureParameters ForCorpus(MeasureParameters parameters, CorpusTokenizer tokenizer) => parameters;
 
     /// <summary>How many independent pieces a partial of this shape has (1 unless the partial is tiled).</summary>
     public virtual int Pieces(MeasureParameters parameters, MeasureShape shape) => 1;
@@ -104,6 +123,9 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public virtual TokenTextsRequest? TokenTexts(TParameters parameters) => null;
     public virtual bool NeedsDecoders(TParameters parameters) => false;
     public virtual ParameterProblem? ReadsTokens(TParameters parameters) => null;
+    public virtual string? LabelField(TParameters parameters) => null;
+    public virtual IReadOnlyList<ParameterProblem> CheckCorpus(TParameters parameters, CorpusFacts corpus) => [];
+    public virtual TParameters ForCorpus(TParameters parameters, CorpusTokenizer tokenizer) => parameters;
     public virtual int Pieces(TParameters parameters, MeasureShape shape) => 1;
     public abstract long PartialBytes(TParameters parameters, MeasureShape shape);
     public abstract TPartial Fold(TParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks);
@@ -116,6 +138,9 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public sealed override TokenTextsRequest? TokenTexts(MeasureParameters parameters) => TokenTexts(Typed(parameters));
     public sealed override bool NeedsDecoders(MeasureParameters parameters) => NeedsDecoders(Typed(parameters));
     public sealed override ParameterProblem? ReadsTokens(MeasureParameters parameters) => ReadsTokens(Typed(parameters));
+    public sealed override string? LabelField(MeasureParameters parameters) => LabelField(Typed(parameters));
+    public sealed override IReadOnlyList<ParameterProblem> CheckCorpus(MeasureParameters parameters, CorpusFacts corpus) => CheckCorpus(Typed(parameters), corpus);
+    public sealed override MeasureParameters ForCorpus(MeasureParameters parameters, CorpusTokenizer tokenizer) => ForCorpus(Typed(parameters), tokenizer);
     public sealed override int Pieces(MeasureParameters parameters, MeasureShape shape) => Pieces(Typed(parameters), shape);
     public sealed override long PartialBytes(MeasureParameters parameters, MeasureShape shape) => PartialBytes(Typed(parameters), shape);
     public sealed override IPartial Fold(MeasureParameters parameters, MeasureShape shape, int piece, Func<IEnumerable<MeasureBlock>> blocks) =>

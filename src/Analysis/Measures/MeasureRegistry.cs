@@ -12,6 +12,8 @@ public static class MeasureRegistry
         new CkaMeasure(), new UnbiasedCkaMeasure(), new SvccaMeasure(), new PwccaMeasure(), new RsaMeasure(), new KnnMeasure(),
         new ProcrustesMeasure(), new DenseCorrelationMeasure(), new CodeCorrelationMeasure(), new FeatureMatchingMeasure(),
         new FeaturesMeasure(SiteData.Dense), new FeaturesMeasure(SiteData.Sparse),
+        new ConceptMeansMeasure(SiteData.Dense), new ConceptMeansMeasure(SiteData.Sparse), new ContrastMeasure(SiteData.Dense), new ContrastMeasure(SiteData.Sparse),
+        new SelectivityMeasure(SiteData.Dense), new SelectivityMeasure(SiteData.Sparse), new PcaMeasure(SiteData.Dense), new PcaMeasure(SiteData.Sparse),
     ];
 
     /// <summary>The kinds, in the order listed above.</summary>

@@ -53,6 +53,8 @@ public sealed record MeasureResult(IReadOnlyList<MeasureValue> Values, IReadOnly
 
     /// <summary>What the <c>features</c> analysis found about its site (stored in the feature tables), or null.</summary>
     public FeatureOutcome? Features { get; init; }
+    /// <summary>A concept measure's per-label results (the concept tables' rows, less analysis and site); null for every other measure.</summary>
+    public Sweep.Analysis.Concepts.ConceptResult? Concepts { get; init; }
 }
 
 /// <summary>
@@ -69,6 +71,8 @@ public sealed record SideInputs(Func<(DenseMatrix A, DenseMatrix B)>? Decoders =
     /// unembedding and final-norm gain, read when called (null otherwise).
     /// </summary>
     public Func<LogitWeights>? Logits { get; init; }
+    /// <summary>A one-site measure's SAE decoder rows (d_sae x d_in), loaded only when asked for.</summary>
+    public Func<DenseMatrix>? SiteDecoder { get; init; }
 }
 
 /// <summary>

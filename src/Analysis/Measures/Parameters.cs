@@ -24,6 +24,8 @@ public enum ParameterType
     Choice,
     /// <summary>A list of strings (possibly empty).</summary>
     TextList,
+    /// <summary>One string (not empty).</summary>
+    Text,
 }
 
 /// <summary>A combination of parameters that is not allowed: the key to point at and what is wrong (after "KEY is ...").</summary>
@@ -49,7 +51,7 @@ public sealed class ParameterKey
 
     /// <summary>
     /// <paramref name="parameters"/> with this key set to <paramref name="value"/>: an int (Integer), double (Number),
-    /// bool (Boolean), string (Choice, one of <see cref="Choices"/>) or IReadOnlyList&lt;string&gt; (TextList).
+    /// bool (Boolean), string (Choice, one of <see cref="Choices"/>; Text) or IReadOnlyList&lt;string&gt; (TextList).
     /// </summary>
     public MeasureParameters Set(MeasureParameters parameters, object value) => Setter(parameters, value);
 
@@ -95,6 +97,25 @@ public static class ParameterKeys<P> where P : MeasureParameters
             Setter = (p, v) => set((P)p, choices[(string)v]), Canonicalizer = p => get((P)p).ToString().ToLowerInvariant(),
         };
     }
+
+    /// <summary>One of the given spellings, each standing for an enum member (for YAML words that are not member names, e.g. <c>label_means</c>).</summary>
+    public static ParameterKey Choice<E>(string name, IReadOnlyList<(string Text, E Value)> spellings, Func<P, E> get, Func<P, E, P> set) where E : struct, Enum
+    {
+        var byText = spellings.ToDictionary(s => s.Text, s => s.Value);
+        string TextOf(E value) => spellings.First(s => EqualityComparer<E>.Default.Equals(s.Value, value)).Text;
+        return new()
+        {
+            Name = name, Type = ParameterType.Choice, Choices = byText.Keys.ToList(), Expected = "one of: " + string.Join(", ", byText.Keys),
+            Setter = (p, v) => set((P)p, byText[(string)v]), Canonicalizer = p => TextOf(get((P)p)),
+        };
+    }
+
+    /// <summary>One string; the canonical text is its JSON form (<c>null</c> when unset).</summary>
+    public static ParameterKey Text(string name, string expected, Func<P, string?> get, Func<P, string, P> set) => new()
+    {
+        Name = name, Type = ParameterType.Text, Expected = expected,
+        Setter = (p, v) => set((P)p, (string)v), Canonicalizer = p => JsonSerializer.Serialize(get((P)p)),
+    };
 
     public static ParameterKey TextList(string name, string expected, Func<P, IReadOnlyList<string>> get, Func<P, IReadOnlyList<string>, P> set) => new()
     {

@@ -7,7 +7,8 @@ namespace Sweep.Analysis.Measures;
 /// Writes a partial as named, typed sections onto a stream the caller owns (the pipeline wraps it in a partial file:
 /// docs/partials.md). A section is: u8 type, name (7-bit length-prefixed UTF-8), then for a scalar its 8 little-endian
 /// bytes ('l' int64, 'd' float64), for an array an int64 element count and the elements, little-endian
-/// ('I' int32, 'L' int64, 'F' float32, 'D' float64). Large arrays may be written in several appends.
+/// ('I' int32, 'L' int64, 'F' float32, 'D' float64), for a list of texts ('T') an int64 count and each text
+/// (7-bit length-prefixed UTF-8). Large arrays may be written in several appends.
 /// </summary>
 public sealed class PartialWriter(Stream stream)
 {
@@ -20,6 +21,14 @@ public sealed class PartialWriter(Stream stream)
     public void Write(string name, ReadOnlySpan<long> values) { BeginArray<long>(name, values.Length); Append(values); }
     public void Write(string name, ReadOnlySpan<float> values) { BeginArray<float>(name, values.Length); Append(values); }
     public void Write(string name, ReadOnlySpan<double> values) { BeginArray<double>(name, values.Length); Append(values); }
+
+    /// <summary>A list of texts (e.g. label names), each 7-bit length-prefixed UTF-8.</summary>
+    public void Write(string name, IReadOnlyList<string> texts)
+    {
+        Header('T', name);
+        _writer.Write((long)texts.Count);
+        foreach (var text in texts) _writer.Write(text);
+    }
 
     /// <summary>Starts an array section of <paramref name="count"/> elements; <see cref="Append{T}"/> must then supply exactly that many.</summary>
     public void BeginArray<T>(string name, long count) where T : unmanaged
@@ -61,6 +70,16 @@ public sealed class PartialReader(Stream stream)
     public long[] ReadLongs(string name) => ReadArray<long>(name);
     public float[] ReadFloats(string name) => ReadArray<float>(name);
     public double[] ReadDoubles(string name) => ReadArray<double>(name);
+
+    public string[] ReadTexts(string name)
+    {
+        Expect('T', name);
+        long count = _reader.ReadInt64();
+        if (count < 0 || count > Array.MaxLength) throw new InvalidDataException($"partial section '{name}' holds {count} texts");
+        var texts = new string[count];
+        for (long i = 0; i < count; i++) texts[i] = _reader.ReadString();
+        return texts;
+    }
 
     public T[] ReadArray<T>(string name) where T : unmanaged
     {

@@ -72,9 +72,9 @@ public static class ResultExport
             var schema = new ParquetSchema(columns.Select(Field).ToArray());
             var data = rows.Select(row =>
             {
-                var values = new Dictionary<string, object>(columns.Count);
-                for (int i = 0; i < columns.Count; i++) values[columns[i].Name] = Value(columns[i], row[i])!;
-                return (IDictionary<string, object>)values;
+                var values = new Dictionary<string, object?>(columns.Count);
+                for (int i = 0; i < columns.Count; i++) values[columns[i].Name] = Value(columns[i], row[i]);
+                return (IDictionary<string, object?>)values;
             }).ToList();
             stream.Seek(0, SeekOrigin.Begin);
             await ParquetSerializer.SerializeUntypedAsync(data, schema, stream, new ParquetOptions { Append = append }, cancellationToken: ct);

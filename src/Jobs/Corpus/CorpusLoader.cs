@@ -40,8 +40,10 @@ public static partial class CorpusLoader
         var (documents, tokenizer, options, limits, errors) = Open(spec);
         var tokenized = Build(documents, tokenizer, options, spec.Corpus.DisplayPath, limits, spec.Corpus.Tokenizer, errors);
         var corpus = spec.Corpus;
-        return corpus.Labels.Count == 0 ? tokenized
-            : tokenized with { Labels = CorpusLabels.Read(corpus.Path, corpus.DisplayPath, corpus.Labels, tokenized, corpus.MaxTokens) };
+        if (corpus.Labels.Count == 0) return tokenized;
+        var labels = CorpusLabels.Read(corpus.Path, corpus.DisplayPath, corpus.Labels, tokenized, corpus.MaxTokens);
+        if (JobLoader.CheckLabels(spec, labels) is { Count: > 0 } problems) throw new JobValidationException(problems);
+        return tokenized with { Labels = labels };
     }
 
     /// <summary>
@@ -70,7 +72,11 @@ public static partial class CorpusLoader
                 sequenceLines.AddRange(Enumerable.Repeat(line, ChunkCount(ids.Length, options.MaxTokens, fromText && bos)));
         }
         Finish(errors, anyTokens);
-        if (labelled) CorpusLabels.Read(spec.Corpus.Path, spec.Corpus.DisplayPath, spec.Corpus.Labels, sequenceLines, spec.Corpus.MaxTokens);
+        if (labelled)
+        {
+            var labels = CorpusLabels.Read(spec.Corpus.Path, spec.Corpus.DisplayPath, spec.Corpus.Labels, sequenceLines, spec.Corpus.MaxTokens);
+            if (JobLoader.CheckLabels(spec, labels) is { Count: > 0 } problems) throw new JobValidationException(problems);
+        }
         return new CorpusSummary(count);
     }
 

@@ -21,7 +21,7 @@ public sealed record TokenizedCorpus(IReadOnlyList<CorpusShard> Shards, string D
     /// <summary>Whether text documents' sequences start with BOS (the tokenizer's add_bos_token).</summary>
     public bool AddsBos { get; init; }
 
-    /// <summary>The BOS id text sequences start with (<see cref="AddsBos"/>), or null.</summary>
+    /// <summary>The BOS id text documents' sequences start with (null when the tokenizer adds none, or for a corpus of ids).</summary>
     public int? BosId { get; init; }
 
     /// <summary>Per corpus-wide sequence (a shard's <c>seq</c>), the 1-based line of the corpus file its document came from.</summary>

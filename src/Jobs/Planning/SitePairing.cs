@@ -21,9 +21,6 @@ public sealed record SaeSite(SiteRef Ref, string Name, string Hook, string Codes
 
     /// <summary>Whether its codes can be negative (a temporal SAE's <c>pred</c> output; trained SAEs are TopK, never).</summary>
     public bool Signed => Published is { } p && SaeOutputs.CanBeNegative(p.Folder.Config.Architecture, Codes);
-
-    /// <summary>How an analysis's <c>sites</c> list names this site alone: the SAE's name, plus <c>/OUTPUT</c> for a temporal SAE's outputs.</summary>
-    public string Selector => Codes == SaeOutputs.Codes ? Name : $"{Name}/{Codes}";
 }
 
 /// <summary>Which captured sites a pairwise analysis compares.</summary>
@@ -38,17 +35,21 @@ public static class SitePairing
         PairsOf(captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList(), pairs);
 
     /// <summary>
-    /// The sites a one-site analysis looks inside: every captured hook point (not the model outputs <c>logits</c> and
-    /// <c>log_probs_next</c>, which are not representations), or with <c>sites: sae</c> (or a list) the SAE code sites.
+    /// The sites a one-site analysis looks inside: every captured hook point (not the outputs), or with <c>sites: sae</c>
+    /// every SAE code site — those of its <c>models</c> and in its <c>sites</c> list when it has them — in capture (or
+    /// <c>saes</c>) order.
     /// </summary>
     public static IReadOnlyList<SiteRef> Sites(JobSpec spec, AnalysisSpec analysis) =>
-        analysis.Sites == AnalysisSites.Sae
-            ? SaeSitesOf(spec.Saes, spec.TrainSaes, analysis.SaeSelection).Select(s => s.Ref).ToList()
-            : spec.Captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList();
+        (analysis.Sites == AnalysisSites.Sae ? SaeSites(spec.Saes, spec.TrainSaes).Select(s => s.Ref).ToList() : HookSites(spec.Captures))
+        .Where(s => (analysis.ModelList?.Contains(s.Model) ?? true) && (analysis.SiteList?.Contains(s.Site) ?? true)).ToList();
+
+    /// <summary>Every captured hook point (the outputs <c>logits</c> and <c>log_probs_next</c> left out), models in capture order, sites as written.</summary>
+    public static List<SiteRef> HookSites(IReadOnlyList<CaptureSpec> captures) =>
+        captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList();
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order, or the list's).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SaeSelection);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SiteList);
 
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
         IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? selection = null) =>
@@ -65,28 +66,12 @@ public static class SitePairing
             .ToList();
 
     /// <summary>
-    /// The SAE code sites an analysis reads: every one (<paramref name="selection"/> null, <c>sites: sae</c>), or those its
-    /// <c>sites</c> list names, in the list's order, each once (<see cref="Select"/>; entries that name none are skipped,
-    /// the job loader reports them).
+    /// The SAE code sites a pair analysis reads: every one (<paramref name="selection"/> null, <c>sites: sae</c>), or those
+    /// its <c>sites</c> list names (<c>{hook}/sae/{name}</c>, a temporal SAE's <c>/novel</c> or <c>/pred</c>), in
+    /// <c>saes</c> order.
     /// </summary>
-    public static IReadOnlyList<SaeSite> SaeSitesOf(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained, IReadOnlyList<string>? selection)
-    {
-        var all = SaeSites(saes, trained);
-        return selection is null ? all : selection.SelectMany(entry => Select(entry, all) ?? []).Distinct().ToList();
-    }
-
-    /// <summary>
-    /// The SAE code sites one entry of an analysis's <c>sites</c> list names: <c>NAME</c>, every output of that SAE (the
-    /// one <c>codes</c> output, or a temporal SAE's novel and pred), or <c>NAME/OUTPUT</c>, that output alone; null when
-    /// it names none.
-    /// </summary>
-    public static IReadOnlyList<SaeSite>? Select(string entry, IReadOnlyList<SaeSite> all)
-    {
-        int slash = entry.IndexOf('/');
-        var (name, output) = slash < 0 ? (entry, null) : (entry[..slash], entry[(slash + 1)..]);
-        var named = all.Where(s => s.Name == name && (output is null || s.Codes == output)).ToList();
-        return named.Count == 0 ? null : named;
-    }
+    public static IReadOnlyList<SaeSite> SaeSitesOf(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained, IReadOnlyList<string>? selection) =>
+        SaeSites(saes, trained).Where(s => selection?.Contains(s.Ref.Site) ?? true).ToList();
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
     public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sweep.Analysis.Measures;
+using Sweep.Identity;
 using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Jobs.Spec;
@@ -7,16 +8,18 @@ namespace Sweep.Jobs.Spec;
 /// <summary>The <c>analyses</c> section: what to compare, and how.</summary>
 public static partial class JobLoader
 {
-    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "shards_per_unit"];
+    private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "models", "shards_per_unit"];
     /// <summary>The keys of a pair analysis's level: <c>level</c> (token | prompt) and, at prompt level, <c>reduce</c> (last | mean).</summary>
     /// <remarks>Declared here, before <see cref="AnalysisKeys"/>: static fields of a partial class initialize in file order.</remarks>
     private static readonly string[] PromptLevelKeys = ["level", "reduce"];
     private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. PromptLevelKeys.Union(MeasureRegistry.ParameterNames)];
     private static readonly Dictionary<string, string> Kinds = MeasureRegistry.Kinds.ToDictionary(k => k);
+    private static readonly Dictionary<string, AnalysisSites> SiteChoices = new() { ["dense"] = AnalysisSites.Dense, ["sae"] = AnalysisSites.Sae };
     private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
 
+    /// <param name="corpus">What the job says about its corpus (label fields, tokenizer), for the measures' corpus checks; null when the corpus section has errors.</param>
     private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes,
-        string? modelWithoutTokenizer, Func<string, string, bool>? sharesTokenization, ErrorSink errors)
+        string? modelWithoutTokenizer, CorpusFacts? corpus, Func<string, string, bool>? sharesTokenization, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
         if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
@@ -37,8 +40,10 @@ public static partial class JobLoader
             var kind = ChoiceText(a, "kind", Kinds, errors, required: true);
             var pairs = a.Choice("pairs", PairChoices);
             if (a["pairs"] is not null && pairs is null) { ok = false; continue; }
-            var (sites, selection) = ReadSites(a, errors);
+            var (sites, siteList) = ReadSites(a, errors);
             if (a["sites"] is not null && sites is null) { ok = false; continue; }
+            var modelList = a["models"] is { } modelsNode ? NameList(modelsNode, a.KeyPath("models"), "a list of model names", errors) : null;
+            if (a["models"] is not null && modelList is null) { ok = false; continue; }
             var shardsPerUnit = a.Int("shards_per_unit", 1, "an integer of at least 1 (corpus shards per map unit)");
             if (a["shards_per_unit"] is not null && shardsPerUnit is null) { ok = false; continue; }
             if (name is null || kind is null) { ok = false; continue; }
@@ -67,7 +72,7 @@ public static partial class JobLoader
             var analysis = new AnalysisSpec
             {
                 Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
-                SaeSelection = selection?.Select(e => e.Text).ToList(), Level = level.Level, Reduce = level.Reduce,
+                SiteList = siteList, ModelList = modelList, Marks = Marks(a), Level = level.Level, Reduce = level.Reduce,
             };
             if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
             {
@@ -75,7 +80,6 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
-            if (analysis.Sites == AnalysisSites.Sae && saes is not null && !CheckSaeSites(a, path, analysis, selection, saes.Value, errors)) { ok = false; continue; }
             if (measure.Arity == Arity.Site && analysis.Sites == AnalysisSites.Sae && saes is not null
                 && Planning.SitePairing.SaeSites(saes.Value.Published, saes.Value.Trained).Count == 0)
             {
@@ -83,9 +87,33 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
+            // A pair kind takes a list of SAE code sites (which SAE outputs to compare, e.g. a temporal SAE's novel codes only),
+            // not of hook points (pairs chooses among the captured sites) and no models list.
+            if (measure.Arity == Arity.Pair && (modelList is not null || (siteList is not null && analysis.Sites != AnalysisSites.Sae)))
+            {
+                var key = modelList is not null ? "models" : "sites";
+                errors.At(a[key]!, $"{a.KeyPath(key)} as a list applies to the kinds that look inside one site ({OrList(MeasureRegistry.All.Where(m => m.Arity == Arity.Site).Select(m => m.Kind).Distinct())}), " +
+                    $"expected {(key == "sites" ? "sites: dense or sae, or a list of SAE code sites ({hook}/sae/{name})," : "no models key")} for kind '{kind}' (pairs chooses its site pairs)");
+                ok = false;
+                continue;
+            }
+            if ((measure.Arity == Arity.Site || siteList is not null) && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
+                && !CheckSiteSelection(a, analysis, captures, saes, errors))
+            {
+                ok = false;
+                continue;
+            }
+            if (analysis.Sites == AnalysisSites.Sae && saes is not null && !CheckSignedCodes(a, path, analysis, saes.Value, errors)) { ok = false; continue; }
+            // What the measure needs of the corpus that the job says before the corpus is read: label fields, a tokenizer.
+            if (corpus is not null && measure.CheckCorpus(parameters, corpus) is { Count: > 0 } corpusProblems)
+            {
+                foreach (var problem in corpusProblems) errors.At(ProblemNode(a, problem.Key), $"{a.KeyPath(problem.Key)} {problem.Message}");
+                ok = false;
+                continue;
+            }
             if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense))
             {
-                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SaeSelection);
+                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SiteList);
                 if (sitePairs.Count == 0)
                 {
                     var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
@@ -135,12 +163,13 @@ public static partial class JobLoader
                 ParameterType.Number => Number(a, key.Name, key.Min, key.Max, errors),
                 ParameterType.Boolean => Bool(a, key.Name, errors),
                 ParameterType.Choice => ChoiceText(a, key.Name, key.Choices.ToDictionary(c => c), errors),
-                _ => Strings(a, key.Name, errors),
+                ParameterType.Text => a.String(key.Name, key.Expected) is { Length: > 0 } text ? text : Empty(a, key, errors),
+                _ => Strings(a, key.Name, key.Expected, errors),
             };
             if (value is not null) p = key.Set(p, value);
         }
         if (errors.Errors.Count == before && measure.Check(p) is { } problem)
-            errors.At(a[problem.Key] ?? a.Node, $"{a.KeyPath(problem.Key)} {problem.Message}");
+            errors.At(ProblemNode(a, problem.Key), $"{a.KeyPath(problem.Key)} {problem.Message}");
         return errors.Errors.Count == before ? p : null;
     }
 
@@ -190,13 +219,125 @@ public static partial class JobLoader
     }
 
     /// <summary>A list of strings (an empty list is allowed); absent gives null.</summary>
-    private static IReadOnlyList<string>? Strings(YamlSection a, string key, ErrorSink errors)
+    private static IReadOnlyList<string>? Strings(YamlSection a, string key, string expected, ErrorSink errors)
     {
         if (a[key] is not { } node) return null;
         if (node is YamlSequenceNode list && list.Children.All(c => c is YamlScalarNode { Value: not null }))
             return list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
-        errors.At(node, $"{a.KeyPath(key)} is {ErrorSink.Describe(node)}, expected a list of token texts");
+        errors.At(node, $"{a.KeyPath(key)} is {ErrorSink.Describe(node)}, expected {expected}");
         return null;
+    }
+
+    /// <summary>Reports an empty text parameter (an absent one is never read); gives null.</summary>
+    private static string? Empty(YamlSection a, ParameterKey key, ErrorSink errors)
+    {
+        if (a[key.Name] is YamlScalarNode { Value: "" } node) errors.At(node, $"{a.KeyPath(key.Name)} is an empty string, expected {key.Expected}");
+        return null;
+    }
+
+    /// <summary>
+    /// The node a measure's problem points at: the key's value, a list item for <c>key[i]</c>, or — for a key the entry
+    /// does not write (a default that does not fit) — its <c>kind</c>.
+    /// </summary>
+    private static YamlNode ProblemNode(YamlSection a, string key)
+    {
+        int bracket = key.IndexOf('[');
+        if (bracket > 0 && a[key[..bracket]] is YamlSequenceNode list && int.TryParse(key[(bracket + 1)..^1], out int i) && i < list.Children.Count)
+            return list.Children[i];
+        return a[bracket > 0 ? key[..bracket] : key] ?? a["kind"] ?? a.Node;
+    }
+
+    /// <summary>Where each value of the entry is (list items as <c>key[i]</c>), for errors found once the corpus is read.</summary>
+    private static Dictionary<string, (int Line, int Column)> Marks(YamlSection a)
+    {
+        var marks = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        static (int, int) At(YamlNode node) => (Math.Max(1, (int)node.Start.Line), Math.Max(1, (int)node.Start.Column));
+        foreach (var (keyNode, value) in a.Node.Children)
+        {
+            if (keyNode is not YamlScalarNode { Value: { } key }) continue;
+            marks[key] = At(value);
+            if (value is YamlSequenceNode list)
+                for (int i = 0; i < list.Children.Count; i++) marks[$"{key}[{i}]"] = At(list.Children[i]);
+        }
+        return marks;
+    }
+
+    /// <summary>
+    /// <c>sites</c>: <c>dense</c> or <c>sae</c>, or (for the kinds that look inside one site) a list of captured hook points
+    /// or of SAE code sites (<c>{hook}/sae/{name}</c>), which says which of the two it is. Absent gives (null, null).
+    /// </summary>
+    private static (AnalysisSites? Sites, IReadOnlyList<string>? List) ReadSites(YamlSection a, ErrorSink errors)
+    {
+        if (a["sites"] is not YamlSequenceNode node) return (a.Choice("sites", SiteChoices), null);
+        if (NameList(node, a.KeyPath("sites"), "a list of captured hook points or SAE code sites ({hook}/sae/{name})", errors) is not { } list) return (null, null);
+        int sae = list.Count(Keys.IsSaeSite);
+        if (sae > 0 && sae < list.Count)
+        {
+            errors.At(node, $"{a.KeyPath("sites")} mixes hook points and SAE code sites, expected only hook points (dense activations) or only SAE code sites ({{hook}}/sae/{{name}})");
+            return (null, null);
+        }
+        return (sae > 0 ? AnalysisSites.Sae : AnalysisSites.Dense, list);
+    }
+
+    /// <summary>A non-empty list of distinct strings; null after reporting why not.</summary>
+    private static IReadOnlyList<string>? NameList(YamlNode node, string path, string expected, ErrorSink errors)
+    {
+        if (node is not YamlSequenceNode list || list.Children.Count == 0 || !list.Children.All(c => c is YamlScalarNode { Value: { Length: > 0 } }))
+        {
+            errors.At(node, $"{path} is {(node is YamlSequenceNode { Children.Count: 0 } ? "an empty list" : ErrorSink.Describe(node))}, expected {expected}");
+            return null;
+        }
+        var names = list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
+        for (int i = 0; i < names.Count; i++)
+            if (names.IndexOf(names[i]) < i)
+            {
+                errors.At(list.Children[i], $"{path}[{i}] '{names[i]}' is listed twice, expected each once");
+                return null;
+            }
+        return names;
+    }
+
+    /// <summary>
+    /// A one-site analysis's <c>models</c> and <c>sites</c> lists name captured models and their sites (hook points, not the
+    /// outputs; or SAE code sites with <c>sites: sae</c>), and together select at least one site.
+    /// </summary>
+    private static bool CheckSiteSelection(YamlSection a, AnalysisSpec analysis, List<CaptureSpec> captures,
+        (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes, ErrorSink errors)
+    {
+        var candidates = analysis.Sites == AnalysisSites.Sae
+            ? Planning.SitePairing.SaeSites(saes!.Value.Published, saes.Value.Trained).Select(s => s.Ref).ToList()
+            : Planning.SitePairing.HookSites(captures);
+        var models = candidates.Select(s => s.Model).Distinct().ToList();
+        bool ok = true;
+        for (int i = 0; i < (analysis.ModelList?.Count ?? 0); i++)
+        {
+            var model = analysis.ModelList![i];
+            if (models.Contains(model)) continue;
+            var what = analysis.Sites == AnalysisSites.Sae ? "a model with SAE code sites" : "a captured model";
+            var hint = Suggest.Closest(model, models) is { } close ? $"; did you mean '{close}'?" : "";
+            errors.At(((YamlSequenceNode)a["models"]!).Children[i], $"{a.KeyPath("models")}[{i}] '{model}' is not {what}, expected one of: {string.Join(", ", models)}{hint}");
+            ok = false;
+        }
+        if (!ok) return false;
+        var inModels = candidates.Where(s => analysis.ModelList?.Contains(s.Model) ?? true).ToList();
+        var names = inModels.Select(s => s.Site).Distinct().ToList();
+        for (int i = 0; i < (analysis.SiteList?.Count ?? 0); i++)
+        {
+            var site = analysis.SiteList![i];
+            if (names.Contains(site)) continue;
+            var what = analysis.Sites == AnalysisSites.Sae ? "an SAE code site (saes, train_sae)" : "a captured hook point";
+            var of = analysis.ModelList is null ? "" : $" of {(analysis.ModelList.Count == 1 ? "model" : "models")} {string.Join(", ", analysis.ModelList)}";
+            var hint = Suggest.Closest(site, names) is { } close ? $"; did you mean '{close}'?" : "";
+            errors.At(((YamlSequenceNode)a["sites"]!).Children[i], $"{a.KeyPath("sites")}[{i}] '{site}' is not {what}{of}, expected one of: {string.Join(", ", names)}{hint}");
+            ok = false;
+        }
+        if (ok && inModels.Count == 0)
+        {
+            errors.At(a["models"] ?? a["sites"] ?? a["kind"]!, $"analyses entry '{analysis.Name}' selects no site, expected " +
+                (analysis.Sites == AnalysisSites.Sae ? "SAEs in the saes or train_sae sections" : "captured hook points"));
+            ok = false;
+        }
+        return ok;
     }
 
     private static string PairsNeed(SitePairs pairs, AnalysisSites sites) => (pairs, sites) switch

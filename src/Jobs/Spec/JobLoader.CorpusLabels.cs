@@ -1,3 +1,5 @@
+using Sweep.Analysis.Measures;
+using Sweep.Jobs.Corpus;
 using YamlDotNet.RepresentationModel;
 
 namespace Sweep.Jobs.Spec;
@@ -38,5 +40,32 @@ public static partial class JobLoader
             fields.Add(field);
         }
         return ok ? fields : null;
+    }
+
+    /// <summary>
+    /// What the analyses' measures find wrong with the corpus once it is read — a <c>baseline</c>, <c>order</c> entry or
+    /// excluded label that no prompt carries — each at its key's line and column in the job file (the checks that need
+    /// only the job ran when it was loaded). <c>sweep validate</c> and every run check it before any work starts.
+    /// </summary>
+    public static IReadOnlyList<JobError> CheckLabels(JobSpec spec, CorpusLabels? labels)
+    {
+        if (labels is null) return [];
+        var values = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        IReadOnlyList<string> ValuesOf(string field) => values.TryGetValue(field, out var known) ? known : values[field] = labels.Index(field).Names;
+        var facts = new CorpusFacts(labels.Fields, spec.Corpus.Tokenizer, Models.Tokenizers.TokenizerLoader.HasTokenizer(spec.TokenizerModel.Path), ValuesOf);
+        var errors = new List<JobError>();
+        for (int i = 0; i < spec.Analyses.Count; i++)
+        {
+            var analysis = spec.Analyses[i];
+            foreach (var problem in analysis.Measure.CheckCorpus(analysis.Parameters, facts))
+            {
+                var marks = analysis.Marks;
+                var (line, column) = marks.TryGetValue(problem.Key, out var at) ? at
+                    : marks.TryGetValue(problem.Key.Split('[')[0], out var key) ? key
+                    : marks.TryGetValue("kind", out var kind) ? kind : (0, 0);
+                errors.Add(new JobError(spec.File, line, column, $"analyses[{i}].{problem.Key} {problem.Message}"));
+            }
+        }
+        return errors;
     }
 }

@@ -131,14 +131,17 @@ public static partial class JobLoader
         int errorsBeforeSaes = errors.Errors.Count;
         var (saes, trainSaes) = ReadSaeSections(root, baseDir, captures, models, errors);
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
+        var tokenizerModel = TokenizerModelOf(corpus, models);
+        bool hasTokenizer = tokenizerModel is not null && Models.Tokenizers.TokenizerLoader.HasTokenizer(tokenizerModel.Path);
         // Which models read the same token ids (null when the models or the corpus have errors: not checked then).
         Func<string, string, bool>? sharesTokenization = corpusValid && models is { Complete: true }
-            ? (x, y) => TokenizerSharing.TokenizerModelOf(models.Valid, corpus.Tokenizer, models.Find(x)!).Name
-                        == TokenizerSharing.TokenizerModelOf(models.Valid, corpus.Tokenizer, models.Find(y)!).Name
+            ? (x, y) => TokenizerSharing.TokenizerModelOf(models.Valid, corpus!.Tokenizer, models.Find(x)!).Name
+                        == TokenizerSharing.TokenizerModelOf(models.Valid, corpus!.Tokenizer, models.Find(y)!).Name
             : null;
         var analyses = root["analyses"] is { } analysesNode
             ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? (saes, trainSaes) : null,
-                TokenizerModelOf(corpus, models) is { } tm ? Models.Tokenizers.TokenizerLoader.HasTokenizer(tm.Path) ? null : tm.Name : null,
+                tokenizerModel is not null && !hasTokenizer ? tokenizerModel.Name : null,
+                corpus is not null && tokenizerModel is not null ? new Analysis.Measures.CorpusFacts(corpus.Labels, tokenizerModel.Name, hasTokenizer) : null,
                 sharesTokenization, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
@@ -285,11 +288,6 @@ public static partial class JobLoader
                 catch (ModelLoadException e) { errors.At(c["tokenizer"] ?? c.Node, $"corpus: the tokenizer of model '{tokenizer}' cannot be loaded: {OneLine(e.Message)}"); }
             else if (format == CorpusFormat.Txt)
                 errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' has no tokenizer files in {model.Path}, expected tokenizer.model, vocab.json + merges.txt, tokenizer.json or ENCODING.tiktoken (or set corpus.tokenizer to a model that has them)");
-            // A corpus of ids is one tokenizer's; a model with tokenizer files of its own would have to tokenize text.
-            else if (models.Valid.FirstOrDefault(m => m.TokenizerDigest is not null) is { } own)
-                errors.At(c["tokenizer"] ?? c.Node, $"corpus: model '{tokenizer}' (corpus.tokenizer) has no tokenizer files, so the corpus can only be ids, "
-                    + $"but model '{own.Name}' has a tokenizer of its own; expected corpus.tokenizer naming a model with tokenizer files "
-                    + "(models with other tokenizers then tokenize the text themselves)");
         }
 
         var labels = ReadCorpusLabels(c, format, errors);
@@ -439,9 +437,10 @@ public static partial class JobLoader
             Line($"analyses[{i}].name", analyses[i].Name);
             Line($"analyses[{i}].kind", analyses[i].Kind);
             Line($"analyses[{i}].pairs", SpecNames.Of(analyses[i].Pairs));
-            if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
+            if (analyses[i].SiteList is { } siteList) Line($"analyses[{i}].sites", string.Join(",", siteList));
+            else if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
+            if (analyses[i].ModelList is { } modelList) Line($"analyses[{i}].models", string.Join(",", modelList));
             // Only when set, so the digests of jobs written before these keys existed stay as they were.
-            if (analyses[i].SaeSelection is { } selection) Line($"analyses[{i}].sites.list", string.Join(",", selection));
             if (analyses[i].Level != AnalysisLevel.Token)
             {
                 Line($"analyses[{i}].level", SpecNames.Of(analyses[i].Level));

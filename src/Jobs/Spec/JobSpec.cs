@@ -51,7 +51,8 @@ public sealed record JobSpec
 
     /// <summary>
     /// The model whose tokenizer files tokenize the corpus for <paramref name="model"/> (docs/jobs.md, "Tokenization"):
-    /// <see cref="TokenizerModel"/> for a model without tokenizer files of its own or with the same tokenizer digest,
+    /// <see cref="TokenizerModel"/> for a model without tokenizer files of its own or with the same tokenizer digest (and
+    /// for every model when the corpus tokenizer has no tokenizer files: the corpus is ids, read as given),
     /// else the first model (in <see cref="Models"/> order) with the model's own tokenizer digest. Models with the same
     /// tokenizer model share one tokenization.
     /// </summary>
@@ -70,7 +71,8 @@ public static class TokenizerSharing
     public static ModelSpec TokenizerModelOf(IReadOnlyList<ModelSpec> models, string corpusTokenizer, ModelSpec model)
     {
         var corpus = models.First(m => m.Name == corpusTokenizer);
-        if (model.TokenizerDigest is null || model.TokenizerDigest == corpus.TokenizerDigest) return corpus;
+        // A corpus tokenizer without tokenizer files means a corpus of ids, which every model reads as given.
+        if (corpus.TokenizerDigest is null || model.TokenizerDigest is null || model.TokenizerDigest == corpus.TokenizerDigest) return corpus;
         return models.First(m => m.TokenizerDigest == model.TokenizerDigest);
     }
 
@@ -159,11 +161,6 @@ public sealed record AnalysisSpec
     public required Measure Measure { get; init; }
     public SitePairs Pairs { get; init; } = SitePairs.All;
     public AnalysisSites Sites { get; init; } = AnalysisSites.Dense;
-    /// <summary>
-    /// With <see cref="AnalysisSites.Sae"/>: the SAE outputs a <c>sites</c> list chose (<c>NAME</c> or <c>NAME/OUTPUT</c>, in
-    /// the order written); null for <c>sites: sae</c>, every SAE code site.
-    /// </summary>
-    public IReadOnlyList<string>? SaeSelection { get; init; }
     /// <summary><c>level</c>: rows are tokens (default) or prompts; prompts pair models whatever their tokenizers.</summary>
     public AnalysisLevel Level { get; init; } = AnalysisLevel.Token;
     /// <summary><c>reduce</c> at <c>level: prompt</c>: a prompt's last token, or the mean over its tokens with BOS excluded.</summary>
@@ -171,6 +168,21 @@ public sealed record AnalysisSpec
     public required MeasureParameters Parameters { get; init; }
     /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
     public int? ShardsPerUnit { get; init; }
+
+    /// <summary>
+    /// <c>sites</c> written as a list (one-site kinds only): the captured hook points, or SAE code sites, the analysis looks
+    /// inside, one result per site and model; null for every site of <see cref="Sites"/>' kind.
+    /// </summary>
+    public IReadOnlyList<string>? SiteList { get; init; }
+
+    /// <summary><c>models</c> (one-site kinds only): the models whose sites the analysis looks inside; null for every model.</summary>
+    public IReadOnlyList<string>? ModelList { get; init; }
+
+    /// <summary>
+    /// Where each key's value of the entry is in the job file (a list's items as <c>key[i]</c>), 1-based: problems found
+    /// after loading (a label the corpus does not have) are reported there.
+    /// </summary>
+    public IReadOnlyDictionary<string, (int Line, int Column)> Marks { get; init; } = new Dictionary<string, (int, int)>();
 
     /// <summary>The YAML kind, e.g. <c>cka</c>.</summary>
     public string Kind => Measure.Kind;

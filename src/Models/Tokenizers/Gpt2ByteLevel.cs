@@ -33,6 +33,21 @@ public static class Gpt2ByteLevel
         return new string(chars);
     }
 
+    /// <summary>Byte-level symbols back to the bytes they stand for; null when a char is not one of the 256 symbols.</summary>
+    public static byte[]? ToBytes(string symbols)
+    {
+        var bytes = new byte[symbols.Length];
+        for (int i = 0; i < symbols.Length; i++)
+        {
+            if (!CharToByte.TryGetValue(symbols[i], out byte b)) return null;
+            bytes[i] = b;
+        }
+        return bytes;
+    }
+
+    private static readonly Dictionary<char, byte> CharToByte =
+        Enumerable.Range(0, 256).ToDictionary(b => ByteToChar[b], b => (byte)b);
+
     private static char[] BuildByteToChar()
     {
         var map = new char[256];

@@ -6,7 +6,7 @@ using Sweep.Storage.Database;
 
 namespace Sweep.Pipeline.Execution;
 
-/// <summary>A measure's result as the rows of the <c>metrics</c> and <c>feature_matches</c> tables (and the feature tables): the one place analysis rows are made.</summary>
+/// <summary>A measure's result as the rows of the <c>metrics</c> and <c>feature_matches</c> tables, the feature tables and the concept tables: the one place analysis rows are made.</summary>
 public static class AnalysisRows
 {
     /// <param name="texts">The corpus tokenizer's token texts, asked for only when the result has token ids to show (features).</param>
@@ -21,6 +21,11 @@ public static class AnalysisRows
         var features = result.Features is { } outcome
             ? FeatureResultRows.From(target, outcome, (texts ?? throw new ArgumentException($"{target}: feature rows need the corpus tokenizer's texts"))())
             : null;
-        return new UnitOutput(Metrics: metrics, FeatureMatches: matches) { Features = features };
+        if (result.Concepts is not null && b is not null) throw new InvalidOperationException($"{target}: a pair measure produced concept rows");
+        return new UnitOutput(Metrics: metrics, FeatureMatches: matches)
+        {
+            Features = features,
+            Concepts = result.Concepts is { } concepts ? ConceptRows.From(target.Analysis.Name, a.Model, a.Site, concepts) : null,
+        };
     }
 }

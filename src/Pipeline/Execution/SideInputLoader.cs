@@ -13,9 +13,10 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Loads what a measure's finish needs besides activations, as plain data: token ids of the texts it asks for (through
-/// the corpus tokenizer), the two SAEs' decoder rows (read from their folders only if the measure calls for them), and
-/// for a one-site target on an SAE code site the SAE's decoder rows with its model's unembedding and final-norm gain
-/// (read only when the measure calls for them: the <c>features</c> analysis' logit effects).
+/// the corpus tokenizer), the two SAEs' decoder rows — or a one-site measure's one SAE's — read from their folders
+/// only if the measure calls for them, and for a one-site target on an SAE code site the SAE's decoder rows with its
+/// model's unembedding and final-norm gain (read only when the measure calls for them: the <c>features</c> analysis'
+/// logit effects).
 /// </summary>
 public static class SideInputLoader
 {
@@ -26,7 +27,11 @@ public static class SideInputLoader
             ? () => (Decoder(saes, a), Decoder(saes, b))
             : null;
         Func<LogitWeights>? logits = target.B is null && target.SaeA is { } sae ? () => LogitWeightsOf(saes, target, sae) : null;
-        return new SideInputs(decoders, ids) { Logits = logits };
+        // A one-site measure (a PCA of decoder rows) reads its one SAE's decoder.
+        Func<DenseMatrix>? siteDecoder = target.Measure.NeedsDecoders(target.Parameters) && target.B is null && target.SaeA is { } only
+            ? () => Decoder(saes, only)
+            : null;
+        return new SideInputs(decoders, ids) { Logits = logits, SiteDecoder = siteDecoder };
     }
 
     /// <summary>The SAE's decoder rows and its model's unembedding (<see cref="Unembedding.Read"/>: U, and the final norm's gain).</summary>

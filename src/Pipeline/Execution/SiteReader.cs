@@ -13,11 +13,13 @@ namespace Sweep.Pipeline.Execution;
 /// <summary>
 /// Reads an analysis target's sites shard by shard as measure blocks: dense activations or SAE codes, each shard checked
 /// against the cache key this run expects, and both sites checked to hold the same tokens in the same rows (or, at
-/// <c>level: prompt</c>, reduced to one row per prompt and paired by prompt).
+/// <c>level: prompt</c>, reduced to one row per prompt and paired by prompt). For a measure that groups by label, each
+/// row carries its sequence's value of the measure's label field.
 /// </summary>
 public sealed class SiteReader(SaeRun saes)
 {
     private RunContext Run => saes.Run;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<string> Names, int[] BySequence)> _labels = new();
 
     public IEnumerable<MeasureBlock> Blocks(AnalysisTarget target, ShardRange range, CancellationToken ct)
     {
@@ -31,7 +33,7 @@ public sealed class SiteReader(SaeRun saes)
     public MeasureBlock Block(AnalysisTarget target, int shard)
     {
         var (a, tokens, metaA) = Read(target.A, target.SaeA, shard);
-        if (target.B is null) return new MeasureBlock(tokens, a);
+        if (target.B is null) return new MeasureBlock(tokens, a, Labels: target.Measure.LabelField(target.Parameters) is { } field ? LabelsOf(tokens, field) : null);
         var (b, tokensB, metaB) = Read(target.B, target.SaeB, shard);
         if (target.Analysis.Level == AnalysisLevel.Prompt) return PromptBlock(target, shard, (a, tokens), (b, tokensB));
         // Token-level comparison is only meaningful when both shards hold the same tokens in the same rows.
@@ -69,6 +71,18 @@ public sealed class SiteReader(SaeRun saes)
         if (Sweep.Analysis.Statistics.FiniteValues.CountNonFinite(dense.Act) is > 0 and var bad)
             throw new PermanentUnitFailure($"{path}: {site} shard {shard} holds {bad} non-finite activations (NaN or ±infinity); measures refuse them");
         return (SiteRows.OfDense(dense.Metadata.Width, dense.Act), new TokenRows(dense.Seq, dense.Pos, dense.Token), dense.Metadata);
+    }
+
+    /// <summary>Each row's label: its sequence's value of <paramref name="field"/> (the corpus's values in order of first appearance).</summary>
+    private RowLabels LabelsOf(TokenRows tokens, string field)
+    {
+        var labels = Run.Corpus.Labels ?? throw new PermanentUnitFailure($"the measure groups prompts by label field '{field}', and the corpus has no labels");
+        var (names, bySequence) = _labels.GetOrAdd(field, f => labels.Index(f));
+        var index = new int[tokens.Rows];
+        for (int r = 0; r < index.Length; r++)
+            index[r] = tokens.Seq[r] >= 0 && tokens.Seq[r] < bySequence.Length ? bySequence[tokens.Seq[r]]
+                : throw new InvalidDataException($"row {r} of the shard belongs to sequence {tokens.Seq[r]}, which the corpus of {bySequence.Length} sequences does not have");
+        return new RowLabels(names, index);
     }
 
     /// <summary>One corpus shard's codes of an SAE site, as the capture (or the SAE's training) wrote them, checked by cache key.</summary>

@@ -18,6 +18,7 @@ namespace Sweep.Pipeline.Results;
 ///   'F' feature match: string analysis, model_a, site_a, model_b, site_b, direction; i32 feature, rank;
 ///                      i32 match (-1: none); f64 correlation; u8 mutual; u8 dead
 ///   'X' feature rows:  every row of a features analysis, at most once per file (<see cref="FeatureRecords"/>)
+///   'C' concept rows:  at most one: the unit's rows of the six concept tables, each with its count (<see cref="ConceptRecord"/>)
 /// 'E'         i32 shards, metrics, feature matches (counts, checked on reading)
 /// 32 bytes    SHA-256 of every byte before it: the file's checksum, the one the worker reports
 /// </code>
@@ -70,6 +71,7 @@ public static class ResultFile
                         w.Write(f.Feature); w.Write(f.Rank); w.Write(f.Match ?? -1); w.Write(f.Correlation); w.Write(f.Mutual); w.Write(f.Dead);
                     }
                     if (output.Features is { } features) FeatureRecords.Write(w, features);
+                    if (output.Concepts is { } concepts) { w.Write((byte)'C'); ConceptRecord.Write(w, concepts); }
                     w.Write((byte)'E'); w.Write(shards.Count); w.Write(metrics.Count); w.Write(matches.Count);
                 }
                 digest = hashing.Digest();
@@ -105,6 +107,7 @@ public static class ResultFile
         var metrics = new List<MetricRow>();
         var matches = new List<FeatureMatchRow>();
         FeatureResults? features = null;
+        ConceptResults? concepts = null;
         while (true)
         {
             switch ((char)r.ReadByte())
@@ -139,10 +142,14 @@ public static class ResultFile
                     if (features is not null) throw new InvalidDataException($"{path}: two feature records in one result file");
                     features = FeatureRecords.Read(r);
                     break;
+                case 'C':
+                    if (concepts is not null) throw new InvalidDataException($"{path}: two concept records in one result file");
+                    concepts = ConceptRecord.Read(r);
+                    break;
                 case 'E':
                     if ((r.ReadInt32(), r.ReadInt32(), r.ReadInt32()) != (shards.Count, metrics.Count, matches.Count))
                         throw new InvalidDataException($"{path}: result file row counts do not match its rows");
-                    return new UnitOutput(uri, outputChecksum, shards, metrics, matches) { Features = features };
+                    return new UnitOutput(uri, outputChecksum, shards, metrics, matches) { Features = features, Concepts = concepts };
                 case var tag:
                     throw new InvalidDataException($"{path}: unknown record '{tag}' in result file");
             }

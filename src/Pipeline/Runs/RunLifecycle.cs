@@ -9,7 +9,7 @@ namespace Sweep.Pipeline.Runs;
 /// <summary>
 /// A run from the ledger's point of view, the same whoever executes it (one process or a cluster's coordinator):
 /// its row is created (or, resumed, its job re-validated), it is marked running and stamps its heartbeat, its store is
-/// checked, its job prepared and its units recorded; when execution ends it is marked succeeded or failed with the
+/// checked, its job prepared, its corpus's labels and its units recorded; when execution ends it is marked succeeded or failed with the
 /// reason. Any failure after the run row exists marks the run failed.
 /// </summary>
 public sealed class StartedRun : IAsyncDisposable
@@ -55,6 +55,8 @@ public sealed class StartedRun : IAsyncDisposable
         {
             EnsureWritable(Path.GetFullPath(spec.Output.Store));
             var prepared = PreparedRun.Prepare(spec, runId);
+            if (prepared.Context.Corpus.Labels is { } labels)
+                await database.ReplaceCorpusLabelsAsync(runId, LabelRows(labels, prepared.Context.Corpus.SequenceLines), ct);
             await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, StageNames.Of(u.Stage), u.Description)), ct);
             var done = resume ? await RunResumer.ReopenAsync(database, runId, prepared, ct) : new HashSet<string>();
             var leases = (await database.GetUnitsAsync(runId, ct)).Where(u => u.Lease > 0).ToDictionary(u => u.UnitKey, u => u.Lease);
@@ -66,6 +68,10 @@ public sealed class StartedRun : IAsyncDisposable
             throw await MarkFailedAsync(database, runId, e);
         }
     }
+
+    /// <summary>The corpus's labels as <c>corpus_labels</c> rows: per sequence, its document's line and each field's value (the same on every start of the run).</summary>
+    private static List<CorpusLabelRow> LabelRows(Sweep.Jobs.Corpus.CorpusLabels labels, IReadOnlyList<int> sequenceLines) =>
+        [.. Enumerable.Range(0, labels.SequenceCount).SelectMany(seq => labels.Fields.Select((field, f) => new CorpusLabelRow(seq, sequenceLines[seq], field, labels.BySequence[seq][f])))];
 
     /// <summary>Records how execution ended; a failed outcome throws <see cref="RunFailedException"/> with its error.</summary>
     public async Task<RunReport> FinishAsync(RunOutcome outcome)

@@ -28,14 +28,16 @@ public static class AnalysisPlanner
     /// <summary>What one token of an SAE code site costs a measure, at most: its active codes (L0 is far below this for SAEs used in practice).</summary>
     public const int SparseCostPerToken = 128;
 
-    public static IReadOnlyList<WorkUnit> Plan(JobSpec spec, JobPlan plan, TokenizedCorpus corpus, AnalysisPair pair, IReadOnlyList<string> trainings)
+    /// <param name="tokenizer">The corpus tokenizer as measures see it (<see cref="Measure.ForCorpus"/>); none when null.</param>
+    public static IReadOnlyList<WorkUnit> Plan(JobSpec spec, JobPlan plan, TokenizedCorpus corpus, AnalysisPair pair, IReadOnlyList<string> trainings,
+        CorpusTokenizer? tokenizer = null)
     {
-        var target = AnalysisTarget.Resolve(spec, pair);
+        var target = AnalysisTarget.Resolve(spec, pair, tokenizer);
         int shards = corpus.Shards.Count;
         int perUnit = ShardsPerUnit(target, corpus);
         var ranges = Enumerable.Range(0, (shards + perUnit - 1) / perUnit)
             .Select(i => new ShardRange(i * perUnit, Math.Min(perUnit, shards - i * perUnit))).ToList();
-        var parameters = Parameters(spec, target);
+        var parameters = Parameters(spec, target, corpus);
         string Key(string role, IEnumerable<string> inputs) =>
             Keys.Analysis(target.Analysis.Name, target.Analysis.Kind, pair.A.ToString(), pair.B?.ToString(), parameters, role, inputs);
         List<string> CapturesOf(ShardRange range) =>
@@ -93,10 +95,11 @@ public static class AnalysisPlanner
     private static long Cost(int width, SiteData data) => data == SiteData.Sparse ? Math.Min(width, SparseCostPerToken) : width;
 
     /// <summary>
-    /// The target's parameters as they join its unit keys: the measure's canonical parameters, and for SAE sites what
-    /// identifies each SAE (capture keys do not name the SAEs that encode with them).
+    /// The target's parameters as they join its unit keys: the measure's canonical parameters, for SAE sites what
+    /// identifies each SAE (capture keys do not name the SAEs that encode with them), and for a measure that groups by
+    /// label the labels' digest (capture keys cover the tokens only, so changed labels recompute the analysis, not the captures).
     /// </summary>
-    private static string Parameters(JobSpec spec, AnalysisTarget target)
+    private static string Parameters(JobSpec spec, AnalysisTarget target, TokenizedCorpus corpus)
     {
         var canonical = target.Measure.Canonical(target.Parameters).Select(p => $"{p.Key}={p.Value}").ToList();
         if (target.Analysis.Sites == AnalysisSites.Sae)
@@ -104,6 +107,8 @@ public static class AnalysisPlanner
         // Only at prompt level, so token-level keys stay as they were.
         if (target.Analysis.Level == AnalysisLevel.Prompt)
             canonical.AddRange([$"level={SpecNames.Of(target.Analysis.Level)}", $"reduce={SpecNames.Of(target.Analysis.Reduce)}"]);
+        if (target.Measure.LabelField(target.Parameters) is not null)
+            canonical.Add($"labels={corpus.Labels?.Digest ?? throw new InvalidOperationException($"{target}: the measure groups by label and the corpus has none")}");
         return string.Join(",", canonical);
     }
 }

@@ -2,7 +2,9 @@ using Sweep.Identity;
 using Sweep.Jobs.Corpus;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
+using Sweep.Analysis.Measures;
 using Sweep.Models.Saes;
+using Sweep.Models.Tokenizers;
 
 namespace Sweep.Pipeline.Units;
 
@@ -20,9 +22,23 @@ public static class UnitPlanner
         units.AddRange(plan.Captures
             .OrderBy(c => c.Model, StringComparer.Ordinal).ThenBy(c => c.ShardIndex)
             .Select(c => new CaptureWork(c)));
-        foreach (var pair in plan.Analyses) units.AddRange(AnalysisPlanner.Plan(spec, plan, corpus, pair, TrainingsRead(spec, plan, pair).ToList()));
+        // Only analyses read the corpus tokenizer (a job that captures or trains alone need not name a model that has one).
+        var tokenizer = plan.Analyses.Count == 0 ? CorpusTokenizer.None : CorpusTokenizerOf(spec, corpus);
+        foreach (var pair in plan.Analyses) units.AddRange(AnalysisPlanner.Plan(spec, plan, corpus, pair, TrainingsRead(spec, plan, pair).ToList(), tokenizer));
         units.AddRange(SaeUnits(spec, plan));
         return units;
+    }
+
+    /// <summary>
+    /// The corpus tokenizer as measures see it: the BOS id the corpus's sequences start with, and encoding without BOS
+    /// (the tokenizer is loaded only when a measure encodes a text; none when the tokenizer model has no tokenizer files).
+    /// </summary>
+    public static CorpusTokenizer CorpusTokenizerOf(JobSpec spec, TokenizedCorpus corpus)
+    {
+        var path = spec.TokenizerModel.Path;
+        if (!TokenizerLoader.HasTokenizer(path)) return new CorpusTokenizer(corpus.BosId, null);
+        var tokenizer = new Lazy<ITextTokenizer>(() => TokenizerLoader.Load(path));
+        return new CorpusTokenizer(corpus.BosId, text => tokenizer.Value.Encode(text, addBos: false));
     }
 
     private static IEnumerable<WorkUnit> SaeUnits(JobSpec spec, JobPlan plan)

@@ -70,6 +70,8 @@ public sealed record UnitOutput(
 {
     /// <summary>The rows of a <c>features</c> analysis (the feature tables), or null.</summary>
     public FeatureResults? Features { get; init; }
+    /// <summary>A concept analysis unit's rows of the concept tables (null for every other unit).</summary>
+    public ConceptResults? Concepts { get; init; }
 }
 
 internal static class StatusText

@@ -78,7 +78,7 @@ public sealed partial class SweepDatabase
 
     /// <summary>
     /// Replaces a unit's rows in the concept tables with <paramref name="results"/>, in one transaction. The unit must be
-    /// in the ledger. (When the pipeline commits units through result files, the same COPYs run inside its commit.)
+    /// in the ledger. (A run commits them with the unit instead: <see cref="UnitOutput.Concepts"/> in the unit's commit.)
     /// </summary>
     public Task ReplaceConceptResultsAsync(long runId, string unitKey, ConceptResults results, CancellationToken ct = default) =>
         RunAsync(async (connection, c) =>

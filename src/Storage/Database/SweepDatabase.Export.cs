@@ -24,7 +24,18 @@ public sealed record ResultTable(string Name, string Query, string? Table = null
         new("top_examples", "SELECT * FROM top_examples WHERE run_id = @run_id ORDER BY model, site, analysis, feature, kind DESC, stratum, rank"),
         new("feature_coactivations", "SELECT * FROM feature_coactivations WHERE run_id = @run_id ORDER BY model, site, analysis, feature, measure, rank"),
         new("feature_logits", "SELECT * FROM feature_logits WHERE run_id = @run_id ORDER BY model, site, analysis, feature, direction, rank"),
+        new("corpus_labels", "SELECT * FROM corpus_labels WHERE run_id = @run_id ORDER BY seq, field"),
+        new("concept_means", "SELECT * FROM concept_means WHERE run_id = @run_id ORDER BY analysis, model, site, label_order"),
+        new("contrast_labels", "SELECT * FROM contrast_labels WHERE run_id = @run_id ORDER BY analysis, model, site, label"),
+        new("contrasts", "SELECT * FROM contrasts WHERE run_id = @run_id ORDER BY analysis, model, site, label, rank"),
+        new("selectivity", "SELECT * FROM selectivity WHERE run_id = @run_id ORDER BY analysis, model, site, preferred_label, rank"),
+        new("pca_components", "SELECT * FROM pca_components WHERE run_id = @run_id ORDER BY analysis, model, site, component"),
+        new("pca_coordinates", "SELECT * FROM pca_coordinates WHERE run_id = @run_id ORDER BY analysis, model, site, item NULLS FIRST, label_order, component"),
     ];
+
+    /// <summary>The tables only concept analyses (and a labelled corpus) fill.</summary>
+    public static IReadOnlySet<string> ConceptTables { get; } =
+        new HashSet<string>(["corpus_labels", "concept_means", "contrast_labels", "contrasts", "selectivity", "pca_components", "pca_coordinates"], StringComparer.Ordinal);
 }
 
 /// <summary>

@@ -165,7 +165,7 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         }, ct);
     }
 
-    /// <summary>Replaces a unit's shard, metric and feature-match rows (and feature rows, when it has any) with <paramref name="output"/>'s, inside <paramref name="tx"/>.</summary>
+    /// <summary>Replaces a unit's shard, metric and feature-match rows (and its feature and concept rows, when it has any) with <paramref name="output"/>'s, inside <paramref name="tx"/>.</summary>
     private static async Task ReplaceOutputsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long runId, string unitKey,
         UnitOutput output, CancellationToken c)
     {
@@ -184,6 +184,12 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         if (output.Metrics is { Count: > 0 } metrics) await CopyMetricsAsync(connection, runId, unitKey, metrics, c);
         if (output.FeatureMatches is { Count: > 0 } matches) await CopyFeatureMatchesAsync(connection, runId, unitKey, matches, c);
         if (output.Features is { } features) await ReplaceFeatureResultsAsync(connection, tx, runId, unitKey, features, c);
+        // Only units that write concept rows have any to replace (a resumed unit's earlier rows go first).
+        if (output.Concepts is { } concepts)
+        {
+            await DeleteConceptResultsAsync(connection, tx, runId, unitKey, c);
+            await CopyConceptResultsAsync(connection, runId, unitKey, concepts, c);
+        }
     }
 
     /// <summary>The run's ledger, ordered by unit key.</summary>

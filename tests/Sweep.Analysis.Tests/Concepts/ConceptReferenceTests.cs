@@ -92,7 +92,7 @@ public sealed class ConceptReferenceTests
         var leftFold = parts.Aggregate((a, b) => a.Merge(b));
         var rightFold = Enumerable.Reverse(parts).Aggregate((a, b) => b.Merge(a));
         var shuffled = parts.OrderBy(p => p.GetHashCode() % 5).Reverse().Aggregate((a, b) => b.Merge(a));
-        var tree = Tree(parts.Select(p => LabelStatistics.FromArrays(Sweep.Analysis.Statistics.NamedArrays.FromBytes(p.ToArrays().ToBytes()))).ToList());
+        var tree = Tree(parts.Select(p => LabelledPrompts.RoundTrip(p.Write, LabelStatistics.Read)).ToList());
         foreach (var merged in new[] { leftFold, rightFold, shuffled, tree })
         {
             Assert.Equal(whole.Counts, merged.Counts);
@@ -105,7 +105,12 @@ public sealed class ConceptReferenceTests
             }
         }
         Assert.True(whole.Unlabelled > 0, "the data should hold unlabelled prompts");
-        Assert.Equal(whole.ToArrays().ToBytes(), LabelStatistics.FromArrays(whole.ToArrays()).ToArrays().ToBytes());
+        var back = LabelledPrompts.RoundTrip(whole.Write, LabelStatistics.Read);
+        Assert.Equal(whole.Labels, back.Labels);
+        Assert.Equal(whole.Counts, back.Counts);
+        Assert.Equal(whole.Sums, back.Sums);
+        Assert.Equal(whole.SumSquares, back.SumSquares);
+        Assert.Equal((whole.Reduction, whole.Unlabelled), (back.Reduction, back.Unlabelled));
     }
 
     private static LabelStatistics Merged(LabelledPrompts data, Reduction reduction)

@@ -1,6 +1,7 @@
 using Sweep.Analysis.Concepts;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Linear;
+using Sweep.Analysis.Measures;
 
 namespace Sweep.Analysis.Tests.Concepts;
 
@@ -102,6 +103,29 @@ public sealed class LabelledPrompts
         return Dense is not null
             ? ActivationBlock.FromDense(seq, pos, token, Dense[(from * Width)..((from + count) * Width)], Width)
             : ActivationBlock.FromSparse(seq, pos, token, Sparse!.Slice(from, count));
+    }
+
+    /// <summary>
+    /// The rows cut into <paramref name="count"/> blocks as the pipeline hands them to a measure: token rows, the site's
+    /// values, and each row's label (the four names, in this order, in every block; −1 for an unlabelled prompt).
+    /// </summary>
+    public IReadOnlyList<MeasureBlock> MeasureBlocks(int count) => [.. Blocks(count).Select(ToMeasureBlock)];
+
+    public MeasureBlock ToMeasureBlock(ActivationBlock b) => new(new TokenRows(b.Seq, b.Pos, b.Token),
+        b.Dense is { } dense ? SiteRows.OfDense(b.Width, dense) : SiteRows.OfSparse(b.Sparse!),
+        Labels: new RowLabels(Names, [.. b.Seq.Select(s => LabelOfSequence[s])]));
+
+    /// <summary>A statistic written through the partial codec and read back.</summary>
+    public static T RoundTrip<T>(Action<PartialWriter> write, Func<PartialReader, T> read)
+    {
+        using var buffer = new MemoryStream();
+        var writer = new PartialWriter(buffer);
+        write(writer);
+        writer.Flush();
+        buffer.Position = 0;
+        var back = read(new PartialReader(buffer));
+        Assert.Equal(buffer.Length, buffer.Position);
+        return back;
     }
 
     /// <summary>The token rows as float64 [rows × width] (sparse codes densified) and the index [rows × 4]: seq, pos, token, label.</summary>

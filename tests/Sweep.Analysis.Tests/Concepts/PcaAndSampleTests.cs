@@ -1,6 +1,5 @@
 using Sweep.Analysis.Concepts;
 using Sweep.Analysis.Linear;
-using Sweep.Analysis.Statistics;
 
 namespace Sweep.Analysis.Tests.Concepts;
 
@@ -61,7 +60,7 @@ public sealed class PcaAndSampleTests
         var whole = PromptSample.FromBlock(data.Whole, data.Labels, options, capacity: 40, seed: 3);
         var parts = data.Blocks(6).Select(b => PromptSample.FromBlock(b, data.Labels, options, 40, 3)).ToList();
         var merged = parts.AsEnumerable().Reverse().Aggregate((a, b) => b.Merge(a));
-        var roundTrip = PromptSample.FromArrays(NamedArrays.FromBytes(merged.ToArrays().ToBytes()));
+        var roundTrip = LabelledPrompts.RoundTrip(merged.Write, PromptSample.Read);
         var expected = whole.ToMatrix();
         foreach (var sample in new[] { merged, roundTrip })
         {
@@ -81,18 +80,30 @@ public sealed class PcaAndSampleTests
     }
 
     [Fact]
-    public void Named_arrays_refuse_a_state_of_another_kind_a_truncated_one_and_a_missing_array()
+    public void Label_statistics_read_back_refuse_sections_that_do_not_fit_together_and_a_truncated_partial()
     {
-        var arrays = new NamedArrays("label_statistics").Set("counts", new long[] { 1, 2 }).Set("labels", ["a", "é"]).Set("width", 3L);
-        var bytes = arrays.ToBytes();
-        var back = NamedArrays.FromBytes(bytes);
-        Assert.Equal(["a", "é"], back.Strings("labels"));
-        Assert.Equal(3, back.Long("width"));
-        Assert.Equal(bytes, back.ToBytes());
-        Assert.Throws<InvalidDataException>(() => back.Expect("prompt_sample"));
-        Assert.Throws<InvalidDataException>(() => NamedArrays.FromBytes(bytes[..^3]));
-        Assert.Throws<InvalidDataException>(() => back.Doubles("sums"));
-        Assert.Throws<InvalidDataException>(() => back.Doubles("counts"));
-        Assert.Throws<InvalidDataException>(() => LabelStatistics.FromArrays(back));
+        var data = LabelledPrompts.Generate(sequences: 20, width: 4, sparse: false, seed: 1);
+        var stats = LabelStatistics.FromBlock(data.Whole, data.Labels, new ReductionOptions(Reduction.Last));
+        using var buffer = new MemoryStream();
+        var writer = new Sweep.Analysis.Measures.PartialWriter(buffer);
+        stats.Write(writer);
+        writer.Flush();
+        var bytes = buffer.ToArray();
+        Assert.Throws<EndOfStreamException>(() => LabelStatistics.Read(new Sweep.Analysis.Measures.PartialReader(new MemoryStream(bytes[..^3]))));
+
+        // Width 5 announced for sums of width 4: refused.
+        using var wrong = new MemoryStream();
+        var w = new Sweep.Analysis.Measures.PartialWriter(wrong);
+        w.Write("labels", stats.Labels);
+        w.Write("width", 5L);
+        w.Write("counts", stats.Counts);
+        w.Write("sums", stats.Sums);
+        w.Write("sum_squares", stats.SumSquares);
+        w.Write("reduction", new long[4]);
+        w.Write("unlabelled", 0L);
+        w.Flush();
+        wrong.Position = 0;
+        Assert.Throws<InvalidDataException>(() => LabelStatistics.Read(new Sweep.Analysis.Measures.PartialReader(wrong)));
+        Assert.Equal(["monday", "tuesday", "wednesday", "neutral"], LabelledPrompts.RoundTrip(stats.Write, LabelStatistics.Read).Labels);
     }
 }

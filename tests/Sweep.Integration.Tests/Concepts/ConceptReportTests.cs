@@ -1,54 +1,54 @@
 using System.Buffers.Binary;
+using Sweep.Actors.Runs;
 using Sweep.Analysis.Concepts;
 using Sweep.Cli.Reports;
+using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Runs;
 using Sweep.Storage.Database;
 
 namespace Sweep.Integration.Tests.Concepts;
 
 /// <summary>
-/// <c>sweep report</c> on concept results stored in a real database: the planted-circle model captured at three sites,
-/// its day means' PCA (one panel per layer, the days joined in week order), contrasts of each day against neutral and
-/// the days' specialists, computed by the concept measures and written to the concept tables as the wired units will.
-/// Set SWEEP_KEEP_REPORT to a folder to keep the report and its PNGs for a look.
+/// The day-of-week job on the planted-circle model, run for real (capture, map/merge/finalize units, result files, the
+/// units' commits), then <c>sweep report</c> on it: the PCA of the seven day means at <c>hook_embed</c> with the
+/// last-token reduction finds the planted circle in week order (one panel per layer, the days joined in week order),
+/// each day's contrast against neutral and the days' specialists are tabled, a sample of every token gets a PCA and a
+/// UMAP. Set SWEEP_KEEP_REPORT to a folder to keep the report and its PNGs for a look.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class ConceptReportTests(ServerFixture server)
 {
-    private static readonly string[] Sites = ["hook_embed", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"];
+    private const double StepTolerance = 0.15;   // radians around 2π/7 ≈ 0.898 for noise 0.02 on radius 1
 
     [Fact]
-    public async Task The_report_draws_the_PCA_of_label_means_per_layer_and_tables_each_labels_contrasts_and_specialists()
+    public async Task The_day_of_week_job_finds_the_planted_circle_and_the_report_draws_it_per_layer_with_contrasts_and_specialists()
     {
         using var circle = new PlantedCircle(perDay: 6);
-        var corpus = circle.LoadCorpus();
-        var blocks = circle.Capture(corpus, Sites);
-        var labelIndex = PlantedCircle.Labels(corpus);
-        var last = new ReductionOptions(Reduction.Last);
-        var stats = blocks.ToDictionary(b => b.Key, b => b.Value.Select(x => LabelStatistics.FromBlock(x, labelIndex, last)).Aggregate((x, y) => x.Merge(y)));
-        // A sample of every token after BOS at one layer, for the PCA of prompts and its UMAP.
-        var sample = blocks[Sites[1]].Select(b => PromptSample.FromBlock(b, labelIndex, new ReductionOptions(Reduction.Every, PlantedCircleModel.Bos), 150, 0))
-            .Aggregate((x, y) => x.Merge(y));
-
+        var jobPath = Path.Combine(circle.Root, "days.yaml");
+        File.WriteAllText(jobPath, PlantedCircleModel.JobYaml("circle", "prompts.jsonl"));
         var connection = await server.CreateDatabaseAsync();
         long run;
         await using (var database = await SweepDatabase.OpenAsync(connection))
         {
-            run = await database.CreateRunAsync("planted-circle", PlantedCircleModel.JobYaml("circle", "prompts.jsonl"), "sha256:job", circle.Root);
-            await database.UpsertUnitsAsync(run, Sites.SelectMany(s => new UnitRecord[] { new($"days/{s}", "analysis"), new($"contrast/{s}", "analysis") })
-                .Append(new UnitRecord("tokens", "analysis")));
-            var tokens = ConceptRows.Pca("tokens", "circle", Sites[1], ConceptPca.OfSample(sample, 5), cyclic: false);
-            await database.ReplaceConceptResultsAsync(run, "tokens", new ConceptResults(PcaComponents: tokens.Components, PcaCoordinates: tokens.Coordinates));
-            foreach (var site in Sites)
-            {
-                var pca = ConceptRows.Pca("days", "circle", site, ConceptPca.OfLabelMeans(stats[site], 3, PlantedCircleModel.Days), cyclic: true);
-                var (labels, top) = ConceptRows.Contrast("day-contrast", "circle", site, Contrast.Finish(stats[site], new ContrastOptions("neutral", TopK: 5)));
-                await database.ReplaceConceptResultsAsync(run, $"days/{site}", new ConceptResults(PcaComponents: pca.Components, PcaCoordinates: pca.Coordinates));
-                await database.ReplaceConceptResultsAsync(run, $"contrast/{site}", new ConceptResults(
-                    Means: ConceptRows.Means("day-contrast", "circle", site, Reduction.Last, ConceptMeans.Finish(stats[site])),
-                    ContrastLabels: labels, Contrasts: top,
-                    Selectivity: ConceptRows.Selectivity("day-contrast", "circle", site,
-                        Selectivity.Finish(stats[site], new SelectivityOptions(SelectivityIndex.DPrime, TopK: 3, Exclude: ["neutral"])))));
-            }
+            var report = await LocalRunner.RunAsync(JobLoader.Load(jobPath), database, NoProgress.Instance, CancellationToken.None);
+            run = report.RunId;
+
+            // The PCA of the day means at hook_embed: the planted circle, in week order, as the exact embedding rows give it.
+            var components = (await database.GetPcaComponentsAsync(run)).Where(c => c.Analysis == "days" && c.Site == "hook_embed").ToList();
+            var exact = Pca.Fit(circle.DayEmbeddingRows(), 3);
+            Assert.Equal(exact.ExplainedVarianceRatio, components.Select(c => c.ExplainedVarianceRatio), (a, b) => Math.Abs(a - b) <= 1e-6 * a);
+            Assert.True(components.Take(2).Sum(c => c.ExplainedVarianceRatio) >= 0.9, $"the first two components explain {components.Take(2).Sum(c => c.ExplainedVarianceRatio):F3}");
+            var points = (await database.GetPcaLabelPointsAsync(run, 2)).Where(p => p.Analysis == "days" && p.Site == "hook_embed").ToList();
+            Assert.Equal(PlantedCircleModel.Days, points.Where(p => p.Component == 1).Select(p => p.Label));
+            var xy = points.GroupBy(p => p.LabelOrder).OrderBy(g => g.Key).Select(g => (g.Single(p => p.Component == 1).Value, g.Single(p => p.Component == 2).Value)).ToList();
+            Assert.True(PlantedCircle.InCyclicOrder(xy, out var steps), $"angle steps {string.Join(", ", steps.Select(s => s.ToString("F3")))}");
+            Assert.All(steps, s => Assert.InRange(Math.Abs(s), 2 * Math.PI / 7 - StepTolerance, 2 * Math.PI / 7 + StepTolerance));
+            var top2 = report.Metrics.Single(m => m.Metric.Analysis == "days" && m.Metric.SiteA == "hook_embed" && m.Metric.Measure == "pca_top2_variance_ratio");
+            Assert.Equal(components.Take(2).Sum(c => c.ExplainedVarianceRatio), top2.Metric.Value!.Value, 12);
+            Assert.Null(top2.Metric.ModelB);
+
+            // The corpus's labels are in the database, one row per sequence.
+            Assert.Equal(8 * 6, (await database.GetCorpusLabelsAsync(run)).Count);
         }
 
         var outDir = Path.Combine(circle.Root, "report");

@@ -3,7 +3,7 @@ using Sweep.Jobs.Spec;
 
 namespace Sweep.Integration.Tests.Concepts;
 
-/// <summary><c>sweep demo prompts</c>: a labelled corpus of day, month and neutral prompts and the study's job for a given model.</summary>
+/// <summary><c>sweep demo prompts</c>: a labelled corpus of day, month and neutral prompts and the study's job for a given model, valid as written.</summary>
 public sealed class DemoPromptsTests
 {
     [Fact]
@@ -17,9 +17,8 @@ public sealed class DemoPromptsTests
         Assert.Contains("sites: [hook_embed, blocks.1.hook_resid_post, blocks.2.hook_resid_post, blocks.3.hook_resid_post]", job);   // 4 layers
         Assert.Contains("order: [monday, tuesday, wednesday, thursday, friday, saturday, sunday]", job);
 
-        // Until the concept kinds are wired the analyses are refused; everything else is a valid job whose corpus loads labelled.
-        var withoutAnalyses = job[..job.IndexOf("analyses:", StringComparison.Ordinal)] + job[job.IndexOf("execution:", StringComparison.Ordinal)..];
-        var spec = JobLoader.Parse(withoutAnalyses, "days.yaml", Path.Combine(workspace.Root, "study"));
+        var spec = JobLoader.Load(Path.Combine(workspace.Root, "study", "days.yaml"));
+        Assert.Equal(["concept_means", "pca", "pca", "contrast", "selectivity"], spec.Analyses.Select(a => a.Kind));
         var corpus = CorpusLoader.Load(spec);
         var (names, bySequence) = corpus.Labels!.Index("label");
         Assert.Equal(7 + 12 + 1, names.Count);
@@ -28,8 +27,8 @@ public sealed class DemoPromptsTests
         Assert.Equal(20, bySequence.Count(l => names[l] == "neutral"));
         Assert.Equal(["day", "month", "neutral"], corpus.Labels.Index("group").Names);
 
-        var refused = await SweepProcess.RunAsync(workspace.Root, "validate", "study/days.yaml");
-        Assert.Equal(2, refused.ExitCode);
-        Assert.Contains("kind", refused.Stderr);
+        var validated = await SweepProcess.RunAsync(workspace.Root, "validate", "study/days.yaml");
+        Assert.True(validated.ExitCode == 0, validated.Stderr);
+        Assert.Contains("valid (1 models, 4 sites, 5 analyses; corpus ", validated.Stdout);
     }
 }

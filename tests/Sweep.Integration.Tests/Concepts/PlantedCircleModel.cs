@@ -82,8 +82,13 @@ public sealed class PlantedCircleModel
         File.WriteAllText(path, text.ToString());
     }
 
-    /// <summary>The day-of-week job over this model, in the YAML the concept wiring will accept (docs/jobs.md, "Concept analyses").</summary>
-    public static string JobYaml(string modelPath, string corpusPath) => $$"""
+    /// <summary>
+    /// The day-of-week job over this model (docs/jobs.md, "Concept analyses"): <c>hook_embed</c> and the residual stream
+    /// after both blocks, the PCA of the seven day means (cyclic), the label means, every day against neutral, the days'
+    /// specialists, and a PCA of a seeded sample of every token at one layer. <paramref name="extra"/> is appended to the
+    /// analyses.
+    /// </summary>
+    public static string JobYaml(string modelPath, string corpusPath, string extra = "") => $$"""
         version: 1
         name: planted-circle
         corpus:
@@ -96,7 +101,7 @@ public sealed class PlantedCircleModel
             path: {{modelPath}}
         captures:
           - model: circle
-            sites: [hook_embed, blocks.0.hook_resid_post]
+            sites: [hook_embed, blocks.0.hook_resid_post, blocks.1.hook_resid_post]
         analyses:
           - name: days
             kind: pca
@@ -110,6 +115,20 @@ public sealed class PlantedCircleModel
             kind: contrast
             reduce: last
             baseline: neutral
+            top_k: 5
+          - name: specialists
+            kind: selectivity
+            reduce: last
+            exclude: [neutral]
+            top_k: 3
+          - name: tokens
+            kind: pca
+            reduce: every
+            source: sample
+            sites: [blocks.0.hook_resid_post]
+            max_items: 150
+            components: 5
+        {{extra}}
         execution:
           device: cpu
         output:

@@ -33,7 +33,7 @@ public sealed class CorpusTests : IDisposable
         Assert.Equal(2, docs.Count);
         Assert.Equal((1, "hello"), (docs[0].Line, docs[0].Text));
         Assert.Equal(3, docs[1].Line);
-        Assert.Equal([5, 6, 7], docs[1].Ids);
+        Assert.Equal([5, 6, 7], docs[1].Ids!);
     }
 
     [Fact]

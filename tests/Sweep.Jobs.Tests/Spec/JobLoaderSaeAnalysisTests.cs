@@ -117,7 +117,7 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
             """);
         var errors = _dir.Errors(yaml);
         Assert.Equal(3, errors.Count);
-        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation, feature_matching or features (the measures on sparse SAE codes)", errors[0]);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0].sites is 'sae' for kind 'cka', expected kind correlation, feature_matching, features, concept_means, contrast, selectivity or pca (the measures on sparse SAE codes)", errors[0]);
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: dense")}:12: analyses[1].sites is 'dense' for kind 'feature_matching', expected 'sae' (kind 'feature_matching' runs on SAE code sites only)", errors[1]);
         Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sites: sparse")}:12: analyses[2].sites", errors[2]);
     }
@@ -153,31 +153,22 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     }
 
     [Fact]
-    public void A_sites_list_chooses_SAE_outputs_in_its_order_and_a_bad_entry_is_an_error_at_the_entry()
+    public void A_pair_analysis_takes_a_list_of_SAE_code_sites_and_a_bad_entry_is_an_error_at_the_entry()
     {
-        var spec = _dir.Parse(Job("""
-              - name: corr
-                kind: correlation
-                sites: [sae-b, sae-a]
-            """));
+        const string a = "blocks.1.hook_resid_post/sae/sae-a", b = "blocks.1.hook_resid_post/sae/sae-b";
+        var spec = _dir.Parse(Job($"  - name: corr\n    kind: correlation\n    sites: [{b}, {a}]\n"));
         var analysis = spec.Analyses.Single();
-        Assert.Equal(["sae-b", "sae-a"], analysis.SaeSelection);
-        Assert.Equal([(new SiteRef("tiny-b", "blocks.1.hook_resid_post/sae/sae-b"), new SiteRef("tiny-a", "blocks.1.hook_resid_post/sae/sae-a"))],
-            SitePairing.Pairs(spec, analysis));
+        Assert.Equal([b, a], analysis.SiteList);
+        Assert.Equal([(new SiteRef("tiny-a", a), new SiteRef("tiny-b", b))], SitePairing.Pairs(spec, analysis));
         Assert.NotEqual(_dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n")).Digest, spec.Digest);
 
-        string Only(string sites)
-        {
-            var yaml = Job($"  - name: corr\n    kind: correlation\n    sites: {sites}\n");
-            var error = Assert.Single(_dir.Errors(yaml));
-            Assert.StartsWith($"jobs.yaml:{LineOf(yaml, $"sites: {sites}")}:", error);
-            return error;
-        }
-        Assert.EndsWith("analyses[0].sites[1] 'sae-c': is not an SAE of the saes or train_sae sections, expected one of: sae-a, sae-b; did you mean 'sae-a'?",
-            Only("[sae-a, sae-c]"));
-        Assert.EndsWith("analyses[0].sites[0] 'sae-a/novel': SAE 'sae-a' has one output, expected 'sae-a' (its codes)", Only("[sae-a/novel, sae-b]"));
-        Assert.EndsWith("analyses[0].sites[1] 'sae-a' names sae-a, already chosen by analyses[0].sites[0] 'sae-a', expected each SAE output once", Only("[sae-a, sae-a]"));
-        Assert.Contains("analyses[0].sites is an empty list, expected dense, sae, or a list of SAE outputs", Only("[]"));
+        var yaml = Job($"  - name: corr\n    kind: correlation\n    sites: [{a}, blocks.1.hook_resid_post/sae/sae-c]\n");
+        var error = Assert.Single(_dir.Errors(yaml));
+        Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sae-c")}:", error);
+        Assert.Contains("analyses[0].sites[1] 'blocks.1.hook_resid_post/sae/sae-c' is not an SAE code site (saes, train_sae)", error);
+        // A list of hook points stays for the one-site kinds.
+        var hooks = Job("  - name: corr\n    kind: correlation\n    sites: [blocks.1.hook_resid_post]\n");
+        Assert.Contains("analyses[0].sites as a list applies to the kinds that look inside one site", Assert.Single(_dir.Errors(hooks)));
     }
 
     /// <summary>A temporal SAE folder (conf.yaml + latest_ckpt.safetensors, zero weights: validation reads the shapes) on 16-wide activations.</summary>
@@ -217,10 +208,12 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         var yaml = Job("  - name: feats\n    kind: features\n    sites: sae\n", saes);
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0]: kind 'features' needs non-negative codes, but SAE site "
             + "'blocks.1.hook_resid_post/sae/temporal/pred' (output pred of temporal SAE 'temporal') can be negative; "
-            + "expected sites: [sae-a, sae-b, temporal/novel] (every SAE output but the signed ones)", Assert.Single(_dir.Errors(yaml)));
-        var chosen = _dir.Parse(Job("  - name: feats\n    kind: features\n    sites: [sae-a, sae-b, temporal/novel]\n", saes)).Analyses.Single();
+            + "expected sites: [blocks.1.hook_resid_post/sae/sae-a, blocks.1.hook_resid_post/sae/sae-b, blocks.1.hook_resid_post/sae/temporal/novel] "
+            + "(every SAE code site but the signed ones)", Assert.Single(_dir.Errors(yaml)));
+        const string list = "[blocks.1.hook_resid_post/sae/sae-a, blocks.1.hook_resid_post/sae/sae-b, blocks.1.hook_resid_post/sae/temporal/novel]";
+        var listed = _dir.Parse(Job($"  - name: feats\n    kind: features\n    sites: {list}\n", saes));
         Assert.Equal(["blocks.1.hook_resid_post/sae/sae-a", "blocks.1.hook_resid_post/sae/sae-b", "blocks.1.hook_resid_post/sae/temporal/novel"],
-            SitePairing.Sites(_dir.Parse(Job("  - name: feats\n    kind: features\n    sites: [sae-a, sae-b, temporal/novel]\n", saes)), chosen).Select(s => s.Site));
+            SitePairing.Sites(listed, listed.Analyses.Single()).Select(s => s.Site).Order());
         // Measures exact on signed codes take every output, pred included.
         var correlation = _dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n", saes));
         Assert.Contains(SitePairing.Pairs(correlation, correlation.Analyses.Single()), p => p.B.Site.EndsWith("/temporal/pred"));

@@ -34,7 +34,9 @@ public sealed class JobLoaderTests : IDisposable
         Assert.Equal(2, spec.Model("tiny-a").Descriptor.NumLayers);
         Assert.Equal(["blocks.0.hook_resid_post", "blocks.1.hook_resid_post"], spec.Captures[0].Sites);
         var cka = MeasureRegistry.Find("cka", SiteData.Dense)!;
-        Assert.Equal(new AnalysisSpec { Name = "layer-cka", Measure = cka, Parameters = cka.Defaults, Pairs = SitePairs.All }, spec.Analyses.Single());
+        var analysis = spec.Analyses.Single();
+        Assert.Equal(new AnalysisSpec { Name = "layer-cka", Measure = cka, Parameters = cka.Defaults, Pairs = SitePairs.All, Marks = analysis.Marks }, analysis);
+        Assert.Equal((19, 11), analysis.Marks["kind"]);
         Assert.Equal(new ExecutionSpec { Device = "cpu", Dtype = ActivationDtype.Float32, BatchSize = 4, Workers = 1 }, spec.Execution);
         Assert.Equal(Path.Combine(_dir.Root, "out", "store"), spec.Output.Store);
         Assert.Null(spec.Output.Database);
@@ -196,7 +198,7 @@ public sealed class JobLoaderTests : IDisposable
     [Fact]
     public void Bad_enum_values_list_the_choices()
     {
-        Assert.Equal("jobs.yaml:19:11: analyses[0].kind is 'svca', expected one of: cka, cka_unbiased, svcca, pwcca, rsa, knn, procrustes, correlation, feature_matching, features; did you mean 'svcca'?",
+        Assert.Equal("jobs.yaml:19:11: analyses[0].kind is 'svca', expected one of: cka, cka_unbiased, svcca, pwcca, rsa, knn, procrustes, correlation, feature_matching, features, concept_means, contrast, selectivity, pca; did you mean 'svcca'?",
             Only(JobDirectory.ValidJob.Replace("kind: cka", "kind: svca")));
         Assert.Equal("jobs.yaml:23:10: execution.dtype is 'float64', expected one of: float32, bfloat16, float16; did you mean 'float16'?",
             Only(JobDirectory.ValidJob.Replace("  batch_size: 4", "  batch_size: 4\n  dtype: float64")));

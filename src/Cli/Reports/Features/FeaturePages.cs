@@ -238,7 +238,7 @@ public static class FeaturePages
         .card h2 { margin: 0.2em 0; } .card .site { font-size: 0.6em; color: #666; font-weight: normal; }
         .row { display: flex; gap: 2em; flex-wrap: wrap; align-items: flex-start; }
         .histogram rect { fill: #e07020; } .histogram figcaption { font-size: 0.8em; color: #666; }
-        .context { font-family: ui-monospace, monospace; font-size: 0.85em; margin: 0.15em 0; white-space: pre; overflow-x: auto; }
+        .context { font-family: ui-monospace, monospace; font-size: 0.85em; margin: 0.15em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
         .context .act { display: inline-block; width: 5em; color: #666; } .context .where { color: #999; margin-left: 1em; }
         .tok { border-radius: 2px; } .tok.hot { outline: 2px solid #a03000; font-weight: bold; }
         .side-by-side { display: flex; gap: 1.5em; } .side-by-side .side { flex: 1; min-width: 0; border-left: 3px solid #eee; padding-left: 1em; }
