@@ -23,4 +23,7 @@ var parse = root.Parse(args);
 // A mistake on the command line is one line per problem, not the whole help page.
 if (parse.Errors.Count > 0 && args.Length > 0) return CommandLineErrors.Print(parse);
 AkkaLogging.Configure(parse.GetValue(verbose), parse.GetValue(logFile));
-return await parse.InvokeAsync();
+// Sweep handles SIGINT and SIGTERM itself (Interrupts): System.CommandLine's own handling would end the process two
+// seconds after the first signal, in the middle of a run's cleanup.
+using var interrupts = Interrupts.Listen();
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupts.Token);

@@ -31,7 +31,7 @@ public sealed class ArrowJsConformanceTests : IDisposable
 
         var read = ArrowJsReader.Read(path);
 
-        AssertTable(read, rows, batchRows, DenseShardFile.CreateSchema(shard.Metadata).Metadata);
+        AssertTable(read, rows, batchRows, DenseShardFile.CreateSchema(shard.Metadata).Metadata, path);
         var item = dtype switch { ShardDtype.Float16 => "Float16", ShardDtype.BFloat16 => "Uint16", _ => "Float32" };
         AssertFields(read,
             Field("seq", "Int32"), Field("pos", "Int32"), Field("token", "Int32"),
@@ -54,7 +54,7 @@ public sealed class ArrowJsConformanceTests : IDisposable
 
         var read = ArrowJsReader.Read(path);
 
-        AssertTable(read, rows, batchRows, SparseShardFile.CreateSchema(shard.Metadata, shard.ReconstructionSse).Metadata);
+        AssertTable(read, rows, batchRows, SparseShardFile.CreateSchema(shard.Metadata, shard.ReconstructionSse).Metadata, path);
         Assert.Equal("1234.5678901234567", read.GetProperty("metadata").GetProperty(SparseShard.KeyReconstructionSse).GetString());
         AssertFields(read,
             Field("seq", "Int32"), Field("pos", "Int32"), Field("token", "Int32"),
@@ -74,8 +74,18 @@ public sealed class ArrowJsConformanceTests : IDisposable
         if (rows > 0) Assert.Contains(idx, row => row.GetArrayLength() == 0); // tokens where no feature fired are covered
     }
 
-    private static void AssertTable(JsonElement read, int rows, int batchRows, IReadOnlyDictionary<string, string>? written)
+    /// <summary><paramref name="written"/>: the sweep.* keys; the file adds its digests, which must read back as the checksum states them.</summary>
+    private static void AssertTable(JsonElement read, int rows, int batchRows, IReadOnlyDictionary<string, string>? written, string path)
     {
+        var metadata = read.GetProperty("metadata");
+        var digests = new ShardDigests.Stated(metadata.GetProperty(ShardDigests.KeyMetadataDigest).GetString()!,
+            metadata.GetProperty(ShardDigests.KeyBatchDigests).GetString()!.Split(','));
+        Assert.Equal(ShardDigests.OfMetadata(written!), digests.MetadataDigest);
+        Assert.Equal(DenseShardFile.Checksum(path), digests.Checksum);
+        written = new Dictionary<string, string>(written!)
+        {
+            [ShardDigests.KeyMetadataDigest] = digests.MetadataDigest, [ShardDigests.KeyBatchDigests] = string.Join(",", digests.Batches),
+        };
         Assert.Equal("file", read.GetProperty("format").GetString());
         Assert.Equal(rows, read.GetProperty("rows").GetInt32());
         Assert.Equal(Math.Max(1, (rows + batchRows - 1) / batchRows), read.GetProperty("batches").GetInt32());

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -34,7 +33,7 @@ public sealed class DenseShardFileTests : IDisposable
         Assert.True(ShardTestData.BitwiseEqual(shard.Act, read.Act));
         Assert.True(float.IsNaN(read.Row(read.Rows - 1)[^1]));
         Assert.Equal(checksum, DenseShardFile.Checksum(path));
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), checksum);
+        Assert.Equal(checksum, DenseShardFile.Verify(path));
     }
 
     [Fact]
@@ -53,7 +52,7 @@ public sealed class DenseShardFileTests : IDisposable
         Assert.Equal(4, act.ListSize);
         Assert.IsType<FloatType>(act.ValueDataType);
         Assert.All(schema.FieldsList, f => Assert.False(f.IsNullable));
-        Assert.Equal(ShardMetadata.AllKeys.Order(), schema.Metadata.Keys.Order());
+        Assert.Equal(ShardMetadata.AllKeys.Append(ShardDigests.KeyBatchDigests).Append(ShardDigests.KeyMetadataDigest).Order(), schema.Metadata.Keys.Order());
         Assert.Equal("1", schema.Metadata["sweep.format_version"]);
         Assert.Equal("dense", schema.Metadata["sweep.kind"]);
     }
@@ -249,7 +248,7 @@ public sealed class DenseShardFileTests : IDisposable
         var act = Assert.IsType<FixedSizeListType>(schema.GetFieldByName("act").DataType);
         Assert.Equal((5, itemType), (act.ListSize, act.ValueDataType.GetType()));
         Assert.False(act.ValueField.IsNullable);
-        Assert.Equal(ShardMetadata.AllKeys.Order(), schema.Metadata.Keys.Order());
+        Assert.Equal(ShardMetadata.AllKeys.Append(ShardDigests.KeyBatchDigests).Append(ShardDigests.KeyMetadataDigest).Order(), schema.Metadata.Keys.Order());
         Assert.Equal((dtype, "2"), (schema.Metadata["sweep.dtype"], schema.Metadata["sweep.format_version"]));
     }
 

@@ -31,7 +31,8 @@ public sealed class SparseShardFileTests : IDisposable
         Assert.Equal(shard.Indices, read.Indices);
         Assert.Equal(1234.5678901234567, read.ReconstructionSse);
         Assert.True(ShardTestData.BitwiseEqual(shard.Values, read.Values));
-        Assert.Equal(checksum, DenseShardFile.Checksum(path));
+        Assert.Equal(checksum, SparseShardFile.Checksum(path));
+        Assert.Equal(checksum, SparseShardFile.Verify(path));
         Assert.Equal("res-sae", SparseShardFile.ReadMetadata(path).Sae!.Name);
     }
 

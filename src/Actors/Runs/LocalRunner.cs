@@ -16,26 +16,41 @@ namespace Sweep.Actors.Runs;
 /// </summary>
 public static class LocalRunner
 {
-    public static async Task<RunReport> RunAsync(JobSpec spec, SweepDatabase database, IRunProgress progress, CancellationToken ct)
+    /// <summary>
+    /// Runs <paramref name="spec"/> as a new run. Cancelling <paramref name="ct"/> interrupts it: the run is marked
+    /// interrupted (<paramref name="interruptedBy"/> says how, e.g. "SIGINT") with nothing left running, and
+    /// <see cref="RunInterruptedException"/> is thrown; <c>--resume</c> continues it.
+    /// </summary>
+    public static async Task<RunReport> RunAsync(JobSpec spec, SweepDatabase database, IRunProgress progress, CancellationToken ct,
+        Func<string>? interruptedBy = null)
     {
-        long runId = await StartedRun.CreateAsync(spec, database, ct);
-        return await ExecuteAsync(runId, spec, database, progress, resume: false, ct);
+        ct.ThrowIfCancellationRequested();
+        long runId = await StartedRun.CreateAsync(spec, database, CancellationToken.None);
+        progress.Started(runId, resumed: false);
+        return await ExecuteAsync(runId, spec, database, progress, resume: false, ct, interruptedBy);
     }
 
     /// <summary><c>sweep run --resume RUN</c>: continues an interrupted run in this process (see <see cref="RunResumer"/>).</summary>
-    public static async Task<RunReport> ResumeAsync(long runId, string? jobFile, SweepDatabase database, IRunProgress progress, CancellationToken ct)
+    public static async Task<RunReport> ResumeAsync(long runId, string? jobFile, SweepDatabase database, IRunProgress progress, CancellationToken ct,
+        Func<string>? interruptedBy = null)
     {
         var spec = await RunResumer.LoadJobAsync(database, runId, jobFile, ct);
-        return await ExecuteAsync(runId, spec, database, progress, resume: true, ct);
+        progress.Started(runId, resumed: true);
+        return await ExecuteAsync(runId, spec, database, progress, resume: true, ct, interruptedBy);
     }
 
-    private static async Task<RunReport> ExecuteAsync(long runId, JobSpec spec, SweepDatabase database, IRunProgress progress, bool resume, CancellationToken ct)
+    private static async Task<RunReport> ExecuteAsync(long runId, JobSpec spec, SweepDatabase database, IRunProgress progress, bool resume,
+        CancellationToken ct, Func<string>? interruptedBy)
     {
-        await using var run = await StartedRun.StartAsync(database, runId, spec, resume, ct);
+        await using var run = await StartedRun.StartAsync(database, runId, spec, resume, ct, interruptedBy);
         RunOutcome outcome;
         try
         {
             outcome = await RunActorsAsync(run, progress, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw await run.InterruptAsync(interruptedBy?.Invoke());
         }
         catch (Exception e)
         {

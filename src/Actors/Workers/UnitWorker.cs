@@ -35,6 +35,7 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
     private readonly IReadOnlyDictionary<string, WorkUnit> _units;
     private readonly WorkerSettings _settings;
     private readonly CancellationTokenSource _stopping = new();
+    private Task? _running;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -53,7 +54,9 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         _stopping.Cancel();
-        _executor.Dispose();
+        // An execution still running (the run was interrupted) may be inside the model: dispose it when it has returned.
+        if (_running is { IsCompleted: false } running) running.ContinueWith(_ => _executor.Dispose(), TaskScheduler.Default);
+        else _executor.Dispose();
     }
 
     private void Idle()
@@ -68,7 +71,9 @@ public sealed class UnitWorker : ReceiveActor, IWithTimers
                 return;
             }
             var self = Self;
-            Task.Run(() => _executor.ExecuteAsync(unit, assigned.Lease, _stopping.Token)).ContinueWith(t => t.IsCompletedSuccessfully
+            var running = Task.Run(() => _executor.ExecuteAsync(unit, assigned.Lease, _stopping.Token));
+            _running = running;
+            running.ContinueWith(t => t.IsCompletedSuccessfully
                 ? (object)new Executed(unit.Key, assigned.Lease, t.Result)
                 : new ExecutionFailed(unit.Key, assigned.Lease, t.Exception?.GetBaseException() ?? new OperationCanceledException()))
                 .PipeTo(self);

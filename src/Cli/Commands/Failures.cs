@@ -12,6 +12,11 @@ internal static class Failures
         {
             return await command();
         }
+        catch (RunInterruptedException e)
+        {
+            Print(e.Message, e);
+            return Interrupts.Current?.ExitCode ?? ExitCodes.Failure;
+        }
         catch (RunFailedException e)
         {
             Print($"run {e.RunId} failed: {e.Message}", e);

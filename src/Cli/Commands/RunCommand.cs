@@ -53,9 +53,10 @@ internal static class RunCommand
 
                 await using var session = await DatabaseSession.OpenAsync(
                     CommonOptions.ChooseDatabase(parse, database, spec?.Output.Database), parse.GetValue(home)!, ct);
+                Func<string> interruptedBy = () => Interrupts.Current?.Signal ?? "cancelled";
                 var report = await WithProgressAsync(progress => resumeRun is { } id
-                    ? LocalRunner.ResumeAsync(id, jobFile?.FullName, session.Database, progress, ct)
-                    : LocalRunner.RunAsync(spec!, session.Database, progress, ct));
+                    ? LocalRunner.ResumeAsync(id, jobFile?.FullName, session.Database, progress, ct, interruptedBy)
+                    : LocalRunner.RunAsync(spec!, session.Database, progress, ct, interruptedBy));
                 RunSummary.Print(report, session);
                 return ExitCodes.Success;
             });
@@ -63,11 +64,29 @@ internal static class RunCommand
         return command;
     }
 
+    /// <summary>
+    /// Hands the job to the cluster and waits for its outcome. SIGINT or SIGTERM stops the waiting, not the run: it belongs to
+    /// the cluster and goes on there (stop its coordinator node to stop it; <c>--resume</c> continues it later).
+    /// </summary>
     private static async Task<int> SubmitAsync(string endpoint, ClusterOptions client, JobSpec? spec, long? resume, CancellationToken ct)
     {
-        var outcome = await ClusterSubmission.SubmitAsync(endpoint, client, spec, resume,
-            accepted => Console.WriteLine($"run {accepted.RunId}: submitted to the cluster at {endpoint} ({accepted.Units} units, {accepted.AlreadyDone} already done); `sweep status {accepted.RunId}` shows its progress"),
-            ct);
+        long? runId = null;
+        ClusterSubmission.Outcome outcome;
+        try
+        {
+            outcome = await ClusterSubmission.SubmitAsync(endpoint, client, spec, resume, accepted =>
+            {
+                runId = accepted.RunId;
+                Console.WriteLine($"run {accepted.RunId}: submitted to the cluster at {endpoint} ({accepted.Units} units, {accepted.AlreadyDone} already done); `sweep status {accepted.RunId}` shows its progress");
+            }, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Console.Error.WriteLine(runId is { } id
+                ? $"sweep: stopped waiting for run {id}; it goes on on the cluster (`sweep status {id}` follows it; stopping its coordinator node stops it)"
+                : "sweep: stopped waiting before the cluster answered; if it accepted the run, it goes on there (`sweep status` shows it)");
+            return Interrupts.Current?.ExitCode ?? ExitCodes.Failure;
+        }
         var f = outcome.Finished;
         if (!f.Succeeded) throw new RunFailedException(f.RunId, f.Error ?? "the run failed");
         Console.WriteLine($"run {f.RunId} succeeded: {f.UnitsRun} units run, {f.UnitsReused} reused from the cache, {f.Retries} retries");

@@ -37,6 +37,7 @@ internal static class StatusCommand
                           (run.StartedAt is { } started ? $", started {started:u}" : "") +
                           (run.FinishedAt is { } finished ? $", finished {finished:u}" : ""));
         if (RunHeartbeat.Warning(run) is { } warning) Console.WriteLine(warning);
+        if (run.Status == RunStatus.Interrupted) Console.WriteLine($"sweep run --resume {run.RunId} continues it");
         if (!Terminal.IsInteractive) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var byStage = new Table().AddColumns("stage", "done", "running", "pending", "failed", "retries");
         foreach (var s in stages) byStage.AddRow(s.Stage, $"{s.Done}", $"{s.Running}", $"{s.Pending}", $"{s.Failed}", $"{s.Retries}");

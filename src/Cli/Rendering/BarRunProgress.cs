@@ -10,6 +10,11 @@ public sealed class BarRunProgress(ProgressContext context) : IRunProgress
     private readonly object _gate = new();
     private readonly Dictionary<WorkStage, ProgressTask> _bars = new();
 
+    public void Started(long runId, bool resumed)
+    {
+        lock (_gate) AnsiConsole.WriteLine(RunSummary.StartLine(runId, resumed));
+    }
+
     public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone)
     {
         lock (_gate)

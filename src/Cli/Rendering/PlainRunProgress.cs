@@ -11,6 +11,11 @@ public sealed class PlainRunProgress(TextWriter output) : IRunProgress
     private readonly Dictionary<WorkStage, int> _total = new();
     private readonly Dictionary<WorkStage, int> _done = new();
 
+    public void Started(long runId, bool resumed)
+    {
+        lock (_gate) output.WriteLine(RunSummary.StartLine(runId, resumed));
+    }
+
     public void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone)
     {
         lock (_gate)

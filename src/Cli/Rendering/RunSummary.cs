@@ -9,6 +9,10 @@ namespace Sweep.Cli.Rendering;
 /// <summary>The end of <c>sweep run</c>: the run id, where shards and results are, and the metric table.</summary>
 internal static class RunSummary
 {
+    /// <summary>The first line of <c>sweep run</c>, before any work: the run's id and how to continue it if it stops.</summary>
+    public static string StartLine(long runId, bool resumed) =>
+        $"run {runId} {(resumed ? "resumed" : "started")}; if it stops before the end, sweep run --resume {runId} continues it";
+
     public static void Print(RunReport report, DatabaseSession session)
     {
         var outcome = report.Outcome;

@@ -1,5 +1,6 @@
 using Sweep.Analysis.Measures;
 using Sweep.Models.Tokenizers;
+using Sweep.Pipeline.Integrity;
 using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
@@ -42,16 +43,21 @@ public sealed class AnalysisExecutor(SaeRun saes)
         return new UnitResult(new UnitOutput(OutputUri: path, Checksum: checksum), Reused: false);
     }
 
-    /// <summary>The checksum of a whole partial file this unit already wrote (an earlier attempt), or null.</summary>
+    /// <summary>The checksum of a whole partial file this unit already wrote (an earlier attempt), or null (a damaged one is reported).</summary>
     private static string? Reusable(string path, string unitKey)
     {
         if (!File.Exists(path)) return null;
         try
         {
             using var reader = PartialFile.Open(path);
-            return reader.Header.Unit == unitKey ? reader.VerifyRest() : null;
+            if (reader.Header.Unit == unitKey) return reader.VerifyRest();
+            DamageLog.Report($"{path}: written by unit {reader.Header.Unit}, expected {unitKey}", "computing it again");
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException) { return null; }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            DamageLog.Report(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}", "computing it again");
+        }
+        return null;
     }
 
     /// <summary>Each piece of the range's partial, folded over its blocks (read again for every piece); one piece alive at a time.</summary>

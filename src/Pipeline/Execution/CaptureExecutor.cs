@@ -1,6 +1,7 @@
 using Sweep.Identity;
 using Sweep.Jobs.Planning;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Integrity;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
 using Sweep.Models;
@@ -13,7 +14,7 @@ namespace Sweep.Pipeline.Execution;
 /// <summary>
 /// Runs one model over one corpus shard and writes one dense shard per requested site. Keeps the
 /// last model loaded, since a worker is handed the same model's shards in a row. Shards whose
-/// content-addressed file already exists (same weights, site, tokenizer, corpus shard) are reused.
+/// content-addressed file already exists (same weights, site, tokenizer, corpus shard) and verifies are reused.
 /// Sites with published SAEs attached (job key <c>saes</c>) are also encoded into sparse shards.
 /// </summary>
 public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisposable
@@ -29,7 +30,9 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisp
         var targets = capture.Sites.Select(site => run.ShardMetadataFor(capture.Model, site, capture.ShardIndex))
             .Select(metadata => (Metadata: metadata, Path: run.ShardPath(metadata))).ToList();
 
-        bool reused = targets.All(t => IsCached(t.Path, t.Metadata));
+        // A cached shard is reused only when every batch still has its digest (checksums of the verified files).
+        var checksums = targets.ToDictionary(t => t.Path, t => StoredShards.Reusable(t.Path, t.Metadata, "capturing it again"));
+        bool reused = checksums.Values.All(c => c is not null);
         var written = new Dictionary<string, DenseShard>();
         if (!reused)
         {
@@ -49,14 +52,14 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisp
                 var (seq, pos, token) = HookPoints.LacksLastPosition(metadata.Site) ? WithoutLastPositions(rowIndex) : rowIndex;
                 var values = activations[metadata.Site];
                 var shard = new DenseShard(metadata, seq.Length, seq, pos, token, values.Values);
-                DenseShardFile.Write(path, shard);
+                checksums[path] = DenseShardFile.Write(path, shard);
                 written[metadata.Site] = shard;
             }
         }
 
         var rows = targets.Select(t => ShardRow.For(t.Metadata,
             HookPoints.LacksLastPosition(t.Metadata.Site) ? corpusShard.TokenCount - corpusShard.Sequences.Count : corpusShard.TokenCount, t.Path,
-            DenseShardFile.Checksum(t.Path), new FileInfo(t.Path).Length)).ToList();
+            checksums[t.Path]!, new FileInfo(t.Path).Length)).ToList();
         if (saes is not null)
             foreach (var (metadata, path) in targets)
                 foreach (var sae in saes.AttachedTo(capture.Model, metadata.Site))
@@ -72,13 +75,6 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisp
             Checksum: Keys.Combine(rows.Select(r => r.Checksum)),
             Shards: rows);
         return new UnitResult(output, reused);
-    }
-
-    private static bool IsCached(string path, ShardMetadata expected)
-    {
-        if (!File.Exists(path)) return false;
-        try { return DenseShardFile.ReadMetadata(path).CacheKey() == expected.CacheKey(); }
-        catch (ShardFormatException) { return false; }
     }
 
     private CausalLm ModelFor(string name)

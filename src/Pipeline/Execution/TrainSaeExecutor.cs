@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Sweep.Identity;
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Integrity;
 using Sweep.Pipeline.Runs;
 using Sweep.Pipeline.Units;
 using Sweep.Models.Saes;
@@ -13,7 +14,8 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Trains a TopK SAE from the cached dense shards of one site (streamed shard by shard through a shuffle buffer),
-/// writes it as a SAELens folder under the store (reused when a folder with the same key exists), then encodes every
+/// writes it as a SAELens folder under the store (reused when a folder with the same key exists and its files still have
+/// the SHA-256 recorded beside them, <see cref="TrainedSaes"/>), then encodes every
 /// shard of the site with it into sparse shards. Training metrics go to the metrics table. Training checkpoints go to
 /// <c>{folder}.checkpoint</c>, so a retried unit resumes where the last attempt saved; the folder is removed once the
 /// SAE is written.
@@ -31,7 +33,7 @@ public sealed class TrainSaeExecutor(SaeRun saes)
             .Select(i => run.ShardPath(run.ShardMetadataFor(spec.Model, spec.Site, i))).ToList();
 
         var metrics = new List<MetricRow>();
-        bool reused = File.Exists(Path.Combine(folder, SaeLoader.SaeLensConfig)) && File.Exists(Path.Combine(folder, SaeLoader.SaeLensWeights));
+        bool reused = Reusable(folder);
         var checkpoints = new TrainingCheckpoints(CheckpointFolder(folder), DataKey: Path.GetFileName(folder),
             Warn: message => Console.Error.WriteLine($"sweep: train_sae '{spec.Name}': {message}"));
         if (!reused)
@@ -47,6 +49,7 @@ public sealed class TrainSaeExecutor(SaeRun saes)
             using var sae = TopKSaeTrainer.Train(Source, width, spec.Options with { Device = saes.Device }, identity,
                 m => metrics.AddRange(Rows(spec, m)), cancellationToken, checkpoints);
             WriteFolder(sae, folder, new SaeLensWriter.TrainingMetadata(ContextSize: run.Spec.Corpus.MaxTokens, DatasetPath: Path.GetFileName(run.Spec.Corpus.Path)));
+            saes.ForgetDigest(spec.Name);
         }
         checkpoints.Remove();
 
@@ -66,6 +69,18 @@ public sealed class TrainSaeExecutor(SaeRun saes)
         return new UnitResult(output, reused);
     }
 
+    /// <summary>
+    /// Whether a trained SAE is already in <paramref name="folder"/> with every file's recorded SHA-256 (a folder that
+    /// does not verify is reported once and trained again).
+    /// </summary>
+    private static bool Reusable(string folder)
+    {
+        if (!Directory.Exists(folder)) return false;
+        if (TrainedSaes.Problem(folder) is not { } problem) return true;
+        DamageLog.Report(problem, "training the SAE again");
+        return false;
+    }
+
     /// <summary>Where training of the SAE of <paramref name="trainedFolder"/> keeps its checkpoints: beside it, never inside (a folder with the final name is complete).</summary>
     public static string CheckpointFolder(string trainedFolder) => trainedFolder + ".checkpoint";
 
@@ -78,6 +93,7 @@ public sealed class TrainSaeExecutor(SaeRun saes)
         try
         {
             SaeLensWriter.Save(sae, temp, training);
+            TrainedSaes.Record(temp);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.Move(temp, folder);
         }

@@ -6,7 +6,8 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// One worker's executor: dispatches each typed unit to the executor of its kind, the one place that does, and writes
-/// the rows it produced as the unit's result file (<see cref="ResultFile"/>) for the coordinator to commit. Executors
+/// the rows it produced as the unit's result file (<see cref="ResultFile"/>) for the coordinator to commit; a failure is
+/// reported permanent or transient as <see cref="UnitFailures"/> decides. Executors
 /// are made when first needed and kept (a capture executor keeps its model loaded across a worker's units); model
 /// work runs on the worker's device, reductions on the CPU.
 /// </summary>
@@ -20,7 +21,12 @@ public sealed class UnitExecutor(PreparedRun run, string device) : IUnitExecutor
 
     public Task<UnitReport> ExecuteAsync(WorkUnit unit, int lease, CancellationToken cancellationToken)
     {
-        var result = Execute(unit, cancellationToken);
+        UnitResult result;
+        try { result = Execute(unit, cancellationToken); }
+        catch (Exception e) when (UnitFailures.IsPermanent(e) && e is not PermanentUnitFailure)
+        {
+            throw UnitFailures.Classify(e, run.Context.RunId);
+        }
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(ResultFile.Write(run.Context.ResultPath(unit.Key, lease), result.Output, result.Reused));
     }

@@ -63,6 +63,14 @@ public sealed class DatabaseRunLedger : IRunLedger
     public Task MarkFailedAsync(string unitKey, int lease, string error) =>
         Enqueue(async () => { await _database.FailAttemptAsync(_runId, unitKey, lease, error); return true; });
 
+    public async Task FlushAsync(TimeSpan limit)
+    {
+        Task tail;
+        lock (_gate) tail = _tail;
+        // A write that failed was reported to whoever asked for it; here only its completion matters.
+        await Task.WhenAny(tail.ContinueWith(_ => { }, TaskScheduler.Default), Task.Delay(limit));
+    }
+
     // The server is down or restarting: unreachable, connections cut (class 08), or shutting down / starting up (class 57).
     private static bool IsServerGone(Exception e) => e switch
     {

@@ -15,4 +15,6 @@ public interface IRunLedger
     Task<CommitOutcome> CommitAsync(string unitKey, int lease, UnitReport report);
     Task MarkRetriedAsync(string unitKey, int lease, string error);
     Task MarkFailedAsync(string unitKey, int lease, string error);
+    /// <summary>Completes when every write asked for so far is done (or <paramref name="limit"/> has passed): before the run's end is recorded.</summary>
+    Task FlushAsync(TimeSpan limit) => Task.CompletedTask;
 }

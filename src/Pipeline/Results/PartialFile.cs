@@ -92,16 +92,23 @@ public static class PartialFile
     }
 
     /// <summary>Whether the file at <paramref name="path"/> is whole and, when given, has checksum <paramref name="checksum"/> and was written by <paramref name="unit"/>.</summary>
-    public static bool Verifies(string path, string? checksum = null, string? unit = null)
+    public static bool Verifies(string path, string? checksum = null, string? unit = null) => Problem(path, checksum, unit) is null;
+
+    /// <summary>What keeps the file at <paramref name="path"/> from verifying (see <see cref="Verifies"/>), as one line naming it, or null.</summary>
+    public static string? Problem(string path, string? checksum = null, string? unit = null)
     {
+        if (!File.Exists(path)) return $"{path}: missing";
         try
         {
             using var reader = Open(path);
-            if (unit is not null && reader.Header.Unit != unit) return false;
+            if (unit is not null && reader.Header.Unit != unit) return $"{path}: written by unit {reader.Header.Unit}, expected {unit}";
             var actual = reader.VerifyRest();
-            return checksum is null || actual == checksum;
+            return checksum is null || actual == checksum ? null : $"{path}: checksum {actual[..12]}, the ledger records {checksum[..Math.Min(12, checksum.Length)]}";
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or JsonException) { return false; }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or JsonException)
+        {
+            return e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}";
+        }
     }
 
     public static Reader Open(string path) => new(path);

@@ -5,6 +5,8 @@ namespace Sweep.Pipeline.Runs;
 /// <summary>Progress of a run as its units finish; implementations render it (progress bar, plain lines).</summary>
 public interface IRunProgress
 {
+    /// <summary>The run has its id (before any work): <paramref name="resumed"/> when it continues an earlier one.</summary>
+    void Started(long runId, bool resumed) { }
     void Planned(IReadOnlyDictionary<WorkStage, int> unitsPerStage, IReadOnlyDictionary<WorkStage, int> alreadyDone);
     void UnitCompleted(WorkUnit unit, bool reused);
     void UnitRetried(WorkUnit unit, int attempt, string error);

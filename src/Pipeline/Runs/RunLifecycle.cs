@@ -9,8 +9,9 @@ namespace Sweep.Pipeline.Runs;
 /// <summary>
 /// A run from the ledger's point of view, the same whoever executes it (one process or a cluster's coordinator):
 /// its row is created (or, resumed, its job re-validated), it is marked running and stamps its heartbeat, its store is
-/// checked, its job prepared, its corpus's labels and its units recorded; when execution ends it is marked succeeded or failed with the
-/// reason. Any failure after the run row exists marks the run failed.
+/// checked, its job prepared, its corpus's labels and its units recorded; when execution ends it is marked succeeded,
+/// failed with the reason, or interrupted (stopped on purpose). Any failure after the run row exists marks the run
+/// failed; ending leaves no unit or attempt 'running'.
 /// </summary>
 public sealed class StartedRun : IAsyncDisposable
 {
@@ -47,20 +48,29 @@ public sealed class StartedRun : IAsyncDisposable
     /// Marks run <paramref name="runId"/> running and makes it ready to execute. <paramref name="resume"/>: the ledger's
     /// done units are verified and kept, the rest reopened. Throws <see cref="RunFailedException"/> (the run marked failed).
     /// </summary>
-    public static async Task<StartedRun> StartAsync(SweepDatabase database, long runId, JobSpec spec, bool resume, CancellationToken ct)
+    /// <param name="interruptedBy">How a cancellation of <paramref name="ct"/> came about ("SIGINT"), for the interrupted run's record.</param>
+    public static async Task<StartedRun> StartAsync(SweepDatabase database, long runId, JobSpec spec, bool resume, CancellationToken ct,
+        Func<string>? interruptedBy = null)
     {
-        await database.SetRunStatusAsync(runId, RunStatus.Running, ct: ct);
+        await database.SetRunStatusAsync(runId, RunStatus.Running, ct: CancellationToken.None);
         var heartbeat = RunHeartbeat.Start(database, runId);
         try
         {
+            ct.ThrowIfCancellationRequested();
             EnsureWritable(Path.GetFullPath(spec.Output.Store));
             var prepared = PreparedRun.Prepare(spec, runId);
             if (prepared.Context.Corpus.Labels is { } labels)
                 await database.ReplaceCorpusLabelsAsync(runId, LabelRows(labels, prepared.Context.Corpus.SequenceLines), ct);
+            ct.ThrowIfCancellationRequested();
             await database.UpsertUnitsAsync(runId, prepared.Units.Select(u => new UnitRecord(u.Key, StageNames.Of(u.Stage), u.Description)), ct);
             var done = resume ? await RunResumer.ReopenAsync(database, runId, prepared, ct) : new HashSet<string>();
             var leases = (await database.GetUnitsAsync(runId, ct)).Where(u => u.Lease > 0).ToDictionary(u => u.UnitKey, u => u.Lease);
             return new StartedRun(database, runId, heartbeat, prepared, done, leases);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            await heartbeat.DisposeAsync();
+            throw await MarkInterruptedAsync(database, runId, interruptedBy?.Invoke());
         }
         catch (Exception e)
         {
@@ -77,20 +87,48 @@ public sealed class StartedRun : IAsyncDisposable
     public async Task<RunReport> FinishAsync(RunOutcome outcome)
     {
         if (!outcome.Succeeded) throw await FailAsync(new RunFailedException(RunId, outcome.Error ?? "the run failed"));
+        await Ledger.FlushAsync(FlushLimit);
         await _database.SetRunStatusAsync(RunId, RunStatus.Succeeded, ct: CancellationToken.None);
         RemoveWorkFiles();
         return new RunReport(RunId, outcome, Prepared.Context.StoreDirectory, Prepared.Plan.Captures.Count, Prepared.Units.Count(u => u.Stage == WorkStage.Analysis),
             Prepared.Context.Corpus.TokenCount, await _database.GetMetricsAsync(RunId, CancellationToken.None));
     }
 
-    /// <summary>Marks the run failed with the reason <paramref name="e"/> gives; returns the exception to throw.</summary>
-    public Task<RunFailedException> FailAsync(Exception e) => MarkFailedAsync(_database, RunId, e);
+    /// <summary>
+    /// Marks the run failed with the reason <paramref name="e"/> gives, once the ledger's pending writes are done (so none
+    /// lands after it: the run's attempts still open are closed as abandoned); returns the exception to throw.
+    /// </summary>
+    public async Task<RunFailedException> FailAsync(Exception e)
+    {
+        await Ledger.FlushAsync(FlushLimit);
+        return await MarkFailedAsync(_database, RunId, e);
+    }
+
+    /// <summary>
+    /// Marks the run interrupted (it was stopped on purpose, <paramref name="how"/>: "SIGINT"), once the ledger's pending
+    /// writes are done; its attempts still open are closed as abandoned. Returns the exception to throw.
+    /// </summary>
+    public async Task<RunInterruptedException> InterruptAsync(string? how)
+    {
+        await Ledger.FlushAsync(FlushLimit);
+        return await MarkInterruptedAsync(_database, RunId, how);
+    }
+
+    /// <summary>How long the end of a run waits for ledger writes still queued (the database may be away).</summary>
+    private static readonly TimeSpan FlushLimit = TimeSpan.FromSeconds(30);
 
     private static async Task<RunFailedException> MarkFailedAsync(SweepDatabase database, long runId, Exception e)
     {
         var reason = e is OperationCanceledException ? "cancelled" : e.Message;
         await database.SetRunStatusAsync(runId, RunStatus.Failed, reason, CancellationToken.None);
         return e as RunFailedException ?? new RunFailedException(runId, reason, e);
+    }
+
+    private static async Task<RunInterruptedException> MarkInterruptedAsync(SweepDatabase database, long runId, string? how)
+    {
+        how ??= "cancelled";
+        await database.SetRunStatusAsync(runId, RunStatus.Interrupted, $"stopped by {how}", CancellationToken.None);
+        return new RunInterruptedException(runId, how);
     }
 
     /// <summary>

@@ -1,8 +1,8 @@
 using Sweep.Jobs.Spec;
+using Sweep.Pipeline.Integrity;
 using Sweep.Pipeline.Results;
 using Sweep.Pipeline.Units;
 using Sweep.Storage.Database;
-using Sweep.Storage.Shards;
 
 namespace Sweep.Pipeline.Runs;
 
@@ -38,11 +38,13 @@ public static class RunResumer
     }
 
     /// <summary>
-    /// Verifies the done units' outputs, reopens what does not verify, and returns the units that stay done. A capture
-    /// unit stays done while every shard it wrote has its catalogued checksum. A map or merge unit's partial file is
-    /// needed only while a unit that reads it is not done: then it stays done only if its file still has the checksum
-    /// the ledger recorded (reopening it can make its own inputs needed again, so this runs until nothing changes).
-    /// Units the plan no longer has (planned by an older Sweep) are forgotten with their rows.
+    /// Verifies the done units' stored outputs, reopens what does not verify, and returns the units that stay done. A
+    /// unit's outputs are <i>needed</i> while a unit that reads them is not done (or reopened): then every byte readers
+    /// will see is checked (every record batch of its shards against their digests, a trained SAE's files against their
+    /// recorded SHA-256, a partial file against the checksum in the ledger); otherwise a capture or training unit's
+    /// shards get the cheap check (each file there, with the catalogued checksum in its footer) and a partial none.
+    /// Reopening a unit can make its own inputs needed, so this runs until nothing changes. Each output found damaged is
+    /// reported once. Units the plan no longer has (planned by an older Sweep) are forgotten with their rows.
     /// </summary>
     public static async Task<IReadOnlySet<string>> ReopenAsync(SweepDatabase database, long runId, PreparedRun prepared, CancellationToken ct)
     {
@@ -52,28 +54,30 @@ public static class RunResumer
         var units = (await database.GetUnitsAsync(runId, ct)).ToDictionary(u => u.UnitKey);
         var shards = await database.GetShardsByUnitAsync(runId, ct);
         var done = units.Values.Where(u => u.Status == UnitStatus.Done).Select(u => u.UnitKey).ToHashSet();
-        var reopen = new HashSet<string>();
-        foreach (var key in done.ToList())
-            if (units[key].Stage == StageNames.Of(WorkStage.Capture) && !(shards.TryGetValue(key, out var rows) && rows.Count > 0 && rows.All(Verifies)))
-                reopen.Add(key);
 
         var readers = new Dictionary<string, List<string>>();
         foreach (var unit in prepared.Units)
             foreach (var input in unit.DependsOn)
                 (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(unit.Key);
-        var producers = prepared.Units.Where(u => u is AnalysisMapWork or AnalysisMergeWork && done.Contains(u.Key)).ToList();
-        var checkedOk = new HashSet<string>();
+        var producers = prepared.Units.Where(u => u is CaptureWork or TrainSaeWork or AnalysisMapWork or AnalysisMergeWork && done.Contains(u.Key)).ToList();
+        var reopen = new HashSet<string>();
+        var checkedFully = new HashSet<string>();
+        var checkedCheaply = new HashSet<string>();
         for (bool changed = true; changed;)
         {
             changed = false;
             foreach (var unit in producers)
             {
-                if (reopen.Contains(unit.Key) || checkedOk.Contains(unit.Key)) continue;
+                if (reopen.Contains(unit.Key) || checkedFully.Contains(unit.Key)) continue;
                 bool needed = readers.GetValueOrDefault(unit.Key)?.Any(r => !done.Contains(r) || reopen.Contains(r)) ?? false;
-                if (!needed) continue;
-                var state = units[unit.Key];
-                if (state.OutputUri is { } path && state.Checksum is { } checksum && PartialFile.Verifies(path, checksum, unit.Key)) checkedOk.Add(unit.Key);
-                else { reopen.Add(unit.Key); changed = true; }
+                if (!needed && (checkedCheaply.Contains(unit.Key) || unit is AnalysisMapWork or AnalysisMergeWork)) continue;
+                if (Problem(unit, units[unit.Key], shards.GetValueOrDefault(unit.Key) ?? [], prepared, fully: needed) is { } problem)
+                {
+                    DamageLog.Report(problem, $"run {runId}: running {unit.Description} again");
+                    reopen.Add(unit.Key);
+                    changed = true;
+                }
+                else (needed ? checkedFully : checkedCheaply).Add(unit.Key);
             }
         }
         await database.ReopenRunAsync(runId, reopen.ToList(), ct);
@@ -81,11 +85,26 @@ public static class RunResumer
         return done;
     }
 
-    private static bool Verifies(ShardRow row)
+    /// <summary>Why a done unit's stored outputs are not what the ledger records (one line naming the file), or null.</summary>
+    private static string? Problem(WorkUnit unit, UnitState state, IReadOnlyList<ShardRow> shards, PreparedRun prepared, bool fully)
     {
-        try { return File.Exists(row.Uri) && DenseShardFile.Checksum(row.Uri) == row.Checksum; }
-        catch (IOException) { return false; }
+        switch (unit)
+        {
+            case AnalysisMapWork or AnalysisMergeWork:
+                if (state.OutputUri is not { } path || state.Checksum is not { } checksum) return $"{unit.Description}: the ledger records no partial file";
+                return PartialFile.Problem(path, checksum, unit.Key);
+            case TrainSaeWork train:
+                var folder = prepared.Saes.TrainedFolder(train.Spec);
+                var problem = fully ? TrainedSaes.Problem(folder)
+                    : File.Exists(Path.Combine(folder, TrainedSaes.ChecksumFile)) ? null : $"{Path.Combine(folder, TrainedSaes.ChecksumFile)}: missing";
+                return problem ?? ShardsProblem(unit, shards, fully);
+            default:
+                return ShardsProblem(unit, shards, fully);
+        }
     }
+
+    private static string? ShardsProblem(WorkUnit unit, IReadOnlyList<ShardRow> shards, bool fully) =>
+        shards.Count == 0 ? $"{unit.Description}: the catalog records no shard of it" : shards.Select(row => StoredShards.Problem(row, fully)).FirstOrDefault(p => p is not null);
 
     private static JobSpec Load(Func<JobSpec> load)
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Sweep.Identity;
 using Sweep.Jobs.Spec;
 using Sweep.Pipeline.Execution;
+using Sweep.Pipeline.Integrity;
 using Sweep.Models.Saes;
 using Sweep.Storage;
 using Sweep.Storage.Database;
@@ -27,11 +28,23 @@ public sealed class SaeRun(RunContext run)
 
     public IEnumerable<SaeSpec> AttachedTo(string model, string site) => run.Spec.Saes.Where(s => s.Model == model && s.Site == site);
 
-    /// <summary>Digest of a published SAE's files, or of a trained SAE's folder once it exists.</summary>
+    /// <summary>
+    /// Digest of a published SAE's files, or of a trained SAE's folder once it exists and its files still have the SHA-256
+    /// recorded when it was trained (else <see cref="TrainedSaeDamagedException"/>).
+    /// </summary>
     public string DigestOf(string saeName) => _digests.GetOrAdd(saeName, name => new Lazy<string>(() =>
-        run.Spec.Saes.FirstOrDefault(s => s.Name == name) is { } published ? published.Folder.ComputeDigest()
-        : SaeLoader.Describe(TrainedFolder(run.Spec.TrainSaes.First(t => t.Name == name))).ComputeDigest(),
+        run.Spec.Saes.FirstOrDefault(s => s.Name == name) is { } published ? published.Folder.ComputeDigest() : TrainedDigest(name),
         LazyThreadSafetyMode.PublicationOnly)).Value;
+
+    private string TrainedDigest(string name)
+    {
+        var folder = TrainedFolder(run.Spec.TrainSaes.First(t => t.Name == name));
+        TrainedSaes.Verify(folder);
+        return SaeLoader.Describe(folder).ComputeDigest();
+    }
+
+    /// <summary>Forgets the digest of SAE <paramref name="saeName"/> (its folder was just written again).</summary>
+    public void ForgetDigest(string saeName) => _digests.TryRemove(saeName, out _);
 
     /// <summary>
     /// Where a trained SAE lives: <c>{store}/saes/{name}-{key16}</c>, the key hashing everything that determines its
@@ -55,7 +68,7 @@ public sealed class SaeRun(RunContext run)
     /// <summary>
     /// Encodes one corpus shard's activations at a site (<paramref name="meta"/>; read through <paramref name="readDense"/> only
     /// when needed) with <paramref name="encoder"/> and writes one sparse shard per output, reusing files whose cache key
-    /// matches. Returns the catalog rows and whether all were cached.
+    /// matches and that verify. Returns the catalog rows and whether all were cached.
     /// </summary>
     public (List<ShardRow> Rows, bool Reused) EncodeShard(ISparseEncoder encoder, string saeName, ShardMetadata meta, Func<DenseShard> readDense,
         IReadOnlyList<int> sequenceLengths, CancellationToken ct)
@@ -69,7 +82,8 @@ public sealed class SaeRun(RunContext run)
             return (Output: output, Metadata: metadata, Path: run.ShardPath(metadata));
         }).ToList();
 
-        bool reused = targets.All(t => IsCached(t.Path, t.Metadata));
+        var checksums = targets.ToDictionary(t => t.Path, t => StoredShards.Reusable(t.Path, t.Metadata, "encoding it again"));
+        bool reused = checksums.Values.All(c => c is not null);
         if (!reused)
         {
             ct.ThrowIfCancellationRequested();
@@ -84,21 +98,14 @@ public sealed class SaeRun(RunContext run)
             foreach (var (output, metadata, path) in targets)
             {
                 var codes = encoding.Codes[output];
-                SparseShardFile.Write(path, new SparseShard(metadata, dense.Rows, dense.Seq, dense.Pos, dense.Token, codes.Offsets, codes.Indices, codes.Values)
+                checksums[path] = SparseShardFile.Write(path, new SparseShard(metadata, dense.Rows, dense.Seq, dense.Pos, dense.Token, codes.Offsets, codes.Indices, codes.Values)
                 {
                     ReconstructionSse = sse,
                 });
             }
         }
-        var rows = targets.Select(t => ShardRow.For(t.Metadata, rowCount, t.Path, DenseShardFile.Checksum(t.Path), new FileInfo(t.Path).Length)).ToList();
+        var rows = targets.Select(t => ShardRow.For(t.Metadata, rowCount, t.Path, checksums[t.Path]!, new FileInfo(t.Path).Length)).ToList();
         return (rows, reused);
-    }
-
-    private static bool IsCached(string path, ShardMetadata expected)
-    {
-        if (!File.Exists(path)) return false;
-        try { return SparseShardFile.ReadMetadata(path).CacheKey() == expected.CacheKey(); }
-        catch (ShardFormatException) { return false; }
     }
 
     /// <summary>"auto" as CausalLm resolves it: the first GPU when CUDA is available, else the CPU.</summary>

@@ -2,7 +2,8 @@ using Sweep.Storage.Shards;
 
 namespace Sweep.Storage.Database;
 
-public enum RunStatus { Pending, Running, Succeeded, Failed }
+/// <summary>A run's state: <see cref="Interrupted"/> is a run stopped on purpose (SIGINT, SIGTERM), which <c>--resume</c> continues.</summary>
+public enum RunStatus { Pending, Running, Succeeded, Failed, Interrupted }
 
 public enum UnitStatus { Pending, Running, Done, Failed }
 
@@ -82,6 +83,7 @@ internal static class StatusText
         RunStatus.Running => "running",
         RunStatus.Succeeded => "succeeded",
         RunStatus.Failed => "failed",
+        RunStatus.Interrupted => "interrupted",
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
@@ -100,6 +102,7 @@ internal static class StatusText
         "running" => RunStatus.Running,
         "succeeded" => RunStatus.Succeeded,
         "failed" => RunStatus.Failed,
+        "interrupted" => RunStatus.Interrupted,
         _ => throw new InvalidDataException($"unknown run status '{text}' in the database"),
     };
 

@@ -79,30 +79,49 @@ public sealed partial class SweepDatabase : IAsyncDisposable
         }, ct);
 
     /// <summary>
-    /// Moves a run to <paramref name="status"/>. Running stamps started_at (first time only) and clears
-    /// finished_at and error, so a resumed run reads as running again, and stamps its heartbeat; succeeded
-    /// and failed stamp finished_at. Failed requires an error.
+    /// Moves a run to <paramref name="status"/>. Running stamps started_at (first time only) and clears finished_at and
+    /// error, so a resumed run reads as running again, and stamps its heartbeat. Succeeded, failed and interrupted stamp
+    /// finished_at and, in the same transaction, close what the run left open: attempts still running become abandoned
+    /// and running units pending, so no 'running' row outlives its run. Failed requires an error; interrupted may say how.
     /// </summary>
     public Task SetRunStatusAsync(long runId, RunStatus status, string? error = null, CancellationToken ct = default)
     {
         if (status == RunStatus.Failed && string.IsNullOrWhiteSpace(error))
             throw new ArgumentException("a failed run needs an error message", nameof(error));
-        if (status != RunStatus.Failed) error = null;
+        if (status is not (RunStatus.Failed or RunStatus.Interrupted)) error = null;
+        bool ends = status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Interrupted;
         return RunAsync(async (connection, c) =>
         {
+            await using var tx = await connection.BeginTransactionAsync(c);
             await using var command = new NpgsqlCommand("""
                 UPDATE runs SET
                     status      = @status,
                     error       = @error,
                     started_at  = CASE WHEN @status = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
                     heartbeat_at = CASE WHEN @status = 'running' THEN now() ELSE heartbeat_at END,
-                    finished_at = CASE WHEN @status IN ('succeeded', 'failed') THEN now() ELSE NULL END
+                    finished_at = CASE WHEN @status IN ('succeeded', 'failed', 'interrupted') THEN now() ELSE NULL END
                 WHERE run_id = @run_id
-                """, connection);
+                """, connection, tx);
             command.Parameters.AddWithValue("run_id", runId);
             command.Parameters.AddWithValue("status", status.ToText());
             command.Parameters.Add(new NpgsqlParameter("error", NpgsqlDbType.Text) { Value = error is null ? DBNull.Value : ErrorText(error) });
             if (await command.ExecuteNonQueryAsync(c) == 0) throw UnknownRun(runId);
+            if (ends)
+            {
+                await using var close = new NpgsqlCommand("""
+                    UPDATE unit_attempts SET outcome = 'abandoned', error = @why, finished_at = now() WHERE run_id = @run_id AND outcome = 'running';
+                    UPDATE units SET status = 'pending', updated_at = now() WHERE run_id = @run_id AND status = 'running';
+                    """, connection, tx);
+                close.Parameters.AddWithValue("run_id", runId);
+                close.Parameters.AddWithValue("why", status switch
+                {
+                    RunStatus.Succeeded => "the run had already succeeded",
+                    RunStatus.Failed => "the run failed",
+                    _ => "the run was interrupted",
+                });
+                await close.ExecuteNonQueryAsync(c);
+            }
+            await tx.CommitAsync(c);
         }, ct);
     }
 

@@ -3,8 +3,8 @@ namespace Sweep.Storage.Shards;
 /// <summary>Write-to-temp, fsync, rename: a file with the final name is always complete.</summary>
 internal static class AtomicFile
 {
-    /// <summary>Writes through <paramref name="write"/> and returns the finished file's SHA-256 (lowercase hex).</summary>
-    public static string Write(string path, Action<Stream> write)
+    /// <summary>Writes through <paramref name="write"/> to a temporary file, flushes it to disk and renames it to <paramref name="path"/>.</summary>
+    public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
@@ -18,9 +18,7 @@ internal static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            var checksum = DenseShardFile.Checksum(temp);
             File.Move(temp, full, overwrite: true);
-            return checksum;
         }
         catch
         {

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -18,40 +17,52 @@ public static class DenseShardFile
     public const int DefaultBatchRows = 8192;
     public const string Extension = ".arrow";
 
-    public static Schema CreateSchema(ShardMetadata metadata)
+    /// <summary>The schema of a shard of <paramref name="metadata"/>: its columns and <c>sweep.*</c> metadata (the digests a written file adds aside).</summary>
+    public static Schema CreateSchema(ShardMetadata metadata) => CreateSchema(metadata, metadata.ToDictionary());
+
+    private static Schema CreateSchema(ShardMetadata metadata, IReadOnlyDictionary<string, string> keys)
     {
         var builder = new Schema.Builder()
             .Field(new Field("seq", Int32Type.Default, nullable: false))
             .Field(new Field("pos", Int32Type.Default, nullable: false))
             .Field(new Field("token", Int32Type.Default, nullable: false))
             .Field(new Field("act", ActType(metadata), nullable: false));
-        foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
+        foreach (var (key, value) in keys) builder.Metadata(key, value);
         return builder.Build();
     }
 
     /// <summary>
-    /// Writes <paramref name="shard"/> to <paramref name="path"/> atomically (temp file in the same
-    /// directory, fsync, rename) and returns the file's SHA-256 as lowercase hex. On any failure no
-    /// file is left at <paramref name="path"/> (an existing file there is kept) and the temp file is removed.
+    /// Writes <paramref name="shard"/> to <paramref name="path"/> atomically (temp file in the same directory, fsync,
+    /// rename) with the digest of every record batch in its metadata (<see cref="ShardDigests"/>), and returns the
+    /// shard's checksum. On any failure no file is left at <paramref name="path"/> (an existing file there is kept) and
+    /// the temp file is removed.
     /// </summary>
     public static string Write(string path, DenseShard shard, int batchRows = DefaultBatchRows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchRows, 1);
         shard.Validate();
-        return AtomicFile.Write(path, stream =>
+        var ranges = ShardArrow.BatchRanges(shard.Rows, batchRows);
+        foreach (var (start, count) in ranges) CheckOrder(shard, start, count);
+        // The metadata (written first) carries the batches' digests: each batch is built once to hash it, once to write it.
+        var bare = CreateSchema(shard.Metadata);
+        var digests = ranges.Select(r =>
         {
-            using var writer = new ArrowFileWriter(stream, CreateSchema(shard.Metadata), leaveOpen: true);
-            var start = 0;
-            do
+            using var batch = CreateBatch(bare, shard, r.Start, r.Count);
+            return ShardDigests.OfBatch(batch);
+        }).ToList();
+        var keys = ShardDigests.AddTo(shard.Metadata.ToDictionary(), digests);
+        var schema = CreateSchema(shard.Metadata, keys);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
+            foreach (var (start, count) in ranges)
             {
-                var count = Math.Min(batchRows, shard.Rows - start);
-                CheckOrder(shard, start, count);
-                using var batch = CreateBatch(shard, start, count);
+                using var batch = CreateBatch(schema, shard, start, count);
                 writer.WriteRecordBatch(batch);
-                start += count;
-            } while (start < shard.Rows);
+            }
             writer.WriteEnd();
         });
+        return ShardDigests.Read(keys)!.Checksum;
     }
 
     /// <summary>Reads a whole shard (any number of record batches). Throws <see cref="ShardFormatException"/> naming the file when it is not a Sweep dense shard.</summary>
@@ -77,10 +88,12 @@ public static class DenseShardFile
         using (reader)
         {
             ShardMetadata metadata;
+            ShardDigests.Stated? digests;
             try
             {
                 metadata = ReadMetadata(path, schema);
                 CheckColumns(path, schema, metadata);
+                digests = ShardArrow.StatedDigests(path, schema, required: false);
             }
             catch
             {
@@ -93,6 +106,7 @@ public static class DenseShardFile
             try
             {
                 while (first is not null && reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
+                if (digests is not null) ShardArrow.CheckBatches(path, batches, digests);
                 return Assemble(path, metadata, batches);
             }
             catch (Exception ex) when (ex is not ShardFormatException and not OutOfMemoryException)
@@ -109,12 +123,19 @@ public static class DenseShardFile
     /// <summary>Reads only the schema metadata of a shard (cheap: the footer, not the data).</summary>
     public static ShardMetadata ReadMetadata(string path) => ReadMetadata(path, ShardArrow.ReadSchema(path, Kind));
 
-    /// <summary>SHA-256 of the file's bytes, lowercase hex.</summary>
-    public static string Checksum(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
+    /// <summary>
+    /// The shard's checksum (what the shards catalog records), from its metadata alone: cheap, and it checks only the
+    /// metadata; <see cref="Verify"/> checks every value. Throws <see cref="ShardFormatException"/> for a file without
+    /// digests or whose metadata does not match its digest.
+    /// </summary>
+    public static string Checksum(string path) => ShardArrow.StatedDigests(path, ShardArrow.ReadSchema(path, Kind), required: true)!.Checksum;
+
+    /// <summary>
+    /// Reads every record batch and checks it against its digest, without decoding the values; returns the checksum.
+    /// Throws <see cref="ShardFormatException"/> (<see cref="ShardDamagedException"/> for a digest that does not match)
+    /// naming the file when it is not an intact Sweep dense shard with digests.
+    /// </summary>
+    public static string Verify(string path) => ShardArrow.Verify(path, Kind, schema => CheckColumns(path, schema, ReadMetadata(path, schema)));
 
     private static FixedSizeListType ActType(ShardMetadata metadata) =>
         new(new Field("item", ShardDtype.ArrowType(metadata.Dtype), nullable: false), metadata.Width);
@@ -130,7 +151,7 @@ public static class DenseShardFile
         }
     }
 
-    private static RecordBatch CreateBatch(DenseShard shard, int start, int count)
+    private static RecordBatch CreateBatch(Schema schema, DenseShard shard, int start, int count)
     {
         var width = shard.Metadata.Width;
         var values = ShardDtype.Encode(shard.Act.AsSpan(start * width, count * width), shard.Metadata.Dtype);
@@ -141,7 +162,7 @@ public static class DenseShardFile
             ShardArrow.Int32Column(shard.Token, start, count),
             new FixedSizeListArray(ActType(shard.Metadata), count, values, ArrowBuffer.Empty, 0, 0),
         ];
-        return new RecordBatch(CreateSchema(shard.Metadata), columns, count);
+        return new RecordBatch(schema, columns, count);
     }
 
     private static void CheckColumns(string path, Schema schema, ShardMetadata metadata)

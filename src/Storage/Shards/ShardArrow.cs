@@ -32,12 +32,96 @@ internal static class ShardArrow
         try
         {
             using var reader = new ArrowFileReader(stream, leaveOpen: true);
-            reader.ReadNextRecordBatch()?.Dispose();
+            // Asking for the batch count reads the footer (and the schema in it), no record batch.
+            _ = reader.RecordBatchCountAsync().GetAwaiter().GetResult();
             return reader.Schema;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             throw NotAShard(path, kind, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+        }
+    }
+
+    /// <summary>The (start, count) row ranges of the record batches of a shard of <paramref name="rows"/> rows: at least one (empty) batch.</summary>
+    public static IReadOnlyList<(int Start, int Count)> BatchRanges(int rows, int batchRows)
+    {
+        var ranges = new List<(int, int)>();
+        var start = 0;
+        do
+        {
+            var count = Math.Min(batchRows, rows - start);
+            ranges.Add((start, count));
+            start += count;
+        } while (start < rows);
+        return ranges;
+    }
+
+    /// <summary>
+    /// The digests the file's metadata states, after checking the metadata against its own digest; null for a file
+    /// without digests unless <paramref name="required"/>, when that is a <see cref="ShardFormatException"/>.
+    /// </summary>
+    public static ShardDigests.Stated? StatedDigests(string path, Schema schema, bool required)
+    {
+        var metadata = schema.Metadata ?? new Dictionary<string, string>();
+        if (ShardDigests.Read(metadata) is not { } stated)
+            return required ? throw new ShardFormatException($"{path}: carries no {ShardDigests.KeyBatchDigests} to verify it against (written by an older Sweep or another tool)") : null;
+        ShardDigests.CheckMetadata(path, metadata, stated);
+        return stated;
+    }
+
+    /// <summary>Checks every batch of a file against the digests it states.</summary>
+    public static void CheckBatches(string path, IReadOnlyList<RecordBatch> batches, ShardDigests.Stated digests)
+    {
+        for (int i = 0; i < batches.Count; i++) ShardDigests.CheckBatch(path, batches[i], i, digests);
+        ShardDigests.CheckCount(path, batches.Count, digests);
+    }
+
+    /// <summary>
+    /// Reads a shard's record batches one at a time and checks each against its digest (the values are not decoded);
+    /// returns the shard's checksum. <paramref name="checkSchema"/> applies the kind's column checks.
+    /// </summary>
+    public static string Verify(string path, string kind, Action<Schema> checkSchema)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: shard file not found", path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        ArrowFileReader reader;
+        RecordBatch? first;
+        try
+        {
+            reader = new ArrowFileReader(stream, leaveOpen: true);
+            first = reader.ReadNextRecordBatch();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw NotAShard(path, kind, $"not an Arrow IPC file ({OneLine(ex.Message)})", ex);
+        }
+        using (reader)
+        {
+            var batch = first;
+            try
+            {
+                ParseMetadata(path, kind, reader.Schema);
+                checkSchema(reader.Schema);
+                var digests = StatedDigests(path, reader.Schema, required: true)!;
+                int count = 0;
+                while (batch is not null)
+                {
+                    ShardDigests.CheckBatch(path, batch, count++, digests);
+                    batch.Dispose();
+                    batch = null;
+                    batch = reader.ReadNextRecordBatch();
+                }
+                ShardDigests.CheckCount(path, count, digests);
+                return digests.Checksum;
+            }
+            catch (Exception ex) when (ex is not ShardFormatException and not OutOfMemoryException)
+            {
+                throw NotAShard(path, kind, $"unreadable record batch ({OneLine(ex.Message)})", ex);
+            }
+            finally
+            {
+                batch?.Dispose();
+            }
         }
     }
 

@@ -16,7 +16,18 @@ public static class SparseShardFile
     private const string Kind = ShardMetadata.KindSparse;
     public const int DefaultBatchRows = 8192;
 
-    public static Schema CreateSchema(ShardMetadata metadata, double reconstructionSse = double.NaN)
+    /// <summary>The schema of a sparse shard: its columns and <c>sweep.*</c> metadata (the digests a written file adds aside).</summary>
+    public static Schema CreateSchema(ShardMetadata metadata, double reconstructionSse = double.NaN) => CreateSchema(Keys(metadata, reconstructionSse));
+
+    private static Dictionary<string, string> Keys(ShardMetadata metadata, double reconstructionSse)
+    {
+        var keys = metadata.ToDictionary().ToDictionary(kv => kv.Key, kv => kv.Value);
+        if (!double.IsNaN(reconstructionSse))
+            keys[SparseShard.KeyReconstructionSse] = reconstructionSse.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        return keys;
+    }
+
+    private static Schema CreateSchema(IReadOnlyDictionary<string, string> keys)
     {
         var builder = new Schema.Builder()
             .Field(new Field("seq", Int32Type.Default, nullable: false))
@@ -24,9 +35,7 @@ public static class SparseShardFile
             .Field(new Field("token", Int32Type.Default, nullable: false))
             .Field(new Field("idx", IdxType, nullable: false))
             .Field(new Field("val", ValType, nullable: false));
-        foreach (var (key, value) in metadata.ToDictionary()) builder.Metadata(key, value);
-        if (!double.IsNaN(reconstructionSse))
-            builder.Metadata(SparseShard.KeyReconstructionSse, reconstructionSse.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var (key, value) in keys) builder.Metadata(key, value);
         return builder.Build();
     }
 
@@ -34,28 +43,36 @@ public static class SparseShardFile
     private static ListType ValType => new(new Field("item", FloatType.Default, nullable: false));
 
     /// <summary>
-    /// Writes <paramref name="shard"/> atomically (temp file beside it, fsync, rename) and returns the
-    /// file's SHA-256 as lowercase hex. On failure nothing is left at <paramref name="path"/>.
+    /// Writes <paramref name="shard"/> atomically (temp file beside it, fsync, rename) with the digest of every record
+    /// batch in its metadata (<see cref="ShardDigests"/>), and returns the shard's checksum. On failure nothing is left at
+    /// <paramref name="path"/>.
     /// </summary>
     public static string Write(string path, SparseShard shard, int batchRows = DefaultBatchRows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchRows, 1);
         shard.Validate();
         CheckOrder(shard);
-        return AtomicFile.Write(path, stream =>
+        var ranges = ShardArrow.BatchRanges(shard.Rows, batchRows);
+        var bare = Keys(shard.Metadata, shard.ReconstructionSse);
+        var bareSchema = CreateSchema(bare);
+        var digests = ranges.Select(r =>
         {
-            var schema = CreateSchema(shard.Metadata, shard.ReconstructionSse);
+            using var batch = CreateBatch(bareSchema, shard, r.Start, r.Count);
+            return ShardDigests.OfBatch(batch);
+        }).ToList();
+        var keys = ShardDigests.AddTo(bare, digests);
+        var schema = CreateSchema(keys);
+        AtomicFile.Write(path, stream =>
+        {
             using var writer = new ArrowFileWriter(stream, schema, leaveOpen: true);
-            var start = 0;
-            do
+            foreach (var (start, count) in ranges)
             {
-                var count = Math.Min(batchRows, shard.Rows - start);
                 using var batch = CreateBatch(schema, shard, start, count);
                 writer.WriteRecordBatch(batch);
-                start += count;
-            } while (start < shard.Rows);
+            }
             writer.WriteEnd();
         });
+        return ShardDigests.Read(keys)!.Checksum;
     }
 
     /// <summary>Reads a whole sparse shard. Throws <see cref="ShardFormatException"/> naming the file when it is not one.</summary>
@@ -82,11 +99,13 @@ public static class SparseShardFile
             {
                 var metadata = ReadMetadata(path, schema);
                 CheckColumns(path, schema);
+                var digests = ShardArrow.StatedDigests(path, schema, required: false);
                 try
                 {
                     while (batches.Count > 0 && reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
+                    if (digests is not null) ShardArrow.CheckBatches(path, batches, digests);
                 }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
+                catch (Exception ex) when (ex is not ShardFormatException and not OutOfMemoryException)
                 {
                     throw NotAShard(path, $"unreadable record batch ({ShardArrow.OneLine(ex.Message)})", ex);
                 }
@@ -101,6 +120,12 @@ public static class SparseShardFile
 
     /// <summary>Reads only the metadata (the footer's schema, not the data).</summary>
     public static ShardMetadata ReadMetadata(string path) => ReadMetadata(path, ShardArrow.ReadSchema(path, Kind));
+
+    /// <summary>The shard's checksum from its metadata alone (see <see cref="DenseShardFile.Checksum"/>).</summary>
+    public static string Checksum(string path) => ShardArrow.StatedDigests(path, ShardArrow.ReadSchema(path, Kind), required: true)!.Checksum;
+
+    /// <summary>Reads every record batch and checks it against its digest; returns the checksum (see <see cref="DenseShardFile.Verify"/>).</summary>
+    public static string Verify(string path) => ShardArrow.Verify(path, Kind, schema => CheckColumns(path, schema));
 
     private static double Sse(Schema schema) =>
         schema.Metadata is { } m && m.TryGetValue(SparseShard.KeyReconstructionSse, out var text)

@@ -90,9 +90,9 @@ public sealed class SharedEmbeddedServerTests
         using var workspace = new JobWorkspace(documents: 8);
         using (var killed = SweepProcess.Start(workspace.Root, new Dictionary<string, string> { ["SWEEP_FAULT_UNIT_DELAY_MS"] = "5000" }, "run", "job.yaml"))
         {
-            // "capture: N units (0 already done)": the run is recorded and planned, its units are slow.
-            var planned = await killed.StandardOutput.ReadLineAsync();
-            Assert.StartsWith("capture: ", planned);
+            // "run 1 started; ..." then "capture: N units (0 already done)": the run is recorded and planned, its units are slow.
+            Assert.StartsWith("run 1 started; ", await killed.StandardOutput.ReadLineAsync());
+            Assert.StartsWith("capture: ", await killed.StandardOutput.ReadLineAsync());
             Assert.True(ServerRunning(workspace) && Holders(workspace).Length == 1, "the run holds a running server");
             killed.Kill();
             await killed.WaitForExitAsync();
