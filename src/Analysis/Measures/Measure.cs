@@ -69,6 +69,13 @@ public abstract class Measure
     public virtual ParameterProblem? ReadsTokens(MeasureParameters parameters) => null;
 
     /// <summary>
+    /// The parameters of a prompt-level analysis: token-level settings the job did not write (<paramref name="written"/>
+    /// says which keys it wrote) are turned off, so the defaults work at prompt level; written ones stay and
+    /// <see cref="ReadsTokens"/> refuses them.
+    /// </summary>
+    public virtual MeasureParameters AtPromptLevel(MeasureParameters parameters, Func<string, bool> written) => parameters;
+
+    /// <summary>
     /// The corpus label field (<c>corpus.labels</c>) whose values the blocks' <see cref="MeasureBlock.Labels"/> must carry, or
     /// null for a measure that reads no labels. Its results depend on the labels, so its unit keys hold the labels' digest.
     /// </summary>
@@ -123,6 +130,7 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public virtual TokenTextsRequest? TokenTexts(TParameters parameters) => null;
     public virtual bool NeedsDecoders(TParameters parameters) => false;
     public virtual ParameterProblem? ReadsTokens(TParameters parameters) => null;
+    public virtual TParameters AtPromptLevel(TParameters parameters, Func<string, bool> written) => parameters;
     public virtual string? LabelField(TParameters parameters) => null;
     public virtual IReadOnlyList<ParameterProblem> CheckCorpus(TParameters parameters, CorpusFacts corpus) => [];
     public virtual TParameters ForCorpus(TParameters parameters, CorpusTokenizer tokenizer) => parameters;
@@ -138,6 +146,7 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public sealed override TokenTextsRequest? TokenTexts(MeasureParameters parameters) => TokenTexts(Typed(parameters));
     public sealed override bool NeedsDecoders(MeasureParameters parameters) => NeedsDecoders(Typed(parameters));
     public sealed override ParameterProblem? ReadsTokens(MeasureParameters parameters) => ReadsTokens(Typed(parameters));
+    public sealed override MeasureParameters AtPromptLevel(MeasureParameters parameters, Func<string, bool> written) => AtPromptLevel(Typed(parameters), written);
     public sealed override string? LabelField(MeasureParameters parameters) => LabelField(Typed(parameters));
     public sealed override IReadOnlyList<ParameterProblem> CheckCorpus(MeasureParameters parameters, CorpusFacts corpus) => CheckCorpus(Typed(parameters), corpus);
     public sealed override MeasureParameters ForCorpus(MeasureParameters parameters, CorpusTokenizer tokenizer) => ForCorpus(Typed(parameters), tokenizer);

@@ -61,6 +61,7 @@ public static partial class JobLoader
             }
             if (ReadParameters(a, measure, errors) is not { } parameters) { ok = false; continue; }
             if (ReadLevel(a, measure, parameters, errors) is not { } level) { ok = false; continue; }
+            parameters = level.Parameters;
 
             // Texts a measure needs as token ids go through the corpus tokenizer; a pre-tokenized corpus has none.
             if (measure.TokenTexts(parameters) is { } texts && modelWithoutTokenizer is not null)

@@ -15,7 +15,7 @@ public static partial class JobLoader
     private static readonly Dictionary<string, Reduction> PromptReductions = new() { ["last"] = Reduction.Last, ["mean"] = Reduction.Mean };
 
     /// <summary>An analysis's level: rows are tokens, or prompts reduced by <see cref="Reduce"/>.</summary>
-    private readonly record struct LevelChoice(AnalysisLevel Level, Reduction Reduce);
+    private readonly record struct LevelChoice(AnalysisLevel Level, Reduction Reduce, MeasureParameters Parameters);
 
     /// <summary>
     /// A measure that needs non-negative codes is given no SAE code site whose codes can be negative (a temporal SAE's
@@ -45,7 +45,7 @@ public static partial class JobLoader
     /// </summary>
     private static LevelChoice? ReadLevel(YamlSection a, Measure measure, MeasureParameters parameters, ErrorSink errors)
     {
-        if (measure.Arity != Arity.Pair) return new LevelChoice(AnalysisLevel.Token, Reduction.Last);
+        if (measure.Arity != Arity.Pair) return new LevelChoice(AnalysisLevel.Token, Reduction.Last, parameters);
         var level = a.Choice("level", LevelChoices);
         if (a["level"] is not null && level is null) return null;
         if (a["reduce"] is { } reduceNode && level != AnalysisLevel.Prompt)
@@ -55,11 +55,12 @@ public static partial class JobLoader
         }
         var reduce = a.Choice("reduce", PromptReductions);
         if (a["reduce"] is not null && reduce is null) return null;
+        if (level == AnalysisLevel.Prompt) parameters = measure.AtPromptLevel(parameters, key => a[key] is not null);
         if (level == AnalysisLevel.Prompt && measure.ReadsTokens(parameters) is { } problem)
         {
             errors.At(a[problem.Key] ?? a["level"]!, $"{a.KeyPath(problem.Key)} {problem.Message}");
             return null;
         }
-        return new LevelChoice(level ?? AnalysisLevel.Token, reduce ?? Reduction.Last);
+        return new LevelChoice(level ?? AnalysisLevel.Token, reduce ?? Reduction.Last, parameters);
     }
 }

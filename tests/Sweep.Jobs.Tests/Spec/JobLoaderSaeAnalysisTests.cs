@@ -220,19 +220,27 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     }
 
     [Fact]
-    public void Feature_matching_at_prompt_level_needs_its_token_filters_off()
+    public void Feature_matching_at_prompt_level_turns_its_token_filters_off_unless_the_job_writes_them()
     {
+        var defaults = _dir.Parse(Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n")).Analyses.Single();
+        var p = Assert.IsType<FeatureMatchingParameters>(defaults.Parameters);
+        Assert.Empty(p.NonConceptTokens);
+        Assert.False(p.SharedTopToken);
+        var atTokens = Assert.IsType<FeatureMatchingParameters>(_dir.Parse(Job("  - name: fm\n    kind: feature_matching\n")).Analyses.Single().Parameters);
+        Assert.NotEmpty(atTokens.NonConceptTokens);   // token level keeps the default filter
+
         var yaml = Job("""
               - name: fm
                 kind: feature_matching
                 level: prompt
+                non_concept_tokens: [".", ","]
             """);
-        Assert.Equal($"jobs.yaml:{LineOf(yaml, "level: prompt")}:12: analyses[0].non_concept_tokens filters features by the tokens of their top activations, "
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "non_concept_tokens")}:25: analyses[0].non_concept_tokens filters features by the tokens of their top activations, "
             + "but a prompt-level row is a prompt, not a token; expected non_concept_tokens: [] (filter off) at level: prompt", Assert.Single(_dir.Errors(yaml)));
-        var shared = Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    non_concept_tokens: []\n    shared_top_token: true\n");
+        var shared = Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    shared_top_token: true\n");
         Assert.Equal($"jobs.yaml:{LineOf(shared, "shared_top_token")}:23: analyses[0].shared_top_token compares the tokens of the features' top activations, "
             + "but a prompt-level row is a prompt, not a token; expected shared_top_token: false at level: prompt", Assert.Single(_dir.Errors(shared)));
-        var analysis = _dir.Parse(Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    reduce: mean\n    non_concept_tokens: []\n")).Analyses.Single();
+        var analysis = _dir.Parse(Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    reduce: mean\n")).Analyses.Single();
         Assert.Equal((AnalysisLevel.Prompt, Sweep.Analysis.Concepts.Reduction.Mean), (analysis.Level, analysis.Reduce));
     }
 
