@@ -2,6 +2,7 @@ using System.Text.Json;
 using Sweep.Actors.Runs;
 using Sweep.Jobs.Spec;
 using Sweep.Models.Checkpoints;
+using Sweep.Models.Saes;
 using Sweep.Pipeline.Runs;
 using Sweep.Storage.Database;
 using Sweep.Storage.Shards;
@@ -73,6 +74,35 @@ public sealed class DifferentTokenizerRunTests(ServerFixture server)
         Assert.Equal("cka_linear", cka.Measure);
         Assert.Equal(16, cka.NTokens);   // one row per prompt (every demo line is one document)
         Assert.Equal(1.0, cka.Value!.Value, 9);
+
+        // Feature matching at prompt level with its defaults: one SAE (the same weights) on each model's site; the
+        // permuted model's per-prompt codes equal the original's, so every live feature matches itself with r = 1.
+        foreach (var (model, folder) in new[] { ("tiny-b", "sae-b"), ("tiny-p", "sae-p") })
+            using (var sae = SaeEndToEndTests.RandomSae(dIn: 48, dSae: 64, hook: Site, model: model)) SaeLensWriter.Save(sae, Path.Combine(workspace.Root, folder));
+        Write("""
+              - name: same-features
+                kind: feature_matching
+                level: prompt
+                reduce: mean
+            """);
+        File.WriteAllText(workspace.JobPath, File.ReadAllText(workspace.JobPath).Replace("analyses:\n", $"""
+            saes:
+              - name: sae-b
+                path: sae-b
+                model: tiny-b
+                site: {Site}
+              - name: sae-p
+                path: sae-p
+                model: tiny-p
+                site: {Site}
+            analyses:
+
+            """));
+        var matching = await LocalRunner.RunAsync(JobLoader.Load(workspace.JobPath), database, NoProgress.Instance, CancellationToken.None);
+        Assert.Equal(RunStatus.Succeeded, (await database.GetRunAsync(matching.RunId))!.Status);
+        var best = (await database.GetFeatureMatchesAsync(matching.RunId)).Where(m => m.Rank == 1 && m.Match is not null && !m.Dead).ToList();
+        Assert.True(best.Count >= 32, $"only {best.Count} live features matched");
+        Assert.All(best, m => Assert.Equal((m.Feature, 1.0), (m.Match!.Value, Math.Round(m.Correlation, 9))));
     }
 
     /// <summary>
