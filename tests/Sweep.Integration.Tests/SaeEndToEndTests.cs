@@ -152,6 +152,106 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
     }
 
     [Fact]
+    public async Task Analyses_over_a_temporal_SAEs_signed_pred_codes_run_and_match_a_dense_recomputation()
+    {
+        var model = Fixtures.TryGet("stories260K");
+        if (model is null) return; // fixture absent outside CI
+
+        // 24 documents of 40 random ids (seeded) -> 960 tokens in 2 corpus shards.
+        var random = new Random(23);
+        File.WriteAllLines(Path.Combine(_root, "corpus.jsonl"), Enumerable.Range(0, 24)
+            .Select(_ => "{\"ids\": [" + string.Join(", ", Enumerable.Range(0, 40).Select(_ => random.Next(3, 512))) + "]}"));
+        using (var sae = RandomSae(dIn: 64, dSae: 128, hook: "blocks.1.hook_resid_post")) SaeLensWriter.Save(sae, Path.Combine(_root, "published-sae"));
+        WriteTemporalSae(Path.Combine(_root, "temporal-sae"), dIn: 64, expFactor: 2);
+        File.WriteAllText(Path.Combine(_root, "job.yaml"), $"""
+            version: 1
+            name: signed-codes
+            corpus:
+              path: corpus.jsonl
+              max_tokens: 64
+              sequences_per_shard: 12
+            models:
+              - name: stories
+                path: {model}
+            captures:
+              - model: stories
+                sites: [blocks.1.hook_resid_post]
+            saes:
+              - name: published
+                path: published-sae
+                model: stories
+                site: blocks.1.hook_resid_post
+              - name: temporal
+                path: temporal-sae
+                model: stories
+                site: blocks.1.hook_resid_post
+            analyses:
+              - name: every-output
+                kind: correlation
+                sites: sae
+              - name: pred-only
+                kind: feature_matching
+                sites: [blocks.1.hook_resid_post/sae/published, blocks.1.hook_resid_post/sae/temporal/pred]
+                non_concept_tokens: []
+                permutations: 5
+            execution:
+              device: cpu
+              batch_size: 8
+            output:
+              store: store
+            """);
+
+        await using var database = await SweepDatabase.OpenAsync(await server.CreateDatabaseAsync());
+        var report = await LocalRunner.RunAsync(JobLoader.Load(Path.Combine(_root, "job.yaml")), database, NoProgress.Instance, CancellationToken.None);
+        Assert.Equal(RunStatus.Succeeded, (await database.GetRunAsync(report.RunId))!.Status);
+
+        const string hook = "blocks.1.hook_resid_post/sae/";
+        var shards = await database.GetShardsAsync(report.RunId);
+        (double[] Values, int Rows, int Width) Dense(string site)
+        {
+            var parts = shards.Where(s => s.Site == hook + site).OrderBy(s => s.ShardIndex).Select(s => SparseShardFile.Read(s.Uri)).ToList();
+            int rows = parts.Sum(p => p.Rows), width = parts[0].Metadata.Width, row = 0;
+            var values = new double[rows * width];
+            foreach (var part in parts)
+                for (int t = 0; t < part.Rows; t++, row++)
+                    for (int k = part.Offsets[t]; k < part.Offsets[t + 1]; k++) values[row * width + part.Indices[k]] = part.Values[k];
+            return (values, rows, width);
+        }
+        var pred = Dense("temporal/pred");
+        Assert.Contains(pred.Values, v => v < 0);   // the signed path is exercised
+
+        // correlation over every SAE output: 3 pairs (published, novel, pred), pred's pairs included, each the mean best r
+        // over live A features that a two-pass Pearson over the densified codes gives.
+        var means = report.Metrics.Select(m => m.Metric).Where(m => m.Analysis == "every-output" && m.Measure == "correlation_mean_best_a_to_b").ToList();
+        Assert.Equal(3, means.Count);
+        foreach (var m in means)
+        {
+            var (a, b) = (Dense(m.SiteA[hook.Length..]), Dense(m.SiteB![hook.Length..]));
+            Assert.Equal(MeanBestR(a, b), m.Value!.Value, 9);
+        }
+        // feature_matching on the listed outputs only: the published codes against pred.
+        var pairs = report.Metrics.Select(m => m.Metric).Single(m => m.Analysis == "pred-only" && m.Measure == "feature_matching_pairs");
+        Assert.Equal((hook + "published", hook + "temporal/pred"), (pairs.SiteA, pairs.SiteB));
+    }
+
+    /// <summary>Mean over live A features of the best Pearson r with a live B feature, two-pass, in float64.</summary>
+    private static double MeanBestR((double[] Values, int Rows, int Width) a, (double[] Values, int Rows, int Width) b)
+    {
+        int n = a.Rows;
+        double[][] Centred((double[] Values, int Rows, int Width) x) => Enumerable.Range(0, x.Width).Select(f =>
+        {
+            var column = Enumerable.Range(0, n).Select(t => x.Values[t * x.Width + f]).ToArray();
+            double mean = column.Average(), raw = column.Sum(v => v * v);
+            var c = column.Select(v => v - mean).ToArray();
+            double ss = c.Sum(v => v * v);
+            return ss <= 1e-12 * raw || ss == 0 ? null! : c.Select(v => v / Math.Sqrt(ss)).ToArray();
+        }).ToArray();
+        var (ca, cb) = (Centred(a), Centred(b));
+        var best = ca.Where(x => x is not null).Select(x => cb.Where(y => y is not null).Max(y => x.Zip(y).Sum(p => p.First * p.Second))).ToList();
+        return best.Average();
+    }
+
+    [Fact]
     public async Task Sweep_validate_reports_an_sae_of_the_wrong_width_at_its_line_and_column()
     {
         using var workspace = new JobWorkspace(documents: 4);

@@ -8,9 +8,12 @@ namespace Sweep.Analysis.Correlation;
 /// B feature j are both active. A row is stored sparse (ascending B columns and their sums) while it has few
 /// co-active partners and dense (one sum per B feature) once that takes no more memory — 8 bytes per B feature
 /// against 12 per co-active pair: frequent SAE features are co-active with almost everything, rare ones with
-/// almost nothing. Codes are non-negative and zero values are skipped, so every product is positive (float32 x
-/// float32 is exact in float64 and cannot underflow): a sum is non-zero exactly when the pair was co-active, and
-/// a 0 in a dense row means "never co-active".
+/// almost nothing. Zero values are skipped, and float32 x float32 is exact in float64 and cannot underflow, so for
+/// non-negative codes every product is positive: a sum is non-zero exactly when the pair was co-active, and a 0 in a
+/// dense row means "never co-active". Signed codes (a temporal SAE's pred output) can give a co-active pair whose
+/// products cancel to a sum of exactly 0; such a pair is stored like a pair never co-active (or, once in a sparse row,
+/// as a listed 0 sum), which changes nothing downstream: Sᵢⱼ enters every formula only as the sum, and 0 is its value
+/// either way.
 /// </summary>
 /// <remarks>
 /// Sums are folded in place (<see cref="AddProduct"/>): a batch's products go straight into the rows, a sparse row
@@ -119,19 +122,25 @@ internal sealed class CrossSums
         Parallel.Invoke(() => byFeature = FeatureMajor.Of(a, LowA, HighA), () => byToken = TokenMajor.Of(b));
         double bPerToken = (double)byToken.Entries.Length / Math.Max(1, byToken.Offsets.Length - 1);
         var chunks = Cores.Chunks(HighA - LowA, f => byFeature.Start[f + 1] - byFeature.Start[f] + 1 + (_counts[LowA + f] >> 3));
+        // With negative codes a running sum can return to 0, so "the slot is still 0" no longer means "not touched yet".
+        bool signed = byFeature.HasNegative || byToken.HasNegative;
         Parallel.For(0, chunks.Length - 1, Cores.OnePerCore, c =>
         {
             var scratch = new double[widthB];
             var touched = new int[widthB];
+            var marks = signed ? new int[widthB] : [];
             for (int f = chunks[c]; f < chunks[c + 1]; f++)
             {
                 int tokens = byFeature.Start[f + 1] - byFeature.Start[f];
                 if (tokens == 0) continue;
                 // Listing first touches costs more than a scan of the scratch row unless the row will be very sparse.
                 bool track = tokens * bPerToken < widthB / 8.0;
-                int n = track ? Accumulate<ListTouches>(byFeature, f, byToken, scratch, touched) : Accumulate<NoTouches>(byFeature, f, byToken, scratch, touched);
+                int n = !track ? Accumulate<NoTouches>(byFeature, f, byToken, scratch, touched, marks)
+                    : signed ? Accumulate<MarkTouches>(byFeature, f, byToken, scratch, touched, marks)
+                    : Accumulate<ListTouches>(byFeature, f, byToken, scratch, touched, marks);
                 if (track) Array.Sort(touched, 0, n);
                 else n = NonZeros(scratch, touched);
+                if (track && signed) n = DropZeroSums(scratch, touched, n);
                 if (n == 0) continue;
                 scratch = FoldRow(LowA + f, scratch, touched, n);
             }
@@ -155,8 +164,10 @@ internal sealed class CrossSums
             for (int k = 0; k < n; k++)
             {
                 int j = touched[k];
-                added += row[j] == 0 ? 1 : 0;
-                row[j] += scratch[j];
+                // Signed sums can also return to 0 (counted as never co-active again); non-negative ones only grow.
+                double before = row[j], after = before + scratch[j];
+                added += (after != 0 ? 1 : 0) - (before != 0 ? 1 : 0);
+                row[j] = after;
                 scratch[j] = 0;
             }
             _counts[i] += added;
@@ -224,12 +235,14 @@ internal sealed class CrossSums
     }
 
     /// <summary>
-    /// Adds feature f's products into <paramref name="scratch"/>; with <see cref="ListTouches"/>, lists the columns it
-    /// touches first in <paramref name="touched"/> (in touch order) and returns their number.
+    /// Adds feature f's products into <paramref name="scratch"/>; with <see cref="ListTouches"/> (non-negative codes) or
+    /// <see cref="MarkTouches"/> (signed codes), lists the columns it touches first in <paramref name="touched"/> (in touch
+    /// order) and returns their number.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe int Accumulate<TTouches>(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[] touched) where TTouches : struct
+    private static unsafe int Accumulate<TTouches>(FeatureMajor a, int f, TokenMajor b, double[] scratch, int[] touched, int[] marks) where TTouches : struct
     {
+        int stamp = f + 1;   // marks[j] == f + 1: column j was touched by feature f (no clearing between features)
         var offsets = b.Offsets; var tokens = a.Tokens; var aValues = a.Values;
         int n = 0, first = a.Start[f], end = a.Start[f + 1];
         fixed (TokenMajor.Entry* entries = b.Entries)
@@ -255,6 +268,12 @@ internal sealed class CrossSums
                         touched[n] = j;
                         n += sums[j] == 0 ? 1 : 0;
                     }
+                    else if (typeof(TTouches) == typeof(MarkTouches))
+                    {
+                        touched[n] = j;
+                        n += marks[j] != stamp ? 1 : 0;
+                        marks[j] = stamp;
+                    }
                     sums[j] += va * e->Value;
                 }
             }
@@ -263,7 +282,17 @@ internal sealed class CrossSums
     }
 
     private struct ListTouches;
+    private struct MarkTouches;
     private struct NoTouches;
+
+    /// <summary>Keeps the listed (ascending) columns whose sum is not 0 (signed products that cancelled); returns their number.</summary>
+    private static int DropZeroSums(double[] scratch, int[] touched, int n)
+    {
+        int kept = 0;
+        for (int k = 0; k < n; k++)
+            if (scratch[touched[k]] != 0) touched[kept++] = touched[k];
+        return kept;
+    }
 
     private const int PrefetchDistance = 4;
 
@@ -433,9 +462,9 @@ internal sealed class CrossSums
 
     /// <summary>
     /// The A codes of consecutive blocks grouped by feature (CSC): per feature of a range, its tokens (numbered across
-    /// the blocks, ascending) and values; zero values are left out, so every product is positive.
+    /// the blocks, ascending) and values; zero values are left out, so no product is 0.
     /// </summary>
-    private sealed record FeatureMajor(int[] Start, int[] Tokens, float[] Values)
+    private sealed record FeatureMajor(int[] Start, int[] Tokens, float[] Values, bool HasNegative)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static FeatureMajor Of(IReadOnlyList<SparseRows> blocks, int lowA, int highA)
@@ -443,11 +472,13 @@ internal sealed class CrossSums
             // Feature f of [lowA, highA) is slot f − lowA; entries of other features are left out.
             int width = highA - lowA;
             var start = new int[width + 1];
+            bool negative = false;
             foreach (var block in blocks)
                 for (int k = 0; k < block.Indices.Length; k++)
                 {
                     int f = block.Indices[k] - lowA;
                     if ((uint)f < (uint)width) start[f + 1] += block.Values[k] != 0 ? 1 : 0;
+                    negative |= block.Values[k] < 0;
                 }
             for (int f = 0; f < width; f++) start[f + 1] += start[f];
             var tokens = new int[start[width]];
@@ -470,7 +501,7 @@ internal sealed class CrossSums
                             values[slot] = block.Values[k];
                         }
             });
-            return new FeatureMajor(start, tokens, values);
+            return new FeatureMajor(start, tokens, values, negative);
         }
     }
 
@@ -478,7 +509,7 @@ internal sealed class CrossSums
     /// The B codes of consecutive blocks as one CSR table with each entry's column and value side by side (one cache
     /// line brings both); zero values are left out.
     /// </summary>
-    private sealed record TokenMajor(int[] Offsets, TokenMajor.Entry[] Entries)
+    private sealed record TokenMajor(int[] Offsets, TokenMajor.Entry[] Entries, bool HasNegative)
     {
         public readonly record struct Entry(int Column, float Value);
 
@@ -488,14 +519,18 @@ internal sealed class CrossSums
             var offsets = new int[blocks.Sum(b => b.Rows) + 1];
             var entries = new Entry[blocks.Sum(b => b.Indices.Length)];
             int token = 0, n = 0;
+            bool negative = false;
             foreach (var block in blocks)
                 for (int t = 0; t < block.Rows; t++)
                 {
                     for (int k = block.Offsets[t]; k < block.Offsets[t + 1]; k++)
+                    {
                         if (block.Values[k] != 0) entries[n++] = new Entry(block.Indices[k], block.Values[k]);
+                        negative |= block.Values[k] < 0;
+                    }
                     offsets[++token] = n;
                 }
-            return new TokenMajor(offsets, entries);
+            return new TokenMajor(offsets, entries, negative);
         }
     }
 }

@@ -4,16 +4,24 @@ namespace Sweep.Analysis.Correlation;
 /// <summary>
 /// Exact best matches from <see cref="SparsePairStatistics"/>, the same as <see cref="DenseCorrelation"/>
 /// gives on the dense codes. With r(i, j) = (Sᵢⱼ − sᵢsⱼ/n) / √(vᵢvⱼ) (Sᵢⱼ the co-active cross sum, s the
-/// sums, v the centred sums of squares): a pair never co-active has Sᵢⱼ = 0, so
-/// r(i, j) = −(sᵢ/√vᵢ)(sⱼ/√vⱼ)/n ≤ 0 for non-negative codes, decreasing in qⱼ = sⱼ/√vⱼ. The best
-/// never-co-active partner of i is therefore the live j with the smallest qⱼ outside i's co-active set:
-/// one walk down B's features sorted by q, skipping the co-active ones. Every feature's best match (and
-/// top-k) is exact, positive or not, at cost O(stored pairs + walks) rather than O(FA·FB).
+/// sums, v the centred sums of squares): a pair never co-active has Sᵢⱼ = 0, so its correlation is known from
+/// the per-feature sums alone, r(i, j) = −qᵢqⱼ/n with q = s/√v (the "baseline" of the pair). For a given i it
+/// is monotone in qⱼ: decreasing when qᵢ &gt; 0, increasing when qᵢ &lt; 0, and 0 for every j when qᵢ = 0. The
+/// best never-co-active partner of i is therefore the first live j outside i's co-active set in one walk over
+/// B's features: ascending q when qᵢ &gt; 0, descending q when qᵢ &lt; 0, ascending index when qᵢ = 0 (ties of
+/// r go to the lower index, as on the dense path). Every feature's best match (and top-k) is exact, positive
+/// or not, at cost O(stored pairs + walks) rather than O(FA·FB).
+/// <para>
+/// Non-negative codes (SAE latents) have s ≥ 0, and a live feature s &gt; 0, so every walk is the ascending
+/// one and every baseline is ≤ 0. Signed codes (a temporal SAE's pred output) can have sums of either sign
+/// or exactly 0: the same formula and the walk in the direction qᵢ gives keep the result exact (a baseline
+/// may then be positive, and may be a feature's best match).
+/// </para>
 /// </summary>
 /// <remarks>
 /// One pass over A's rows serves both directions: a sparse row offers its co-active pairs, a dense row (see
 /// <see cref="CrossSums"/>) every pair, to the A feature's best and to per-chunk bests of the B features; B's
-/// best never-co-active partner is then found by walking A's sparse rows in q order. <see cref="Better"/> is a
+/// best never-co-active partner is then found by walking A's sparse rows in the q order its sign gives. <see cref="Better"/> is a
 /// total order, so chunking and order never change a result.
 /// </remarks>
 public static class SparseCorrelation
@@ -31,7 +39,7 @@ public static class SparseCorrelation
     /// Best matches from statistics whose cross sums cover disjoint ranges of A features (tiles, each over all the
     /// tokens): each A feature's matches come from its own tile; each B feature's best is the best, by
     /// <see cref="Better"/>, of every tile's co-active candidates and of every tile's best never-co-active A feature
-    /// — the first in ascending q among the tile's sparse rows without j — which is exactly the best over all of A,
+    /// — the first, in the walk for j's sign (ascending q for non-negative codes), among the tile's sparse rows without j — which is exactly the best over all of A,
     /// since the order is total. A tile can be released once added.
     /// </summary>
     public sealed class Tiles(int topK = 0)
@@ -48,8 +56,11 @@ public static class SparseCorrelation
             long n = stats.Count;
             if (n < 2) throw new ArgumentException("correlation needs at least 2 tokens");
             var cross = stats.Cross;
-            var sideA = Side.Of(stats.SumA, stats.SumSqA, n);
-            var sideB = Side.Of(stats.SumB, stats.SumSqB, n);
+            // A negative sum on one side makes the other side's walks descend for it (signed codes only); the per-feature
+            // sums cover every feature in every tile, so every tile walks the same way.
+            bool signed = stats.SumA.Any(x => x < 0) || stats.SumB.Any(x => x < 0);
+            var sideA = Side.Of(stats.SumA, stats.SumSqA, n, signed);
+            var sideB = Side.Of(stats.SumB, stats.SumSqB, n, signed);
             if (_aToB is null)
             {
                 (_widthA, _widthB, _count) = (stats.WidthA, stats.WidthB, n);
@@ -103,11 +114,21 @@ public static class SparseCorrelation
     public static long WorkingBytes(int widthA, int widthB) =>
         Math.Min(widthA, Cores.MaxChunks) * widthB * 20L + (widthA + widthB) * 40L;
 
-    /// <summary>Per-feature moments of one side: sums, dead flags, q = s/√v with the live features in ascending q, and 1/√v.</summary>
-    private sealed record Side(double[] Sum, bool[] Dead, double[] Q, int[] Live, int[] LiveByQ, double[] InvStd)
+    /// <summary>
+    /// Per-feature moments of one side: sums, dead flags, q = s/√v, 1/√v, and the live features in the three walk
+    /// orders: by index, ascending q and descending q (ties to the lower index in each; descending only for signed
+    /// codes, the only ones that walk it).
+    /// </summary>
+    private sealed record Side(double[] Sum, bool[] Dead, double[] Q, int[] Live, int[] LiveByQ, int[] LiveByQDescending, double[] InvStd)
     {
+        /// <summary>
+        /// The walk over this side's live features that meets the never-co-active partners of a feature with sum
+        /// <paramref name="partnerSum"/> on the other side best first (baseline r = −q·q_partner/n).
+        /// </summary>
+        public int[] WalkFor(double partnerSum) => partnerSum > 0 ? LiveByQ : partnerSum < 0 ? LiveByQDescending : Live;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static Side Of(double[] sum, double[] sumSq, long n)
+        public static Side Of(double[] sum, double[] sumSq, long n, bool descending)
         {
             int w = sum.Length;
             var dead = new bool[w];
@@ -122,9 +143,16 @@ public static class SparseCorrelation
             }
             var live = Enumerable.Range(0, w).Where(i => !dead[i]).ToArray();
             var byQ = (int[])live.Clone();
-            // ascending q, ties to the lower index: the order in which never-co-active partners get worse.
+            // ascending q, ties to the lower index: the order in which never-co-active partners of a feature with a
+            // positive sum get worse (and descending q for a negative sum).
             Array.Sort(byQ, (x, y) => q[x] != q[y] ? q[x].CompareTo(q[y]) : x.CompareTo(y));
-            return new Side(sum, dead, q, live, byQ, invStd);
+            int[] byQDescending = [];
+            if (descending)
+            {
+                byQDescending = (int[])live.Clone();
+                Array.Sort(byQDescending, (x, y) => q[x] != q[y] ? q[y].CompareTo(q[x]) : x.CompareTo(y));
+            }
+            return new Side(sum, dead, q, live, byQ, byQDescending, invStd);
         }
     }
 
@@ -156,9 +184,9 @@ public static class SparseCorrelation
                 OfferToB(j, i, m.Correlation);
                 if (topK > 1) _candidates.Add(m);
             }
-            // Never-co-active partners, best first: ascending q, skipping co-active ones.
+            // Never-co-active partners, best first (the walk for i's sign), skipping co-active ones.
             int wanted = Math.Max(1, topK), taken = 0;
-            foreach (var j in b.LiveByQ)
+            foreach (var j in b.WalkFor(si))
             {
                 if (taken == wanted) break;
                 if (_marks[j] == i + 1) continue;
@@ -202,13 +230,14 @@ public static class SparseCorrelation
 
     /// <summary>
     /// B's best candidates from one tile of A rows: the best of the chunks' co-active (and dense-row) candidates, and
-    /// the best never-co-active A feature among the tile's sparse rows — the first, in ascending q, whose row does not
-    /// hold j (dense rows offered every pair already). (−1, −∞) when the tile offers none.
+    /// the best never-co-active A feature among the tile's sparse rows — the first, in the walk for j's sign, whose row
+    /// does not hold j (dense rows offered every pair already). (−1, −∞) when the tile offers none.
     /// </summary>
     private static Match[] BestForB(CrossSums cross, Side a, Side b, long n, RowPass[] byChunk)
     {
         int width = b.Sum.Length;
-        var sparseByQ = a.LiveByQ.Where(i => i >= cross.LowA && i < cross.HighA && !cross.IsDense(i)).ToArray();
+        int[] SparseRows(int[] walk) => walk.Where(i => i >= cross.LowA && i < cross.HighA && !cross.IsDense(i)).ToArray();
+        var (ascending, descending, byIndex) = (SparseRows(a.LiveByQ), SparseRows(a.LiveByQDescending), SparseRows(a.Live));
         var best = new Match[width];
         Parallel.For(0, width, Cores.OnePerCore, j =>
         {
@@ -219,7 +248,7 @@ public static class SparseCorrelation
                 var m = new Match(chunk.BestIndexForB[j], chunk.BestCorrelationForB[j]);
                 if (Better(m, top)) top = m;
             }
-            foreach (var i in sparseByQ)
+            foreach (var i in b.Sum[j] > 0 ? ascending : b.Sum[j] < 0 ? descending : byIndex)
             {
                 if (cross.Get(i, j) != 0) continue;
                 var m = new Match(i, -(a.Sum[i] * b.Sum[j] / n) * a.InvStd[i] * b.InvStd[j]);

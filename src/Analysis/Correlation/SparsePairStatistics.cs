@@ -2,9 +2,10 @@ using System.Runtime.CompilerServices;
 namespace Sweep.Analysis.Correlation;
 
 /// <summary>
-/// Mergeable statistics of two aligned sparse, non-negative codes (SAE features of A and B on the same
-/// tokens): n; per feature Σv and Σv²; and Σ aᵢbⱼ over the tokens where both i and j are active
-/// (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct co-active pairs) (see <see cref="CrossSums"/>).
+/// Mergeable statistics of two aligned sparse codes (SAE features of A and B on the same tokens; non-negative,
+/// or signed where the rows say so, <see cref="SparseRows.Signed"/>): n; per feature Σv and Σv²; and Σ aᵢbⱼ over
+/// the tokens where both i and j are active (co-active pairs only). Cost O(Σₜ nnzA(t)·nnzB(t)), memory O(distinct
+/// co-active pairs) (see <see cref="CrossSums"/>).
 /// <see cref="Add"/> folds more tokens in place; merge adds everything (the cross sums row by row); it is associative
 /// and commutative (up to float64 rounding of the sums). The cross sums may be held for a range of A features only
 /// (a tile, <see cref="LowA"/>..<see cref="HighA"/>); the per-feature sums always cover every feature.

@@ -4,11 +4,18 @@ namespace Sweep.Analysis.Correlation;
 /// <summary>
 /// Sparse codes of a block of tokens in CSR form, the layout of a sparse shard (Arrow <c>idx</c>
 /// List&lt;int32&gt;, <c>val</c> List&lt;float32&gt;): token t holds Indices/Values[Offsets[t]..Offsets[t+1]),
-/// indices strictly increasing within a token, values the (non-negative) activations.
+/// indices strictly increasing within a token, values the activations: non-negative (ReLU, TopK and JumpReLU SAEs, a
+/// temporal SAE's novel codes) unless <see cref="Signed"/> (a temporal SAE's pred codes), finite either way.
 /// </summary>
 public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[] Values)
 {
     public int Rows => Offsets.Length - 1;
+
+    /// <summary>
+    /// Whether the codes may be negative. The site that wrote them says so (<c>SaeSite.Signed</c>); <see cref="Validate"/>
+    /// refuses a negative value unless it is set, so codes that should be non-negative are never silently taken as signed.
+    /// </summary>
+    public bool Signed { get; init; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Validate()
@@ -20,7 +27,8 @@ public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[]
             {
                 if (Indices[k] < 0 || Indices[k] >= Width) throw new ArgumentException($"sparse rows: token {t} has feature {Indices[k]} outside 0..{Width - 1}");
                 if (k > Offsets[t] && Indices[k] <= Indices[k - 1]) throw new ArgumentException($"sparse rows: token {t} has feature indices out of order");
-                if (Values[k] < 0 || !float.IsFinite(Values[k])) throw new ArgumentException($"sparse rows: token {t} feature {Indices[k]} has value {Values[k]}, expected non-negative codes");
+                if (!float.IsFinite(Values[k]) || (Values[k] < 0 && !Signed))
+                    throw new ArgumentException($"sparse rows: token {t} feature {Indices[k]} has value {Values[k]}, expected {(Signed ? "finite" : "non-negative")} codes");
             }
     }
 
@@ -39,6 +47,6 @@ public sealed record SparseRows(int Width, int[] Offsets, int[] Indices, float[]
         int start = Offsets[from], end = Offsets[from + count];
         var offsets = new int[count + 1];
         for (int t = 0; t <= count; t++) offsets[t] = Offsets[from + t] - start;
-        return new SparseRows(Width, offsets, Indices[start..end], Values[start..end]);
+        return this with { Offsets = offsets, Indices = Indices[start..end], Values = Values[start..end] };
     }
 }

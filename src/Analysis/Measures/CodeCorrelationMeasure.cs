@@ -11,7 +11,8 @@ public sealed class CodeStatistics(SparsePairStatistics stats) : IPartial
 /// <summary>
 /// <c>correlation</c> on SAE code sites (<c>sites: sae</c>): the same best matches as the dense measure would give on
 /// the dense codes, exactly, from <see cref="SparsePairStatistics"/> (n, per-feature sums and squares, cross sums over
-/// co-active pairs only; for non-negative codes a pair never co-active has r ≤ 0, see <see cref="SparseCorrelation"/>).
+/// co-active pairs only; a pair never co-active has r = −qᵢqⱼ/n from the sums alone, see <see cref="SparseCorrelation"/>),
+/// for non-negative and signed codes alike.
 /// Folding batches a range's blocks into sparse products merged as a tree (<see cref="SparseCorrelationMeasure"/>);
 /// partials merge by adding sums and cross sums. <c>memory_mb</c> and <c>precision</c> do not apply. Rows as the
 /// dense measure's; params <c>path: sparse</c> and <c>co_active_pairs</c>.
@@ -26,6 +27,7 @@ public sealed class CodeCorrelationMeasure : Measure<CorrelationParameters, Code
     public override Arity Arity => Arity.Pair;
     public override CorrelationParameters DefaultParameters { get; } = new();
     public override IReadOnlyList<ParameterKey> Keys => CorrelationParameters.Keys;
+    public override bool TakesSignedCodes => true;
 
     public override long PartialBytes(CorrelationParameters p, MeasureShape shape) => Estimate(shape);
 

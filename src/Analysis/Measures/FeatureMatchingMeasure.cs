@@ -75,6 +75,23 @@ public sealed class FeatureMatchingMeasure : Measure<FeatureMatchingParameters, 
 
     public override bool NeedsDecoders(FeatureMatchingParameters p) => true;
 
+    /// <summary>The correlation is exact on signed codes too; top activations are the largest values (most positive).</summary>
+    public override bool TakesSignedCodes => true;
+
+    /// <summary>At prompt level the token filters are off unless the job wrote them (then they are refused).</summary>
+    public override FeatureMatchingParameters AtPromptLevel(FeatureMatchingParameters p, Func<string, bool> written) => p with
+    {
+        NonConceptTokens = written("non_concept_tokens") ? p.NonConceptTokens : [],
+        SharedTopToken = written("shared_top_token") && p.SharedTopToken,
+    };
+
+    public override ParameterProblem? ReadsTokens(FeatureMatchingParameters p) =>
+        p.NonConceptTokens.Count > 0
+            ? new("non_concept_tokens", "filters features by the tokens of their top activations, but a prompt-level row is a prompt, not a token; expected non_concept_tokens: [] (filter off) at level: prompt")
+        : p.SharedTopToken
+            ? new("shared_top_token", "compares the tokens of the features' top activations, but a prompt-level row is a prompt, not a token; expected shared_top_token: false at level: prompt")
+        : null;
+
     public override long PartialBytes(FeatureMatchingParameters p, MeasureShape shape) =>
         CodeCorrelationMeasure.Estimate(shape) + (p.NeedsTopTokens ? 20L * p.TopTokens * (shape.WidthA + shape.RequireWidthB) : 0);
 

@@ -54,6 +54,28 @@ public abstract class Measure
     public virtual bool NeedsDecoders(MeasureParameters parameters) => false;
 
     /// <summary>
+    /// Whether the measure is correct on sparse codes that may be negative (a temporal SAE's <c>pred</c> output,
+    /// <see cref="Correlation.SparseRows.Signed"/>). A job that gives such a site to a measure that is not is refused at
+    /// validation, naming the site; so a sparse measure says so only once its math holds for signed codes. Dense
+    /// activations are signed anyway: this concerns <see cref="SiteData.Sparse"/> measures only.
+    /// </summary>
+    public virtual bool TakesSignedCodes => false;
+
+    /// <summary>
+    /// The parameter that makes the measure read each row's token id (<see cref="TokenRows.Token"/>), with why, or null
+    /// when it does not. Rows of a prompt-level analysis are prompts, which have no one token, so such settings are
+    /// refused there at validation.
+    /// </summary>
+    public virtual ParameterProblem? ReadsTokens(MeasureParameters parameters) => null;
+
+    /// <summary>
+    /// The parameters of a prompt-level analysis: token-level settings the job did not write (<paramref name="written"/>
+    /// says which keys it wrote) are turned off, so the defaults work at prompt level; written ones stay and
+    /// <see cref="ReadsTokens"/> refuses them.
+    /// </summary>
+    public virtual MeasureParameters AtPromptLevel(MeasureParameters parameters, Func<string, bool> written) => parameters;
+
+    /// <summary>
     /// The corpus label field (<c>corpus.labels</c>) whose values the blocks' <see cref="MeasureBlock.Labels"/> must carry, or
     /// null for a measure that reads no labels. Its results depend on the labels, so its unit keys hold the labels' digest.
     /// </summary>
@@ -107,6 +129,8 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public virtual ParameterProblem? Check(TParameters parameters) => null;
     public virtual TokenTextsRequest? TokenTexts(TParameters parameters) => null;
     public virtual bool NeedsDecoders(TParameters parameters) => false;
+    public virtual ParameterProblem? ReadsTokens(TParameters parameters) => null;
+    public virtual TParameters AtPromptLevel(TParameters parameters, Func<string, bool> written) => parameters;
     public virtual string? LabelField(TParameters parameters) => null;
     public virtual IReadOnlyList<ParameterProblem> CheckCorpus(TParameters parameters, CorpusFacts corpus) => [];
     public virtual TParameters ForCorpus(TParameters parameters, CorpusTokenizer tokenizer) => parameters;
@@ -121,6 +145,8 @@ public abstract class Measure<TParameters, TPartial> : Measure where TParameters
     public sealed override ParameterProblem? Check(MeasureParameters parameters) => Check(Typed(parameters));
     public sealed override TokenTextsRequest? TokenTexts(MeasureParameters parameters) => TokenTexts(Typed(parameters));
     public sealed override bool NeedsDecoders(MeasureParameters parameters) => NeedsDecoders(Typed(parameters));
+    public sealed override ParameterProblem? ReadsTokens(MeasureParameters parameters) => ReadsTokens(Typed(parameters));
+    public sealed override MeasureParameters AtPromptLevel(MeasureParameters parameters, Func<string, bool> written) => AtPromptLevel(Typed(parameters), written);
     public sealed override string? LabelField(MeasureParameters parameters) => LabelField(Typed(parameters));
     public sealed override IReadOnlyList<ParameterProblem> CheckCorpus(MeasureParameters parameters, CorpusFacts corpus) => CheckCorpus(Typed(parameters), corpus);
     public sealed override MeasureParameters ForCorpus(MeasureParameters parameters, CorpusTokenizer tokenizer) => ForCorpus(Typed(parameters), tokenizer);

@@ -16,19 +16,26 @@ public sealed record VocabularyLimit(string Model, int VocabSize);
 public sealed record CorpusSummary(int Documents);
 
 /// <summary>
-/// Reads, tokenizes and shards a corpus once, for all models of a job.
+/// Reads, tokenizes and shards a corpus once, for all models of a job that share a tokenizer.
 /// Sequences: a document's tokens cut into consecutive chunks; when the tokenizer adds BOS, every chunk starts
 /// with BOS and holds up to MaxTokens - 1 document tokens (so no sequence starts mid-context without the
 /// token models treat as the start). Pre-tokenized <c>ids</c> documents are used exactly as given, no BOS added,
 /// chunks of MaxTokens. Documents with no tokens are skipped. Shards take sequences in document order.
+/// Models with different tokenizers: see <see cref="LoadAll"/>.
 /// </summary>
-public static class CorpusLoader
+public static partial class CorpusLoader
 {
     /// <summary>Digest recorded for corpora of ids only when the tokenizer model has no tokenizer files.</summary>
     public static readonly string PreTokenizedDigest = Convert.ToHexStringLower(SHA256.HashData("sweep.pretokenized"u8));
 
-    /// <summary>Reads the job's corpus with its tokenizer model's tokenizer; ids are checked against every model's vocab_size.</summary>
-    public static TokenizedCorpus Load(JobSpec spec)
+    /// <summary>
+    /// The corpus tokenizer's tokenization of the job's corpus (<see cref="LoadAll"/>'s first); ids are checked against
+    /// the vocab_size of every model that reads them.
+    /// </summary>
+    public static TokenizedCorpus Load(JobSpec spec) => spec.Tokenizations.Count == 1 ? LoadShared(spec) : LoadAll(spec).Primary;
+
+    /// <summary>The one tokenization of a job whose models all share the corpus tokenizer (as every job did before there could be more).</summary>
+    private static TokenizedCorpus LoadShared(JobSpec spec)
     {
         var (documents, tokenizer, options, limits, errors) = Open(spec);
         var tokenized = Build(documents, tokenizer, options, spec.Corpus.DisplayPath, limits, spec.Corpus.Tokenizer, errors);
@@ -48,6 +55,7 @@ public static class CorpusLoader
     /// </summary>
     public static CorpusSummary Validate(JobSpec spec)
     {
+        if (spec.Tokenizations.Count > 1) return ValidateAll(spec);
         var (documents, tokenizer, options, limits, errors) = Open(spec);
         bool labelled = spec.Corpus.Labels.Count > 0;
         bool tokenizerFits = tokenizer is null || limits.Count == 0 || tokenizer.VocabSize <= limits.Min(l => l.VocabSize);
@@ -92,7 +100,13 @@ public static class CorpusLoader
             }
         }
         Finish(errors, sequences.Count > 0);
+        return Assemble(sequences, sequenceLines, documentCount, tokenizer, addBos, options);
+    }
 
+    /// <summary>Cuts sequences (in document order) into shards of <see cref="CorpusOptions.SequencesPerShard"/>, with their digests.</summary>
+    private static TokenizedCorpus Assemble(List<int[]> sequences, List<int> sequenceLines, int documentCount, ITextTokenizer? tokenizer, bool addBos,
+        CorpusOptions options)
+    {
         var shards = new List<CorpusShard>();
         for (int start = 0, index = 0; start < sequences.Count; start += options.SequencesPerShard, index++)
         {
@@ -116,13 +130,18 @@ public static class CorpusLoader
         var corpus = spec.Corpus;
         var model = spec.TokenizerModel;
         ITextTokenizer? tokenizer = TokenizerLoader.HasTokenizer(model.Path) ? TokenizerLoader.Load(model.Path) : null;
-        var limits = spec.Models.Select(m => new VocabularyLimit(m.Name, m.Descriptor.Config.VocabSize)).ToList();
+        var limits = Limits(spec, model);
         var errors = new CorpusErrors(corpus.DisplayPath);
         var documents = CorpusReader.Stream(corpus.Path, corpus.Format, corpus.DisplayPath, corpus.MaxDocuments, corpus.InvalidUtf8, errors);
         return (documents, tokenizer, new CorpusOptions(corpus.MaxTokens, corpus.SequencesPerShard), limits, errors);
     }
 
     private static bool AddsBos(ITextTokenizer? tokenizer) => tokenizer is { AddsBosByDefault: true, BosId: not null };
+
+    /// <summary>The vocab_size of every model that reads the tokenization of <paramref name="tokenizerModel"/>.</summary>
+    private static List<VocabularyLimit> Limits(JobSpec spec, ModelSpec tokenizerModel) =>
+        spec.Models.Where(m => spec.TokenizerModelOf(m.Name).Name == tokenizerModel.Name)
+            .Select(m => new VocabularyLimit(m.Name, m.Descriptor.Config.VocabSize)).ToList();
 
     /// <summary>
     /// Every usable document's ids (null where <paramref name="skipText"/> says a text need not be tokenized), with

@@ -10,7 +10,7 @@ public sealed record CorpusShard(int Index, IReadOnlyList<int[]> Sequences, stri
 }
 
 /// <summary>
-/// The corpus tokenized once for every model: shards of sequences of at most MaxTokens ids.
+/// The corpus tokenized once for every model that shares one tokenizer: shards of sequences of at most MaxTokens ids.
 /// <see cref="Digest"/> is SHA-256 over the shard digests in order.
 /// </summary>
 public sealed record TokenizedCorpus(IReadOnlyList<CorpusShard> Shards, string Digest, string TokenizerDigest, int SequenceCount, long TokenCount)
@@ -31,4 +31,22 @@ public sealed record TokenizedCorpus(IReadOnlyList<CorpusShard> Shards, string D
     public CorpusLabels? Labels { get; init; }
 
     public int MaxTokenId => Shards.SelectMany(s => s.Sequences).SelectMany(s => s).DefaultIfEmpty(-1).Max();
+}
+
+/// <summary>
+/// Every tokenization of a job's corpus, one per tokenizer its models use (<c>JobSpec.Tokenizations</c>), the corpus
+/// tokenizer's first (<see cref="Primary"/>). With several, each document is one sequence in every tokenization, so a
+/// document has the same corpus-wide sequence index (a shard's <c>seq</c>) and shard in all of them, and prompts align.
+/// </summary>
+public sealed record CorpusTokenizations(IReadOnlyList<TokenizedCorpus> All, IReadOnlyDictionary<string, TokenizedCorpus> ByModel)
+{
+    public TokenizedCorpus Primary => All[0];
+
+    /// <summary>The tokenization model <paramref name="model"/> reads (the one there is, when there is one).</summary>
+    public TokenizedCorpus Of(string model) =>
+        ByModel.TryGetValue(model, out var corpus) ? corpus : All.Count == 1 ? All[0] : throw new KeyNotFoundException($"no tokenization for model '{model}'");
+
+    /// <summary>One tokenization shared by every model of <paramref name="models"/>.</summary>
+    public static CorpusTokenizations Shared(TokenizedCorpus corpus, IEnumerable<string> models) =>
+        new([corpus], models.ToDictionary(m => m, _ => corpus));
 }

@@ -12,7 +12,11 @@ namespace Sweep.Jobs.Planning;
 /// </summary>
 public static class JobPlanner
 {
-    public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel)
+    public static JobPlan Plan(JobSpec spec, TokenizedCorpus corpus, IReadOnlyDictionary<string, string> weightsDigestByModel) =>
+        Plan(spec, CorpusTokenizations.Shared(corpus, spec.Models.Select(m => m.Name)), weightsDigestByModel);
+
+    /// <summary>The plan of a job whose models may read different tokenizations: each model's captures key its own tokenizer and shards.</summary>
+    public static JobPlan Plan(JobSpec spec, CorpusTokenizations tokenizations, IReadOnlyDictionary<string, string> weightsDigestByModel)
     {
         string dtype = SpecNames.Of(spec.Execution.Dtype), shardDtype = SpecNames.Of(spec.Output.ShardDtype);
         var captures = new List<CaptureUnit>();
@@ -20,6 +24,7 @@ public static class JobPlanner
         {
             if (!weightsDigestByModel.TryGetValue(capture.Model, out var weights))
                 throw new ArgumentException($"no weights digest for model '{capture.Model}'", nameof(weightsDigestByModel));
+            var corpus = tokenizations.Of(capture.Model);
             foreach (var shard in corpus.Shards)
                 captures.Add(new CaptureUnit(
                     Keys.Capture(capture.Model, weights, capture.Sites, corpus.TokenizerDigest, shard.Digest, dtype, shardDtype),

@@ -18,6 +18,9 @@ public sealed record SaeSite(SiteRef Ref, string Name, string Hook, string Codes
     public string KeyText => Published is { } p
         ? $"path={p.Path}" + (p.NeuronpediaId is { } id ? $",neuronpedia={id}" : "")
         : $"train={Trained!.Site},{JobLoader.TrainingKey(Trained.Options)}";
+
+    /// <summary>Whether its codes can be negative (a temporal SAE's <c>pred</c> output; trained SAEs are TopK, never).</summary>
+    public bool Signed => Published is { } p && SaeOutputs.CanBeNegative(p.Folder.Config.Architecture, Codes);
 }
 
 /// <summary>Which captured sites a pairwise analysis compares.</summary>
@@ -44,15 +47,18 @@ public static class SitePairing
     public static List<SiteRef> HookSites(IReadOnlyList<CaptureSpec> captures) =>
         captures.SelectMany(c => c.Sites.Where(s => !Sweep.Models.Hooks.HookPoints.IsModelOutput(s)).Select(s => new SiteRef(c.Model, s))).ToList();
 
-    /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order).</summary>
+    /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order, or the list's).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.ModelList);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SiteList, analysis.ModelList);
 
-    /// <summary>As <see cref="Pairs(JobSpec, AnalysisSpec)"/>; <paramref name="models"/> (null: all) keeps only those models' sites.</summary>
+    /// <summary>
+    /// As <see cref="Pairs(JobSpec, AnalysisSpec)"/>: <paramref name="selection"/> (null: all) the SAE code sites to pair,
+    /// <paramref name="models"/> (null: all) keeps only those models' sites.
+    /// </summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
-        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? models = null) =>
+        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? selection = null, IReadOnlyList<string>? models = null) =>
         sites == AnalysisSites.Sae
-            ? PairsOf(SaeSites(saes, trained).Select(s => s.Ref).Where(s => Takes(models, s)).ToList(), pairs)
+            ? PairsOf(SaeSitesOf(saes, trained, selection).Select(s => s.Ref).Where(s => Takes(models, s)).ToList(), pairs)
             : models is null ? Pairs(captures, pairs) : Pairs(captures.Where(c => models.Contains(c.Model)).ToList(), pairs);
 
     private static bool Takes(IReadOnlyList<string>? models, SiteRef site) => models is null || models.Contains(site.Model);
@@ -62,10 +68,18 @@ public static class SitePairing
     /// pred codes), then the trained ones in <c>train_sae</c> order.
     /// </summary>
     public static IReadOnlyList<SaeSite> SaeSites(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained) =>
-        saes.SelectMany(sae => (sae.Folder.Config.Architecture == SaeArchitecture.Temporal ? new[] { "novel", "pred" } : ["codes"])
+        saes.SelectMany(sae => SaeOutputs.Of(sae.Folder.Config.Architecture)
                 .Select(codes => new SaeSite(new SiteRef(sae.Model, Keys.SaeSite(sae.Site, sae.Name, codes)), sae.Name, sae.Site, codes, sae.Folder.Config.DSae, sae, null)))
-            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, "codes")), t.Name, t.Site, "codes", t.Options.DSae, null, t)))
+            .Concat(trained.Select(t => new SaeSite(new SiteRef(t.Model, Keys.SaeSite(t.Site, t.Name, SaeOutputs.Codes)), t.Name, t.Site, SaeOutputs.Codes, t.Options.DSae, null, t)))
             .ToList();
+
+    /// <summary>
+    /// The SAE code sites a pair analysis reads: every one (<paramref name="selection"/> null, <c>sites: sae</c>), or those
+    /// its <c>sites</c> list names (<c>{hook}/sae/{name}</c>, a temporal SAE's <c>/novel</c> or <c>/pred</c>), in
+    /// <c>saes</c> order.
+    /// </summary>
+    public static IReadOnlyList<SaeSite> SaeSitesOf(IReadOnlyList<SaeSpec> saes, IReadOnlyList<TrainSaeSpec> trained, IReadOnlyList<string>? selection) =>
+        SaeSites(saes, trained).Where(s => selection?.Contains(s.Ref.Site) ?? true).ToList();
 
     /// <summary>The SAE site <paramref name="site"/> names, or null for a dense (hook) site.</summary>
     public static SaeSite? FindSaeSite(JobSpec spec, SiteRef site) =>

@@ -9,14 +9,17 @@ namespace Sweep.Jobs.Spec;
 public static partial class JobLoader
 {
     private static readonly string[] AnalysisCommonKeys = ["name", "kind", "pairs", "sites", "models", "shards_per_unit"];
-    private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. MeasureRegistry.ParameterNames];
+    /// <summary>The keys of a pair analysis's level: <c>level</c> (token | prompt) and, at prompt level, <c>reduce</c> (last | mean).</summary>
+    /// <remarks>Declared here, before <see cref="AnalysisKeys"/>: static fields of a partial class initialize in file order.</remarks>
+    private static readonly string[] PromptLevelKeys = ["level", "reduce"];
+    private static readonly string[] AnalysisKeys = [.. AnalysisCommonKeys, .. PromptLevelKeys.Union(MeasureRegistry.ParameterNames)];
     private static readonly Dictionary<string, string> Kinds = MeasureRegistry.Kinds.ToDictionary(k => k);
     private static readonly Dictionary<string, AnalysisSites> SiteChoices = new() { ["dense"] = AnalysisSites.Dense, ["sae"] = AnalysisSites.Sae };
     private static readonly Dictionary<string, SitePairs> PairChoices = new() { ["all"] = SitePairs.All, ["across"] = SitePairs.Across, ["within"] = SitePairs.Within };
 
     /// <param name="corpus">What the job says about its corpus (label fields, tokenizer), for the measures' corpus checks; null when the corpus section has errors.</param>
     private static List<AnalysisSpec>? ReadAnalyses(YamlNode node, List<CaptureSpec>? captures, (List<SaeSpec> Published, List<TrainSaeSpec> Trained)? saes,
-        string? modelWithoutTokenizer, CorpusFacts? corpus, ErrorSink errors)
+        string? modelWithoutTokenizer, CorpusFacts? corpus, Func<string, string, bool>? sharesTokenization, ErrorSink errors)
     {
         if (node is YamlSequenceNode { Children.Count: 0 }) return [];
         if (errors.List(node, "analyses", "analyses ({name, kind})") is not { } items) return null;
@@ -57,6 +60,8 @@ public static partial class JobLoader
                 continue;
             }
             if (ReadParameters(a, measure, errors) is not { } parameters) { ok = false; continue; }
+            if (ReadLevel(a, measure, parameters, errors) is not { } level) { ok = false; continue; }
+            parameters = level.Parameters;
 
             // Texts a measure needs as token ids go through the corpus tokenizer; a pre-tokenized corpus has none.
             if (measure.TokenTexts(parameters) is { } texts && modelWithoutTokenizer is not null)
@@ -68,7 +73,7 @@ public static partial class JobLoader
             var analysis = new AnalysisSpec
             {
                 Name = name, Measure = measure, Pairs = pairs ?? SitePairs.All, Sites = sites.Value, Parameters = parameters, ShardsPerUnit = shardsPerUnit,
-                SiteList = siteList, ModelList = modelList, Marks = Marks(a),
+                SiteList = siteList, ModelList = modelList, Marks = Marks(a), Level = level.Level, Reduce = level.Reduce,
             };
             if (measure.Arity == Arity.Site && a["pairs"] is { } pairsNode)
             {
@@ -83,10 +88,12 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
-            if (measure.Arity == Arity.Pair && siteList is not null)
+            // A pair kind takes a list of SAE code sites (which SAE outputs to compare, e.g. a temporal SAE's novel codes only),
+            // not of hook points (pairs chooses among the captured sites).
+            if (measure.Arity == Arity.Pair && siteList is not null && analysis.Sites != AnalysisSites.Sae)
             {
                 errors.At(a["sites"]!, $"{a.KeyPath("sites")} as a list applies to the kinds that look inside one site ({OrList(MeasureRegistry.All.Where(m => m.Arity == Arity.Site).Select(m => m.Kind).Distinct())}), " +
-                    $"expected sites: dense or sae for kind '{kind}' (pairs chooses its site pairs)");
+                    $"expected sites: dense or sae, or a list of SAE code sites ({{hook}}/sae/{{name}}), for kind '{kind}' (pairs chooses its site pairs)");
                 ok = false;
                 continue;
             }
@@ -95,12 +102,13 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
-            if (measure.Arity == Arity.Site && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
+            if ((measure.Arity == Arity.Site || siteList is not null) && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
                 && !CheckSiteSelection(a, analysis, captures, saes, errors))
             {
                 ok = false;
                 continue;
             }
+            if (analysis.Sites == AnalysisSites.Sae && saes is not null && !CheckSignedCodes(a, path, analysis, saes.Value, errors)) { ok = false; continue; }
             // What the measure needs of the corpus that the job says before the corpus is read: label fields, a tokenizer.
             if (corpus is not null && measure.CheckCorpus(parameters, corpus) is { Count: > 0 } corpusProblems)
             {
@@ -108,14 +116,26 @@ public static partial class JobLoader
                 ok = false;
                 continue;
             }
-            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense)
-                && Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.ModelList).Count == 0)
+            if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense))
             {
-                var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
-                var among = analysis.ModelList is { } only ? $" of models {string.Join(", ", only)}" : "";
-                errors.At(a["pairs"] ?? a["models"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what}{among} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
-                ok = false;
-                continue;
+                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SiteList, analysis.ModelList);
+                if (sitePairs.Count == 0)
+                {
+                    var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
+                    var among = analysis.ModelList is { } only ? $" of models {string.Join(", ", only)}" : "";
+                    errors.At(a["pairs"] ?? a["models"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what}{among} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
+                    ok = false;
+                    continue;
+                }
+                if (analysis.Level == AnalysisLevel.Token && sharesTokenization is not null
+                    && sitePairs.FirstOrDefault(p => !sharesTokenization(p.A.Model, p.B.Model)) is ({ } x, { } y))
+                {
+                    errors.At(a.Node, $"{path}: kind '{kind}' compares sites token by token, but models '{x.Model}' and '{y.Model}' have different tokenizers "
+                        + $"(each tokenizes the corpus itself, so their token rows are not the same tokens), expected level: prompt (one row per prompt, reduce: last or mean)"
+                        + (analysis.Pairs == SitePairs.Within ? "" : " or pairs: within"));
+                    ok = false;
+                    continue;
+                }
             }
             analyses.Add(analysis);
         }
@@ -146,7 +166,8 @@ public static partial class JobLoader
         var allowed = measure.Keys.Select(k => k.Name).ToList();
         int before = errors.Errors.Count;
         foreach (var (keyNode, _) in a.Node.Children)
-            if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key))
+            if (keyNode is YamlScalarNode { Value: { } key } && AnalysisKeys.Contains(key) && !AnalysisCommonKeys.Contains(key) && !allowed.Contains(key)
+                && !(measure.Arity == Arity.Pair && PromptLevelKeys.Contains(key)))
             {
                 // A key the kind takes on the other kind of site (features' partners on a dense site) says so.
                 var elsewhere = MeasureRegistry.Of(measure.Kind).FirstOrDefault(m => m != measure && m.Keys.Any(k => k.Name == key));

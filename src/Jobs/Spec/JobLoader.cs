@@ -121,8 +121,10 @@ public static partial class JobLoader
         var name = ReadName(root, "name", errors, required: true);
 
         var models = root.Required("models", "a list of models ({name, path})") is { } modelsNode ? ReadModels(modelsNode, baseDir, errors) : null;
+        int errorsBeforeCorpus = errors.Errors.Count;
         var corpus = root.Required("corpus", "a mapping with keys: " + string.Join(", ", CorpusKeys)) is { } corpusNode
             ? ReadCorpus(corpusNode, baseDir, models, errors) : null;
+        bool corpusValid = corpus is not null && errors.Errors.Count == errorsBeforeCorpus;
         var captures = root.Required("captures", "a list of captures ({model, sites})") is { } capturesNode
             ? ReadCaptures(capturesNode, models, errors) : null;
         var execution = root["execution"] is { } executionNode ? ReadExecution(executionNode, errors) : new ExecutionSpec();
@@ -131,10 +133,16 @@ public static partial class JobLoader
         // After the SAEs: an analysis with `sites: sae` pairs their code sites (not checked when the saes section has errors).
         var tokenizerModel = TokenizerModelOf(corpus, models);
         bool hasTokenizer = tokenizerModel is not null && Models.Tokenizers.TokenizerLoader.HasTokenizer(tokenizerModel.Path);
+        // Which models read the same token ids (null when the models or the corpus have errors: not checked then).
+        Func<string, string, bool>? sharesTokenization = corpusValid && models is { Complete: true }
+            ? (x, y) => TokenizerSharing.TokenizerModelOf(models.Valid, corpus!.Tokenizer, models.Find(x)!).Name
+                        == TokenizerSharing.TokenizerModelOf(models.Valid, corpus!.Tokenizer, models.Find(y)!).Name
+            : null;
         var analyses = root["analyses"] is { } analysesNode
             ? ReadAnalyses(analysesNode, captures, errors.Errors.Count == errorsBeforeSaes ? (saes, trainSaes) : null,
                 tokenizerModel is not null && !hasTokenizer ? tokenizerModel.Name : null,
-                corpus is not null && tokenizerModel is not null ? new Analysis.Measures.CorpusFacts(corpus.Labels, tokenizerModel.Name, hasTokenizer) : null, errors) : [];
+                corpus is not null && tokenizerModel is not null ? new Analysis.Measures.CorpusFacts(corpus.Labels, tokenizerModel.Name, hasTokenizer) : null,
+                sharesTokenization, errors) : [];
         var output = root["output"] is { } outputNode ? ReadOutput(outputNode, baseDir, errors)
             : new OutputSpec { Store = Path.GetFullPath(Path.Combine(baseDir, OutputSpec.DefaultStore)) };
 
@@ -212,7 +220,15 @@ public static partial class JobLoader
                     catch (ModelLoadException e) { errors.At(m["path"]!, $"{path}.path: {OneLine(e.Message)}"); }
             }
             if (name is null || descriptor is null) { ok = false; continue; }
-            models.Add(new ModelSpec { Name = name, Path = descriptor.Directory, Descriptor = descriptor });
+            string? tokenizerDigest;
+            try { tokenizerDigest = TokenizerLoader.DigestOf(descriptor.Directory); }
+            catch (Exception e) when (e is ModelLoadException or IOException or UnauthorizedAccessException)
+            {
+                errors.At(m["path"]!, $"{path}.path: the tokenizer files cannot be read: {OneLine(e.Message)}");
+                ok = false;
+                continue;
+            }
+            models.Add(new ModelSpec { Name = name, Path = descriptor.Directory, Descriptor = descriptor, TokenizerDigest = tokenizerDigest });
         }
         return new ModelTable(models, seen.Keys.ToList(), ok);
     }
@@ -424,6 +440,12 @@ public static partial class JobLoader
             if (analyses[i].SiteList is { } siteList) Line($"analyses[{i}].sites", string.Join(",", siteList));
             else if (analyses[i].Sites != AnalysisSites.Dense) Line($"analyses[{i}].sites", SpecNames.Of(analyses[i].Sites));
             if (analyses[i].ModelList is { } modelList) Line($"analyses[{i}].models", string.Join(",", modelList));
+            // Only when set, so the digests of jobs written before these keys existed stay as they were.
+            if (analyses[i].Level != AnalysisLevel.Token)
+            {
+                Line($"analyses[{i}].level", SpecNames.Of(analyses[i].Level));
+                Line($"analyses[{i}].reduce", SpecNames.Of(analyses[i].Reduce));
+            }
             foreach (var (key, value) in analyses[i].Measure.Canonical(analyses[i].Parameters)) Line($"analyses[{i}].{key}", value);
             // Only when set, so the digests of jobs written before the key existed stay as they were.
             if (analyses[i].ShardsPerUnit is { } shards) Line($"analyses[{i}].shards_per_unit", shards);

@@ -1,3 +1,4 @@
+using Sweep.Analysis.Concepts;
 using Sweep.Analysis.Measures;
 using Sweep.Models;
 
@@ -47,6 +48,37 @@ public sealed record JobSpec
 
     /// <summary>The model whose tokenizer tokenizes the corpus.</summary>
     public ModelSpec TokenizerModel => Model(Corpus.Tokenizer);
+
+    /// <summary>
+    /// The model whose tokenizer files tokenize the corpus for <paramref name="model"/> (docs/jobs.md, "Tokenization"):
+    /// <see cref="TokenizerModel"/> for a model without tokenizer files of its own or with the same tokenizer digest (and
+    /// for every model when the corpus tokenizer has no tokenizer files: the corpus is ids, read as given),
+    /// else the first model (in <see cref="Models"/> order) with the model's own tokenizer digest. Models with the same
+    /// tokenizer model share one tokenization.
+    /// </summary>
+    public ModelSpec TokenizerModelOf(string model) => TokenizerSharing.TokenizerModelOf(Models, Corpus.Tokenizer, Model(model));
+
+    /// <summary>Whether two models read the same token ids (one tokenization), so their sites can be compared token by token.</summary>
+    public bool SharesTokenization(string a, string b) => TokenizerModelOf(a).Name == TokenizerModelOf(b).Name;
+
+    /// <summary>The models whose tokenizers tokenize the corpus, one per tokenization; the corpus tokenizer first.</summary>
+    public IReadOnlyList<ModelSpec> Tokenizations => TokenizerSharing.Tokenizations(Models, Corpus.Tokenizer);
+}
+
+/// <summary>Which models share a tokenization: by tokenizer digest, models without tokenizer files taking the corpus's.</summary>
+public static class TokenizerSharing
+{
+    public static ModelSpec TokenizerModelOf(IReadOnlyList<ModelSpec> models, string corpusTokenizer, ModelSpec model)
+    {
+        var corpus = models.First(m => m.Name == corpusTokenizer);
+        // A corpus tokenizer without tokenizer files means a corpus of ids, which every model reads as given.
+        if (corpus.TokenizerDigest is null || model.TokenizerDigest is null || model.TokenizerDigest == corpus.TokenizerDigest) return corpus;
+        return models.First(m => m.TokenizerDigest == model.TokenizerDigest);
+    }
+
+    public static IReadOnlyList<ModelSpec> Tokenizations(IReadOnlyList<ModelSpec> models, string corpusTokenizer) =>
+        models.Select(m => TokenizerModelOf(models, corpusTokenizer, m)).DistinctBy(m => m.Name)
+            .OrderBy(m => m.Name == corpusTokenizer ? 0 : 1).ToList();
 }
 
 public enum CorpusFormat { Txt, Jsonl }
@@ -89,6 +121,9 @@ public sealed record ModelSpec
 
     /// <summary>config.json and the hook points, read during validation.</summary>
     public required ModelDescriptor Descriptor { get; init; }
+
+    /// <summary>The digest of the model directory's tokenizer files (<c>TokenizerLoader.DigestOf</c>), or null when it has none.</summary>
+    public string? TokenizerDigest { get; init; }
 }
 
 public sealed record CaptureSpec
@@ -101,6 +136,9 @@ public sealed record CaptureSpec
 
 /// <summary>Which sites an analysis pairs: the captured hook points (dense activations) or the SAE code sites <c>{hook}/sae/{name}</c> (sparse).</summary>
 public enum AnalysisSites { Dense, Sae }
+
+/// <summary>What a row of a pair analysis is: a token (both sites read the same token ids) or a prompt (one corpus document).</summary>
+public enum AnalysisLevel { Token, Prompt }
 
 /// <summary>Which pairs of captured sites a pairwise analysis compares.</summary>
 public enum SitePairs
@@ -123,6 +161,10 @@ public sealed record AnalysisSpec
     public required Measure Measure { get; init; }
     public SitePairs Pairs { get; init; } = SitePairs.All;
     public AnalysisSites Sites { get; init; } = AnalysisSites.Dense;
+    /// <summary><c>level</c>: rows are tokens (default) or prompts; prompts pair models whatever their tokenizers.</summary>
+    public AnalysisLevel Level { get; init; } = AnalysisLevel.Token;
+    /// <summary><c>reduce</c> at <c>level: prompt</c>: a prompt's last token, or the mean over its tokens with BOS excluded.</summary>
+    public Reduction Reduce { get; init; } = Reduction.Last;
     public required MeasureParameters Parameters { get; init; }
     /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
     public int? ShardsPerUnit { get; init; }
@@ -188,6 +230,8 @@ public static class SpecNames
     public static string Of(CorpusFormat f) => f switch { CorpusFormat.Txt => "txt", _ => "jsonl" };
     public static string Of(InvalidUtf8 u) => u switch { InvalidUtf8.Error => "error", _ => "replace" };
     public static string Of(AnalysisSites s) => s == AnalysisSites.Sae ? "sae" : "dense";
+    public static string Of(AnalysisLevel l) => l == AnalysisLevel.Prompt ? "prompt" : "token";
+    public static string Of(Reduction r) => r.ToString().ToLowerInvariant();
     public static string Of(SitePairs p) => p switch { SitePairs.Across => "across", SitePairs.Within => "within", _ => "all" };
     public static string Of(ActivationDtype d) => d switch { ActivationDtype.BFloat16 => "bfloat16", ActivationDtype.Float16 => "float16", _ => "float32" };
 }

@@ -25,6 +25,23 @@ public static partial class TokenizerLoader
         || File.Exists(Path.Combine(modelDirectory, HfTokenizerFile))
         || (Directory.Exists(modelDirectory) && Directory.EnumerateFiles(modelDirectory, "*" + TiktokenExtension).Any());
 
+    /// <summary>
+    /// The digest <see cref="Load"/>'s tokenizer would have (SHA-256 over the same files: the model files of the first
+    /// kind found and the special-token configuration files), from the files alone, without building the tokenizer;
+    /// null when the directory has no tokenizer files. What decides whether two models share a tokenization.
+    /// </summary>
+    public static string? DigestOf(string modelDirectory)
+    {
+        if (!HasTokenizer(modelDirectory)) return null;
+        string[] modelFiles =
+            File.Exists(Path.Combine(modelDirectory, SentencePieceModelFile)) ? [Path.Combine(modelDirectory, SentencePieceModelFile)]
+            : File.Exists(Path.Combine(modelDirectory, VocabFile)) && File.Exists(Path.Combine(modelDirectory, MergesFile))
+                ? [Path.Combine(modelDirectory, VocabFile), Path.Combine(modelDirectory, MergesFile)]
+            : File.Exists(Path.Combine(modelDirectory, HfTokenizerFile)) ? [Path.Combine(modelDirectory, HfTokenizerFile)]
+            : [TiktokenFile(modelDirectory)!];
+        return Digest(DigestFiles(modelDirectory, modelFiles));
+    }
+
     public static TextTokenizer Load(string modelDirectory)
     {
         if (!Directory.Exists(modelDirectory))

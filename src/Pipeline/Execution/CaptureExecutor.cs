@@ -26,7 +26,7 @@ public sealed class CaptureExecutor(RunContext run, SaeRun? saes = null) : IDisp
     public UnitResult Execute(CaptureWork unit, CancellationToken cancellationToken)
     {
         var capture = unit.Capture;
-        var corpusShard = run.Corpus.Shards[capture.ShardIndex];
+        var corpusShard = run.CorpusOf(capture.Model).Shards[capture.ShardIndex];
         var targets = capture.Sites.Select(site => run.ShardMetadataFor(capture.Model, site, capture.ShardIndex))
             .Select(metadata => (Metadata: metadata, Path: run.ShardPath(metadata))).ToList();
 

@@ -57,7 +57,8 @@ public static class SideInputLoader
     private static HashSet<int> TokenIds(RunContext run, AnalysisTarget target, TokenTextsRequest request)
     {
         var ids = new HashSet<int>();
-        var model = run.Spec.TokenizerModel;
+        // The tokenizer whose ids the pair's rows hold (a token-level pair shares one tokenization).
+        var model = run.Spec.TokenizerModelOf(target.A.Model);
         if (!TokenizerLoader.HasTokenizer(model.Path))
             throw new PermanentUnitFailure($"analysis '{target.Analysis.Name}': {request.Purpose} needs the tokenizer of model '{model.Name}', which has none (set {request.Key}: [] for {request.Off})");
         var tokenizer = TokenizerLoader.Load(model.Path);

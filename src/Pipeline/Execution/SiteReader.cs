@@ -1,5 +1,7 @@
+using Sweep.Analysis.Concepts;
 using Sweep.Analysis.Correlation;
 using Sweep.Analysis.Measures;
+using Sweep.Jobs.Spec;
 using Sweep.Jobs.Planning;
 using Sweep.Models.Saes;
 using Sweep.Pipeline.Runs;
@@ -10,8 +12,9 @@ namespace Sweep.Pipeline.Execution;
 
 /// <summary>
 /// Reads an analysis target's sites shard by shard as measure blocks: dense activations or SAE codes, each shard checked
-/// against the cache key this run expects, and both sites checked to hold the same tokens in the same rows. For a
-/// measure that groups by label, each row carries its sequence's value of the measure's label field.
+/// against the cache key this run expects, and both sites checked to hold the same tokens in the same rows (or, at
+/// <c>level: prompt</c>, reduced to one row per prompt and paired by prompt). For a measure that groups by label, each
+/// row carries its sequence's value of the measure's label field.
 /// </summary>
 public sealed class SiteReader(SaeRun saes)
 {
@@ -32,6 +35,7 @@ public sealed class SiteReader(SaeRun saes)
         var (a, tokens, metaA) = Read(target.A, target.SaeA, shard);
         if (target.B is null) return new MeasureBlock(tokens, a, Labels: target.Measure.LabelField(target.Parameters) is { } field ? LabelsOf(tokens, field) : null);
         var (b, tokensB, metaB) = Read(target.B, target.SaeB, shard);
+        if (target.Analysis.Level == AnalysisLevel.Prompt) return PromptBlock(target, shard, (a, tokens), (b, tokensB));
         // Token-level comparison is only meaningful when both shards hold the same tokens in the same rows.
         if (!(tokens.Rows == tokensB.Rows && tokens.Seq.AsSpan().SequenceEqual(tokensB.Seq) && tokens.Pos.AsSpan().SequenceEqual(tokensB.Pos)
               && tokens.Token.AsSpan().SequenceEqual(tokensB.Token)))
@@ -39,12 +43,24 @@ public sealed class SiteReader(SaeRun saes)
         return new MeasureBlock(tokens, a, b);
     }
 
+    /// <summary>
+    /// A prompt-level block (<c>level: prompt</c>): each site's rows reduced to one row per prompt with its own
+    /// tokenization's BOS (<see cref="PromptRows"/>), paired by the prompts' corpus-wide sequence index.
+    /// </summary>
+    private MeasureBlock PromptBlock(AnalysisTarget target, int shard, (SiteRows Rows, TokenRows Tokens) a, (SiteRows Rows, TokenRows Tokens) b)
+    {
+        ReductionOptions Options(SiteRef site) => new(target.Analysis.Reduce, Run.CorpusOf(site.Model).BosId);
+        try { return PromptRows.Pair(a.Tokens, a.Rows, Options(target.A), b.Tokens, b.Rows, Options(target.B!)); }
+        catch (InvalidDataException e) { throw new PermanentUnitFailure($"{target.A} and {target.B} (shard {shard}): {e.Message}", e); }
+    }
+
     private (SiteRows Rows, TokenRows Tokens, ShardMetadata Metadata) Read(SiteRef site, SaeSite? sae, int shard)
     {
         if (sae is not null)
         {
             var codes = ReadSparse(saes, sae, shard);
-            return (SiteRows.OfSparse(new SparseRows(codes.Metadata.Width, codes.Offsets, codes.Indices, codes.Values)),
+            // Negative codes are refused downstream unless the site's output can have them (a temporal SAE's pred).
+            return (SiteRows.OfSparse(new SparseRows(codes.Metadata.Width, codes.Offsets, codes.Indices, codes.Values) { Signed = sae.Signed }),
                 new TokenRows(codes.Seq, codes.Pos, codes.Token), codes.Metadata);
         }
         var metadata = Run.ShardMetadataFor(site.Model, site.Site, shard);

@@ -61,7 +61,7 @@ public sealed class TrainSaeExecutor(SaeRun saes)
             var meta = run.ShardMetadataFor(spec.Model, spec.Site, i);
             var path = densePaths[i];
             var (shardRows, shardReused) = saes.EncodeShard(encoder, spec.Name, meta, () => DenseShardFile.Read(path),
-                run.Corpus.Shards[i].Sequences.Select(s => s.Length).ToList(), cancellationToken);
+                run.CorpusOf(spec.Model).Shards[i].Sequences.Select(s => s.Length).ToList(), cancellationToken);
             rows.AddRange(shardRows);
             reused &= shardReused;
         }

@@ -32,7 +32,7 @@ public sealed class PreparedRun
         var corpus = LoadCorpus(spec);
         var weights = spec.Models.ToDictionary(m => m.Name, m => m.Descriptor.ComputeWeightsDigest());
         var plan = JobPlanner.Plan(spec, corpus, weights);
-        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, UnitPlanner.Plan(spec, plan, corpus));
+        return new PreparedRun(new RunContext(runId, spec, corpus, weights, store), plan, UnitPlanner.Plan(spec, plan, corpus.Primary));
     }
 
     /// <summary>
@@ -45,11 +45,11 @@ public sealed class PreparedRun
     public RunContext ContextOn(string device) =>
         device == Context.Spec.Execution.Device ? Context : new RunContext(Context.RunId,
             Context.Spec with { Execution = Context.Spec.Execution with { Device = device } },
-            Context.Corpus, Context.WeightsDigests, Context.StoreDirectory);
+            Context.Tokenizations, Context.WeightsDigests, Context.StoreDirectory);
 
-    private static TokenizedCorpus LoadCorpus(JobSpec spec)
+    private static CorpusTokenizations LoadCorpus(JobSpec spec)
     {
-        try { return CorpusLoader.Load(spec); }
+        try { return CorpusLoader.LoadAll(spec); }
         catch (JobValidationException e) { throw new InvalidDataException(string.Join("; ", e.Errors), e); }
     }
 }

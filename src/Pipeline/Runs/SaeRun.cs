@@ -52,7 +52,8 @@ public sealed class SaeRun(RunContext run)
     /// </summary>
     public string TrainedFolder(TrainSaeSpec spec) =>
         Path.Combine(run.StoreDirectory, SaesFolder, Keys.TrainedSaeFolder(spec.Name, run.WeightsDigests[spec.Model], spec.Site,
-            run.Corpus.TokenizerDigest, JobLoader.TrainingKey(spec.Options), run.Corpus.Shards.Select(s => s.Digest), SpecNames.Of(run.Spec.Output.ShardDtype)));
+            run.CorpusOf(spec.Model).TokenizerDigest, JobLoader.TrainingKey(spec.Options), run.CorpusOf(spec.Model).Shards.Select(s => s.Digest),
+            SpecNames.Of(run.Spec.Output.ShardDtype)));
 
     public ShardMetadata SparseMetadata(string model, string hook, int shardIndex, SaeIdentity sae, int dSae)
     {

@@ -104,6 +104,9 @@ public static class AnalysisPlanner
         var canonical = target.Measure.Canonical(target.Parameters).Select(p => $"{p.Key}={p.Value}").ToList();
         if (target.Analysis.Sites == AnalysisSites.Sae)
             canonical.AddRange([.. new[] { target.SaeA, target.SaeB }.OfType<SaeSite>().Select(s => $"sae={s.KeyText}"), "sites=sae"]);
+        // Only at prompt level, so token-level keys stay as they were.
+        if (target.Analysis.Level == AnalysisLevel.Prompt)
+            canonical.AddRange([$"level={SpecNames.Of(target.Analysis.Level)}", $"reduce={SpecNames.Of(target.Analysis.Reduce)}"]);
         if (target.Measure.LabelField(target.Parameters) is not null)
             canonical.Add($"labels={corpus.Labels?.Digest ?? throw new InvalidOperationException($"{target}: the measure groups by label and the corpus has none")}");
         return string.Join(",", canonical);

@@ -169,7 +169,9 @@ public sealed class CorpusTests : IDisposable
     public void Job_corpus_adds_bos_when_the_tokenizer_config_says_so()
     {
         using var dir = JobDirectory.Standard();
+        // Both models: the same tokenizer files (a model whose tokenizer adds no BOS reads other ids, its own tokenization).
         dir.Model("models/tiny-a", addBos: true);
+        dir.Model("models/tiny-b", addBos: true);
         var corpus = CorpusLoader.Load(dir.Parse(JobDirectory.ValidJob));
         Assert.True(corpus.AddsBos);
         Assert.All(corpus.Shards.SelectMany(s => s.Sequences), s => Assert.Equal(JobDirectory.TokenizerVocabSize - 1, s[0]));

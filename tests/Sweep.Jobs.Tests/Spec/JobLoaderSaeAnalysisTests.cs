@@ -138,7 +138,8 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     [Fact]
     public void The_non_concept_filter_without_a_corpus_tokenizer_is_an_error_unless_turned_off()
     {
-        foreach (var file in Directory.GetFiles(Path.Combine(_dir.Root, "models", "tiny-a")).Where(f => Path.GetFileName(f) is "vocab.json" or "merges.txt" or "tokenizer.json" or "tokenizer.model"))
+        // Neither model has tokenizer files (a model with its own would have to tokenize text, which a corpus of ids is not).
+        foreach (var file in new[] { "tiny-a", "tiny-b" }.SelectMany(m => Directory.GetFiles(Path.Combine(_dir.Root, "models", m))).Where(f => Path.GetFileName(f) is "vocab.json" or "merges.txt" or "tokenizer.json" or "tokenizer.model"))
             File.Delete(file);
         var yaml = Job("""
               - name: fm
@@ -149,6 +150,98 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
         Assert.Equal($"jobs.yaml:{LineOf(yaml, "kind: feature_matching")}:11: analyses[0]: the non-concept filter needs the corpus tokenizer, but model 'tiny-a' has no tokenizer files, expected non_concept_tokens: [] (filter off)", error);
         var off = Assert.IsType<FeatureMatchingParameters>(_dir.Parse(yaml.Replace("kind: feature_matching", "kind: feature_matching\n    non_concept_tokens: []")).Analyses.Single().Parameters);
         Assert.Empty(off.NonConceptTokens);
+    }
+
+    [Fact]
+    public void A_pair_analysis_takes_a_list_of_SAE_code_sites_and_a_bad_entry_is_an_error_at_the_entry()
+    {
+        const string a = "blocks.1.hook_resid_post/sae/sae-a", b = "blocks.1.hook_resid_post/sae/sae-b";
+        var spec = _dir.Parse(Job($"  - name: corr\n    kind: correlation\n    sites: [{b}, {a}]\n"));
+        var analysis = spec.Analyses.Single();
+        Assert.Equal([b, a], analysis.SiteList);
+        Assert.Equal([(new SiteRef("tiny-a", a), new SiteRef("tiny-b", b))], SitePairing.Pairs(spec, analysis));
+        Assert.NotEqual(_dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n")).Digest, spec.Digest);
+
+        var yaml = Job($"  - name: corr\n    kind: correlation\n    sites: [{a}, blocks.1.hook_resid_post/sae/sae-c]\n");
+        var error = Assert.Single(_dir.Errors(yaml));
+        Assert.StartsWith($"jobs.yaml:{LineOf(yaml, "sae-c")}:", error);
+        Assert.Contains("analyses[0].sites[1] 'blocks.1.hook_resid_post/sae/sae-c' is not an SAE code site (saes, train_sae)", error);
+        // A list of hook points stays for the one-site kinds.
+        var hooks = Job("  - name: corr\n    kind: correlation\n    sites: [blocks.1.hook_resid_post]\n");
+        Assert.Contains("analyses[0].sites as a list applies to the kinds that look inside one site", Assert.Single(_dir.Errors(hooks)));
+    }
+
+    /// <summary>A temporal SAE folder (conf.yaml + latest_ckpt.safetensors, zero weights: validation reads the shapes) on 16-wide activations.</summary>
+    private void WriteTemporalSae(string relative)
+    {
+        const int dIn = 16, w = 32, ne = 4;
+        var dir = Path.Combine(_dir.Root, relative);
+        Directory.CreateDirectory(dir);
+        (float[], long[]) T(params long[] shape) => (new float[shape.Aggregate(1L, (a, b) => a * b)], shape);
+        Sweep.Models.Checkpoints.SafeTensors.Write(Path.Combine(dir, "latest_ckpt.safetensors"), new Dictionary<string, (float[], long[])>
+        {
+            ["D"] = T(w, dIn), ["b"] = T(1, dIn),
+            ["attn_layers.0.k_ctx.weight"] = T(ne, w), ["attn_layers.0.k_ctx.bias"] = T(ne),
+            ["attn_layers.0.q_target.weight"] = T(ne, w), ["attn_layers.0.q_target.bias"] = T(ne),
+            ["attn_layers.0.v_ctx.weight"] = T(w, w), ["attn_layers.0.v_ctx.bias"] = T(w),
+            ["attn_layers.0.c_proj.weight"] = T(w, w), ["attn_layers.0.c_proj.bias"] = T(w),
+        });
+        File.WriteAllText(Path.Combine(dir, "conf.yaml"), """
+            llm:
+              dimin: 16
+            sae:
+              exp_factor: 2
+              n_heads: 2
+              n_attn_layers: 1
+              bottleneck_factor: 8
+              sae_diff_type: topk
+              kval_topk: 4
+              tied_weights: true
+            """);
+    }
+
+    [Fact]
+    public void A_measure_that_needs_non_negative_codes_given_a_temporal_SAEs_pred_is_one_error_naming_it_and_the_list_without_it()
+    {
+        WriteTemporalSae("saes/temporal");
+        var saes = Saes + "\n  - name: temporal\n    path: saes/temporal\n    model: tiny-a\n    site: blocks.1.hook_resid_post";
+        var yaml = Job("  - name: feats\n    kind: features\n    sites: sae\n", saes);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "sites: sae")}:12: analyses[0]: kind 'features' needs non-negative codes, but SAE site "
+            + "'blocks.1.hook_resid_post/sae/temporal/pred' (output pred of temporal SAE 'temporal') can be negative; "
+            + "expected sites: [blocks.1.hook_resid_post/sae/sae-a, blocks.1.hook_resid_post/sae/sae-b, blocks.1.hook_resid_post/sae/temporal/novel] "
+            + "(every SAE code site but the signed ones)", Assert.Single(_dir.Errors(yaml)));
+        const string list = "[blocks.1.hook_resid_post/sae/sae-a, blocks.1.hook_resid_post/sae/sae-b, blocks.1.hook_resid_post/sae/temporal/novel]";
+        var listed = _dir.Parse(Job($"  - name: feats\n    kind: features\n    sites: {list}\n", saes));
+        Assert.Equal(["blocks.1.hook_resid_post/sae/sae-a", "blocks.1.hook_resid_post/sae/sae-b", "blocks.1.hook_resid_post/sae/temporal/novel"],
+            SitePairing.Sites(listed, listed.Analyses.Single()).Select(s => s.Site).Order());
+        // Measures exact on signed codes take every output, pred included.
+        var correlation = _dir.Parse(Job("  - name: corr\n    kind: correlation\n    sites: sae\n", saes));
+        Assert.Contains(SitePairing.Pairs(correlation, correlation.Analyses.Single()), p => p.B.Site.EndsWith("/temporal/pred"));
+    }
+
+    [Fact]
+    public void Feature_matching_at_prompt_level_turns_its_token_filters_off_unless_the_job_writes_them()
+    {
+        var defaults = _dir.Parse(Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n")).Analyses.Single();
+        var p = Assert.IsType<FeatureMatchingParameters>(defaults.Parameters);
+        Assert.Empty(p.NonConceptTokens);
+        Assert.False(p.SharedTopToken);
+        var atTokens = Assert.IsType<FeatureMatchingParameters>(_dir.Parse(Job("  - name: fm\n    kind: feature_matching\n")).Analyses.Single().Parameters);
+        Assert.NotEmpty(atTokens.NonConceptTokens);   // token level keeps the default filter
+
+        var yaml = Job("""
+              - name: fm
+                kind: feature_matching
+                level: prompt
+                non_concept_tokens: [".", ","]
+            """);
+        Assert.Equal($"jobs.yaml:{LineOf(yaml, "non_concept_tokens")}:25: analyses[0].non_concept_tokens filters features by the tokens of their top activations, "
+            + "but a prompt-level row is a prompt, not a token; expected non_concept_tokens: [] (filter off) at level: prompt", Assert.Single(_dir.Errors(yaml)));
+        var shared = Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    shared_top_token: true\n");
+        Assert.Equal($"jobs.yaml:{LineOf(shared, "shared_top_token")}:23: analyses[0].shared_top_token compares the tokens of the features' top activations, "
+            + "but a prompt-level row is a prompt, not a token; expected shared_top_token: false at level: prompt", Assert.Single(_dir.Errors(shared)));
+        var analysis = _dir.Parse(Job("  - name: fm\n    kind: feature_matching\n    level: prompt\n    reduce: mean\n")).Analyses.Single();
+        Assert.Equal((AnalysisLevel.Prompt, Sweep.Analysis.Concepts.Reduction.Mean), (analysis.Level, analysis.Reduce));
     }
 
     [Fact]

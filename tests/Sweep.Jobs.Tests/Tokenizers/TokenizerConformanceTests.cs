@@ -81,6 +81,10 @@ public class TokenizerConformanceTests
         Assert.Equal(a, TokenizerLoader.Load(gpt2).Digest);
         Assert.Matches("^[0-9a-f]{64}$", a);
         Assert.NotEqual(a, TokenizerLoader.Load(llama).Digest);
+        // From the files alone, the digest that decides which models share a tokenization.
+        Assert.Equal(a, TokenizerLoader.DigestOf(gpt2));
+        Assert.Equal(TokenizerLoader.Load(llama).Digest, TokenizerLoader.DigestOf(llama));
+        Assert.Null(TokenizerLoader.DigestOf(Path.Combine(gpt2, "no-such-model")));
     }
 }
 
@@ -126,8 +130,10 @@ public sealed class HfTokenizerJsonTests : IDisposable
         var trained = Path.Combine(_root, "trained");
         ByteLevelBpeTrainer.TrainTo(trained, ByteLevelBpeTrainerTests.TrainingText, 50);
         var fromFiles = TokenizerLoader.Load(trained);
+        Assert.Equal(fromFiles.Digest, TokenizerLoader.DigestOf(trained));
         File.Delete(Path.Combine(trained, "tokenizer_config.json"));
         var fromJson = TokenizerLoader.Load(WriteTokenizerJson(trained));
+        Assert.Equal(fromJson.Digest, TokenizerLoader.DigestOf(_root));
         const string text = "Once upon a time, Lily ran to the park<|endoftext|>The dog too.";
         Assert.Equal(fromFiles.Encode(text, false), fromJson.Encode(text, false));
         Assert.NotEqual(fromFiles.Digest, fromJson.Digest);
