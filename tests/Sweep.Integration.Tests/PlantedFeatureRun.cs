@@ -100,6 +100,10 @@ public sealed class PlantedFeatureRun
         await database.CommitUnitAsync(run, "analysis/match", 1, new UnitOutput(
             Metrics: [new MetricRow("match", "feature_matching_pairs", Model, SiteA, Model, SiteB, pairs.Length, corpus.TokenCount, JsonSerializer.Serialize(new { path = "sparse" }))],
             FeatureMatches: pairs.Select(p => new FeatureMatchRow("match", Model, SiteA, Model, SiteB, SweepDatabase.BToA, p.B, 1, p.A, p.R, true, false)).ToList()));
+        // What the model's folder said it scores, and a baseline (no parameters or training: NULLs in every export).
+        await database.InsertModelEvaluationsAsync(run, [
+            new ModelEvaluationRow(ModelEvaluationRow.ModelRole, Model, "planted codes", "the planted corpus", 3.5, Math.Exp(3.5), corpus.TokenCount, 4096, 100, 409600, folder),
+            new ModelEvaluationRow(ModelEvaluationRow.BaselineRole, "unigram", "unigram model", "the planted corpus", 6.0, Math.Exp(6.0), corpus.TokenCount, null, null, null, folder)]);
         await database.SetRunStatusAsync(run, RunStatus.Succeeded);
 
         return new PlantedFeatureRun

@@ -56,7 +56,8 @@ public sealed class ReportCommandTests(ServerFixture server)
         // each for tiny-a against itself and against tiny-b (tiny-b has one site: no pair within it).
         var pngs = Directory.GetFiles(outDir, "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         string[] measures = ["corr-correlation_mean_best_a_to_b", "corr-correlation_mean_best_b_to_a", "corr-correlation_mutual_pairs", "layer-cka-cka_linear", "sv-svcca"];
-        Assert.Equal(measures.SelectMany(m => new[] { $"{m}-tiny-a-vs-tiny-a.png", $"{m}-tiny-a-vs-tiny-b.png" }), pngs);
+        // Plus the summary's layer grid: cka and svcca compare tiny-a with tiny-b.
+        Assert.Equal(measures.SelectMany(m => new[] { $"{m}-tiny-a-vs-tiny-a.png", $"{m}-tiny-a-vs-tiny-b.png" }).Append("summary-layer-grid.png").Order(StringComparer.Ordinal), pngs);
         foreach (var png in pngs)
         {
             var bytes = await File.ReadAllBytesAsync(Path.Combine(outDir, png!));

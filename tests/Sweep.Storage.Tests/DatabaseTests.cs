@@ -21,7 +21,7 @@ public sealed class MigrationTests(PostgresFixture pg)
         var tables = await PostgresFixture.ScalarAsync<string[]>(connectionString,
             "SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'public'");
         Assert.Equal(["concept_means", "contrast_labels", "contrasts", "corpus_labels", "feature_coactivations", "feature_histograms", "feature_links",
-            "feature_logits", "feature_matches", "feature_sites", "feature_stats", "metrics", "pca_components", "pca_coordinates",
+            "feature_logits", "feature_matches", "feature_sites", "feature_stats", "metrics", "model_evaluations", "pca_components", "pca_coordinates",
             "runs", "schema_migrations", "selectivity", "shards", "top_examples", "unit_attempts", "units"], tables);
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);

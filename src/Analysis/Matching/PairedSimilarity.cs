@@ -3,8 +3,12 @@ using Sweep.Analysis.Similarity;
 
 namespace Sweep.Analysis.Matching;
 
-/// <summary>An observed similarity against a random baseline: mean and (population) std of the N baseline
-/// values, and p = fraction of baseline values ≥ the observed one.</summary>
+/// <summary>
+/// An observed similarity against a random baseline: mean and (population) std of the N baseline values, and the
+/// permutation p-value p = (1 + #{baseline ≥ observed}) / (N + 1): the observed pairing counts as one of the draws
+/// (Phipson and Smyth 2010, "Permutation p-values should never be zero"), so p is never 0 and its smallest value,
+/// 1/(N + 1), says how many draws were made (N = 99 cannot show p &lt; 0.01; N = 999 reaches 0.001).
+/// </summary>
 public sealed record BaselineResult(double Observed, double Mean, double Std, double PValue, int Permutations, int Seed);
 
 /// <summary>The space-similarity measures compared on paired decoder rows.</summary>
@@ -54,7 +58,7 @@ public static class PairedSimilarity
     {
         double mean = baseline.Average();
         double std = Math.Sqrt(baseline.Sum(v => (v - mean) * (v - mean)) / baseline.Length);
-        double p = (double)baseline.Count(v => v >= observed) / baseline.Length;
+        double p = (1.0 + baseline.Count(v => v >= observed)) / (baseline.Length + 1);
         return new BaselineResult(observed, mean, std, p, baseline.Length, seed);
     }
 

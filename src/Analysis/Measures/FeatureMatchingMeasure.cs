@@ -137,7 +137,8 @@ public sealed class FeatureMatchingMeasure : Measure<FeatureMatchingParameters, 
             ["non_concept_tokens"] = p.NonConceptTokens, ["non_concept_share"] = p.NonConceptShare, ["shared_top_token"] = p.SharedTopToken,
             ["top_tokens"] = p.TopTokens, ["permutations"] = p.Permutations, ["seed"] = p.Seed, ["keep_variance"] = p.KeepVariance,
             ["inner"] = p.Inner.ToString().ToLowerInvariant(), ["outer"] = p.Outer.ToString().ToLowerInvariant(),
-            ["candidates"] = matches.BToA.Count(m => m.Index >= 0), ["path"] = "sparse",
+            ["candidates"] = matches.BToA.Count(m => m.Index >= 0), ["features_a"] = shape.WidthA, ["features_b"] = shape.RequireWidthB,
+            ["path"] = "sparse",
         };
         var values = new List<MeasureValue> { new("feature_matching_pairs", pairs.Count, stats.Count, parameters) };
         // SVCCA and RSA need a few items; with fewer pairs only the count is reported.

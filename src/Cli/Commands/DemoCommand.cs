@@ -22,13 +22,13 @@ internal static class DemoCommand
         };
         var corpusOut = new Option<DirectoryInfo>("--corpus-dir")
         {
-            Description = "where the jsonl corpus is written (train.jsonl, heldout.jsonl, LICENSE)",
+            Description = "where the jsonl corpus is written (train.jsonl, heldout.jsonl, prompts.jsonl, LICENSE)",
             DefaultValueFactory = _ => new DirectoryInfo(DefaultCorpus),
         };
         var steps = new Option<int?>("--steps") { Description = $"training steps per model (default {DemoModels.Training.Steps}; fewer for a quick check)" };
 
         var modelsDirectory = new Argument<DirectoryInfo>("dir") { Description = "where to write the model folders and training.json" };
-        var models = new Command("models", "Convert the Brown Corpus, learn a tokenizer, train the two demo models (or reuse them) and report their held-out perplexity")
+        var models = new Command("models", "Convert the Brown Corpus, learn a tokenizer, train the two demo models and write their untrained twins (or reuse them), and report their held-out perplexity")
         {
             modelsDirectory, brown, corpusOut, steps,
         };
@@ -44,10 +44,11 @@ internal static class DemoCommand
                 Steps = stepCount,
             }, line => Console.WriteLine(line));
             Console.WriteLine();
-            Console.WriteLine($"{"model",-10} {"parameters",10} {"held-out loss",13} {"perplexity",10}");
-            Console.WriteLine($"{"unigram",-10} {"",10} {report.UnigramLoss,13:F3} {report.UnigramPerplexity,10:F1}");
+            int width = Math.Max("unigram".Length, report.Models.Max(m => m.Name.Length));
+            Console.WriteLine($"{"model".PadRight(width)} {"parameters",10} {"steps",6} {"held-out loss",13} {"perplexity",10}");
+            Console.WriteLine($"{"unigram".PadRight(width)} {"",10} {"",6} {report.UnigramLoss,13:F3} {report.UnigramPerplexity,10:F1}");
             foreach (var m in report.Models)
-                Console.WriteLine($"{m.Name,-10} {m.Parameters,10:N0} {m.HeldOutLoss,13:F3} {m.HeldOutPerplexity,10:F1}");
+                Console.WriteLine($"{m.Name.PadRight(width)} {m.Parameters,10:N0} {m.Steps,6} {m.HeldOutLoss,13:F3} {m.HeldOutPerplexity,10:F1}");
             foreach (var m in report.Models) Console.WriteLine($"{(m.Reused ? "kept" : "wrote")} {Path.Combine(output, m.Name)}");
             Console.WriteLine($"wrote {Path.Combine(output, DemoModelsReport.FileName)}");
             return Task.FromResult(ExitCodes.Success);
@@ -55,7 +56,7 @@ internal static class DemoCommand
 
         var corpusDirectory = new Argument<DirectoryInfo>("dir")
         {
-            Description = "where to write train.jsonl, heldout.jsonl and LICENSE",
+            Description = "where to write train.jsonl, heldout.jsonl, prompts.jsonl and LICENSE",
             DefaultValueFactory = _ => new DirectoryInfo(DefaultCorpus),
         };
         var corpus = new Command("corpus", "Convert the Brown Corpus into the demo's labelled jsonl corpus (genre as label, part-of-speech tags kept)")
@@ -67,6 +68,7 @@ internal static class DemoCommand
             var files = DemoCorpus.Write(parse.GetValue(brown)!.FullName, parse.GetValue(corpusDirectory)!.FullName);
             Console.WriteLine($"wrote {files.TrainPath} ({files.TrainDocuments} documents from {files.TrainFiles} Brown files)");
             Console.WriteLine($"wrote {files.HeldOutPath} ({files.HeldOutDocuments} documents from {files.HeldOutFiles} Brown files)");
+            Console.WriteLine($"wrote {files.Prompts!.Path} ({files.Prompts.Prompts} labelled prompts, {files.Prompts.DayPrompts} of them ending at a weekday)");
             return Task.FromResult(ExitCodes.Success);
         }).GetAwaiter().GetResult());
 

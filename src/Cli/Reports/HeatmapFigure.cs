@@ -9,11 +9,24 @@ public static class HeatmapFigure
     {
         int rows = heatmap.Rows.Count, columns = heatmap.Columns.Count;
         var plot = new Plot();
+        Draw(plot, heatmap, heatmap.Title, range: null);
+        int width = Math.Max(720, 420 + 110 * columns), height = Math.Max(480, 300 + 60 * rows);
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// Draws <paramref name="heatmap"/> into <paramref name="plot"/> under <paramref name="title"/>, on the colour scale
+    /// <paramref name="range"/> (null: the values' own range), so several panels can share one scale.
+    /// </summary>
+    public static void Draw(Plot plot, Heatmap heatmap, string title, ScottPlot.Range? range)
+    {
+        int rows = heatmap.Rows.Count, columns = heatmap.Columns.Count;
         plot.Font.Set("DejaVu Sans");   // Debian's fonts-dejavu-core (scripts/install.sh); another sans-serif font where it is missing
         var cells = plot.Add.Heatmap(heatmap.Values);   // row 0 is drawn at the top, at y = rows - 1
         cells.Colormap = new ScottPlot.Colormaps.Viridis();
         var filled = heatmap.Values.Cast<double>().Where(v => !double.IsNaN(v)).ToList();
-        if (filled.Count > 0 && filled.Min() == filled.Max())   // one value everywhere: centre it on a scale of its own
+        if (range is { } fixedRange) cells.ManualRange = fixedRange;
+        else if (filled.Count > 0 && filled.Min() == filled.Max())   // one value everywhere: centre it on a scale of its own
             cells.ManualRange = new ScottPlot.Range(filled[0] - 0.5, filled[0] + 0.5);
         plot.Add.ColorBar(cells);
 
@@ -38,11 +51,8 @@ public static class HeatmapFigure
         plot.Axes.Bottom.MinimumSize = 150;
         plot.Axes.Left.MinimumSize = 190;
         plot.HideGrid();
-        plot.Title(heatmap.Title);
+        plot.Title(title);
         plot.XLabel(heatmap.ModelB);
         plot.YLabel(heatmap.ModelA);
-
-        int width = Math.Max(720, 420 + 110 * columns), height = Math.Max(480, 300 + 60 * rows);
-        return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 }

@@ -22,6 +22,9 @@ public sealed record ReportContent(
     /// <summary>Final pairs of each <c>feature_matching</c> site pair (their side-by-side pages).</summary>
     public IReadOnlyList<FeaturePairSet> FeaturePairs { get; init; } = [];
 
+    /// <summary>What the run's models (and their baselines) score on held-out text (<c>model_evaluations</c>; the summary's first table).</summary>
+    public IReadOnlyList<ModelEvaluationRow> ModelEvaluations { get; init; } = [];
+
     public static async Task<ReportContent> LoadAsync(SweepDatabase database, RunRecord run, CancellationToken ct)
     {
         var metrics = (await database.GetMetricsAsync(run.RunId, ct)).Select(m => m.Metric).ToList();
@@ -30,6 +33,7 @@ public sealed record ReportContent(
             await database.GetTopFeatureMatchesAsync(run.RunId, TopMatchesPerPair, ct))
         {
             Concepts = await ConceptContent.LoadAsync(database, run.RunId, ct),
+            ModelEvaluations = await database.GetModelEvaluationsAsync(run.RunId, ct),
         }, database, ct);
     }
 

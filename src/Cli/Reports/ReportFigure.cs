@@ -6,9 +6,10 @@ namespace Sweep.Cli.Reports;
 /// </summary>
 public sealed record ReportFigure(string Analysis, string Title, string FileName, byte[] Png)
 {
-    /// <summary>Every figure of a run, in page order: per analysis, its heatmaps, the training curves of an SAE it trained, the PCA and UMAP grids of a pca analysis.</summary>
+    /// <summary>Every figure of a run, in page order: the summary's layer grid, then per analysis its heatmaps, the training curves of an SAE it trained, the PCA and UMAP grids of a pca analysis.</summary>
     public static IReadOnlyList<ReportFigure> Draw(ReportContent content) =>
     [
+        .. Summary.SummarySection.Figures(content),
         .. Heatmap.From(content.Metrics).Select(h => new ReportFigure(h.Analysis, h.Title, h.FileName, HeatmapFigure.RenderPng(h))),
         .. TrainingCurves.From(content.Metrics).Select(c => new ReportFigure(c.Sae, c.Title, c.FileName, TrainingCurvesFigure.RenderPng(c))),
         .. PcaGrid.From(content.Concepts).Select(g => new ReportFigure(g.Analysis, g.Title, g.FileName, PcaGridFigure.RenderPng(g))),

@@ -49,11 +49,19 @@ public static class SitePairing
 
     /// <summary>The pairs of an analysis: of captured hooks, or with <c>sites: sae</c> of the SAE code sites (in <c>saes</c> order, or the list's).</summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(JobSpec spec, AnalysisSpec analysis) =>
-        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SiteList);
+        Pairs(spec.Captures, spec.Saes, spec.TrainSaes, analysis.Pairs, analysis.Sites, analysis.SiteList, analysis.ModelList);
 
+    /// <summary>
+    /// As <see cref="Pairs(JobSpec, AnalysisSpec)"/>: <paramref name="selection"/> (null: all) the SAE code sites to pair,
+    /// <paramref name="models"/> (null: all) keeps only those models' sites.
+    /// </summary>
     public static IReadOnlyList<(SiteRef A, SiteRef B)> Pairs(IReadOnlyList<CaptureSpec> captures, IReadOnlyList<SaeSpec> saes,
-        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? selection = null) =>
-        sites == AnalysisSites.Sae ? PairsOf(SaeSitesOf(saes, trained, selection).Select(s => s.Ref).ToList(), pairs) : Pairs(captures, pairs);
+        IReadOnlyList<TrainSaeSpec> trained, SitePairs pairs, AnalysisSites sites, IReadOnlyList<string>? selection = null, IReadOnlyList<string>? models = null) =>
+        sites == AnalysisSites.Sae
+            ? PairsOf(SaeSitesOf(saes, trained, selection).Select(s => s.Ref).Where(s => Takes(models, s)).ToList(), pairs)
+            : models is null ? Pairs(captures, pairs) : Pairs(captures.Where(c => models.Contains(c.Model)).ToList(), pairs);
+
+    private static bool Takes(IReadOnlyList<string>? models, SiteRef site) => models is null || models.Contains(site.Model);
 
     /// <summary>
     /// Every SAE code site of the job: the published SAEs in <c>saes</c> order (a temporal SAE gives its novel, then its

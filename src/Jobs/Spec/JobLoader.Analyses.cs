@@ -89,12 +89,16 @@ public static partial class JobLoader
                 continue;
             }
             // A pair kind takes a list of SAE code sites (which SAE outputs to compare, e.g. a temporal SAE's novel codes only),
-            // not of hook points (pairs chooses among the captured sites) and no models list.
-            if (measure.Arity == Arity.Pair && (modelList is not null || (siteList is not null && analysis.Sites != AnalysisSites.Sae)))
+            // not of hook points (pairs chooses among the captured sites).
+            if (measure.Arity == Arity.Pair && siteList is not null && analysis.Sites != AnalysisSites.Sae)
             {
-                var key = modelList is not null ? "models" : "sites";
-                errors.At(a[key]!, $"{a.KeyPath(key)} as a list applies to the kinds that look inside one site ({OrList(MeasureRegistry.All.Where(m => m.Arity == Arity.Site).Select(m => m.Kind).Distinct())}), " +
-                    $"expected {(key == "sites" ? "sites: dense or sae, or a list of SAE code sites ({hook}/sae/{name})," : "no models key")} for kind '{kind}' (pairs chooses its site pairs)");
+                errors.At(a["sites"]!, $"{a.KeyPath("sites")} as a list applies to the kinds that look inside one site ({OrList(MeasureRegistry.All.Where(m => m.Arity == Arity.Site).Select(m => m.Kind).Distinct())}), " +
+                    $"expected sites: dense or sae, or a list of SAE code sites ({{hook}}/sae/{{name}}), for kind '{kind}' (pairs chooses its site pairs)");
+                ok = false;
+                continue;
+            }
+            if (measure.Arity == Arity.Pair && modelList is not null && captures is not null && !CheckPairModels(a, modelList, captures, errors))
+            {
                 ok = false;
                 continue;
             }
@@ -114,11 +118,12 @@ public static partial class JobLoader
             }
             if (measure.Arity == Arity.Pair && captures is not null && (saes is not null || analysis.Sites == AnalysisSites.Dense))
             {
-                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SiteList);
+                var sitePairs = Planning.SitePairing.Pairs(captures, saes?.Published ?? [], saes?.Trained ?? [], analysis.Pairs, analysis.Sites, analysis.SiteList, analysis.ModelList);
                 if (sitePairs.Count == 0)
                 {
                     var what = analysis.Sites == AnalysisSites.Sae ? "SAE sites (saes, train_sae)" : "captured sites";
-                    errors.At(a["pairs"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
+                    var among = analysis.ModelList is { } only ? $" of models {string.Join(", ", only)}" : "";
+                    errors.At(a["pairs"] ?? a["models"] ?? a["sites"] ?? a["kind"]!, $"{path}: pairs '{SpecNames.Of(analysis.Pairs)}' finds no two {what}{among} to compare, expected {PairsNeed(analysis.Pairs, analysis.Sites)}");
                     ok = false;
                     continue;
                 }
@@ -135,6 +140,24 @@ public static partial class JobLoader
             analyses.Add(analysis);
         }
         return ok ? analyses : null;
+    }
+
+    /// <summary>
+    /// <c>models</c> of a kind that compares pairs: each a captured model (the pairs are then only of their sites, e.g.
+    /// trained models apart from their untrained twins); errors name the entry and the captured models.
+    /// </summary>
+    private static bool CheckPairModels(YamlSection a, IReadOnlyList<string> models, List<CaptureSpec> captures, ErrorSink errors)
+    {
+        var captured = captures.Select(c => c.Model).ToList();
+        bool ok = true;
+        for (int j = 0; j < models.Count; j++)
+        {
+            if (captured.Contains(models[j])) continue;
+            errors.At(((YamlSequenceNode)a["models"]!).Children[j],
+                $"{a.KeyPath("models")}[{j}] '{models[j]}' is not a captured model, expected one of: {string.Join(", ", captured)}{Hint(models[j], captured)}");
+            ok = false;
+        }
+        return ok;
     }
 
     /// <summary>The measure's parameter record, read key by key as the measure declares them; a parameter of another kind is an error at its key.</summary>

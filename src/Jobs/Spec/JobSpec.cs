@@ -168,14 +168,16 @@ public sealed record AnalysisSpec
     public required MeasureParameters Parameters { get; init; }
     /// <summary>Corpus shards per map unit (<c>shards_per_unit</c>); null lets the planner choose from the data size.</summary>
     public int? ShardsPerUnit { get; init; }
-
     /// <summary>
     /// <c>sites</c> written as a list (one-site kinds only): the captured hook points, or SAE code sites, the analysis looks
     /// inside, one result per site and model; null for every site of <see cref="Sites"/>' kind.
     /// </summary>
     public IReadOnlyList<string>? SiteList { get; init; }
 
-    /// <summary><c>models</c> (one-site kinds only): the models whose sites the analysis looks inside; null for every model.</summary>
+    /// <summary>
+    /// <c>models</c>: the models whose sites the analysis looks inside, or (a kind that compares pairs) whose sites it
+    /// pairs, e.g. trained models apart from their untrained twins; null for every model.
+    /// </summary>
     public IReadOnlyList<string>? ModelList { get; init; }
 
     /// <summary>

@@ -8,7 +8,11 @@ namespace Sweep.Models.Demo;
 public sealed record DemoDocument(string Id, int Paragraph, string Label, DetokenizedText Text, IReadOnlyList<string> Tags);
 
 /// <summary>What <see cref="DemoCorpus.Write"/> wrote.</summary>
-public sealed record DemoCorpusFiles(string TrainPath, string HeldOutPath, int TrainDocuments, int HeldOutDocuments, int TrainFiles, int HeldOutFiles);
+public sealed record DemoCorpusFiles(string TrainPath, string HeldOutPath, int TrainDocuments, int HeldOutDocuments, int TrainFiles, int HeldOutFiles)
+{
+    /// <summary>The labelled prompts of the concept analyses (<see cref="DemoPrompts"/>).</summary>
+    public DemoPromptFiles? Prompts { get; init; }
+}
 
 /// <summary>
 /// The demo corpus: the Brown Corpus as labelled jsonl, one document per line,
@@ -68,9 +72,10 @@ public static class DemoCorpus
         new(file.Id, paragraph, file.Genre, BrownDetokenizer.Join(words.Select(w => w.Word).ToList()), words.Select(w => w.Tag).ToList());
 
     /// <summary>
-    /// Reads the Brown Corpus in <paramref name="brownDirectory"/> and writes train.jsonl, heldout.jsonl and the corpus's
-    /// notice (LICENSE) into <paramref name="outputDirectory"/>; each file is written whole under a temporary name and
-    /// renamed, and the same corpus gives the same bytes.
+    /// Reads the Brown Corpus in <paramref name="brownDirectory"/> and writes train.jsonl, heldout.jsonl, the labelled
+    /// prompts (prompts.jsonl, <see cref="DemoPrompts"/>) and the corpus's notice (LICENSE) into
+    /// <paramref name="outputDirectory"/>; each file is written whole under a temporary name and renamed, and the same
+    /// corpus gives the same bytes.
     /// </summary>
     public static DemoCorpusFiles Write(string brownDirectory, string outputDirectory)
     {
@@ -79,8 +84,9 @@ public static class DemoCorpus
         Directory.CreateDirectory(outputDirectory);
         string trainPath = Path.Combine(outputDirectory, TrainFile), heldOutPath = Path.Combine(outputDirectory, HeldOutFile);
         int trainDocuments = WriteJsonl(trainPath, train), heldOutDocuments = WriteJsonl(heldOutPath, heldOut);
+        var prompts = DemoPrompts.Write(train, heldOut, outputDirectory);
         AtomicFile.WriteAllBytes(Path.Combine(outputDirectory, LicenseFile), File.ReadAllBytes(Path.Combine(brownDirectory, BrownCorpus.NoticeFile)));
-        return new DemoCorpusFiles(trainPath, heldOutPath, trainDocuments, heldOutDocuments, train.Count, heldOut.Count);
+        return new DemoCorpusFiles(trainPath, heldOutPath, trainDocuments, heldOutDocuments, train.Count, heldOut.Count) { Prompts = prompts };
     }
 
     /// <summary>The documents of a jsonl file written by <see cref="Write"/>: (label, text) per line.</summary>

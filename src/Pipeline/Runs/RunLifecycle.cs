@@ -36,11 +36,15 @@ public sealed class StartedRun : IAsyncDisposable
         Ledger = new DatabaseRunLedger(database, runId);
     }
 
-    /// <summary>Creates the run row (pending) and remembers the job file's path for a later <c>--resume</c>.</summary>
+    /// <summary>
+    /// Creates the run row (pending), remembers the job file's path for a later <c>--resume</c> and copies what the
+    /// models' folders say they score on held-out text (<see cref="ModelEvaluations"/>).
+    /// </summary>
     public static async Task<long> CreateAsync(JobSpec spec, SweepDatabase database, CancellationToken ct)
     {
         long runId = await database.CreateRunAsync(spec.Name, spec.SourceText, spec.Digest, Path.GetFullPath(spec.Output.Store), ct);
         await database.SetRunJobPathAsync(runId, Path.GetFullPath(spec.File), ct);
+        await ModelEvaluations.RecordAsync(spec, runId, database, ct);
         return runId;
     }
 

@@ -18,6 +18,7 @@ public sealed record ResultTable(string Name, string Query, string? Table = null
     [
         new("runs", "SELECT * FROM runs WHERE run_id = @run_id"),
         new("metrics", "SELECT * FROM metrics WHERE run_id = @run_id ORDER BY metric_id"),
+        new("model_evaluations", "SELECT * FROM model_evaluations WHERE run_id = @run_id ORDER BY role DESC, model"),
         new("feature_matches", "SELECT * FROM feature_matches WHERE run_id = @run_id ORDER BY analysis, model_a, site_a, model_b, site_b, direction, feature, rank"),
         new("feature_sites", "SELECT * FROM feature_sites WHERE run_id = @run_id ORDER BY model, site, analysis"),
         new("feature_stats", "SELECT * FROM feature_stats WHERE run_id = @run_id ORDER BY model, site, analysis, feature"),
