@@ -74,14 +74,22 @@ public static class Keys
     /// <summary>Whether <paramref name="site"/> names SAE codes (<see cref="SaeSite"/>) rather than a hook point.</summary>
     public static bool IsSaeSite(string site) => site.Contains("/sae/", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Version of the SAE trainer's numerics as far as trained SAE folders see it: raised whenever a code change makes
+    /// the same settings train different weights, so a store never reuses an SAE that this code would not train.
+    /// 2: TopK encoding in tiles (issue 16).
+    /// </summary>
+    public const int TrainerVersion = 2;
+
     /// <summary>Key of a <c>train_sae</c> unit: name, model, site, every training setting, and the capture keys it reads.</summary>
     public static string TrainSae(string name, string model, string site, string trainingKey, IEnumerable<string> captureKeys) =>
         Hash(["sweep.train_sae", name, model, site, trainingKey, .. captureKeys]);
 
     /// <summary>
     /// Folder name of a trained SAE under <c>{store}/saes</c>: <c>{name}-{key16}</c>, the key hashing everything that
-    /// determines its weights (model weights, site, tokenizer, training settings, every corpus shard; the storage dtype
-    /// when it is not float32, since training reads the stored activations), so a later run reuses it.
+    /// determines its weights (model weights, site, tokenizer, training settings, the trainer's version, every corpus
+    /// shard; the storage dtype when it is not float32, since training reads the stored activations), so a later run
+    /// reuses it.
     /// </summary>
     public static string TrainedSaeFolder(string name, string weightsDigest, string site, string tokenizerDigest, string trainingKey,
         IEnumerable<string> corpusShardDigests, string shardDtype = "float32")
@@ -90,6 +98,7 @@ public static class Keys
         {
             "sweep.train_sae", $"weights={weightsDigest}", $"site={site}", $"tokenizer={tokenizerDigest}", $"options={trainingKey}",
         };
+        if (TrainerVersion != 1) fields.Add($"trainer={TrainerVersion}");
         fields.AddRange(corpusShardDigests.Select(d => $"shard={d}"));
         if (shardDtype != "float32") fields.Add($"shard_dtype={shardDtype}");
         return SafeSegment(name) + "-" + Hash(fields)[..16];

@@ -97,4 +97,34 @@ public sealed class MatchingTests
         Assert.Equal(PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3), PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3));
         Assert.NotEqual(PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 3).Shuffled.Mean, PairedSimilarity.Compare(a, b, pairs, Measure, 10, seed: 4).Shuffled.Mean);
     }
+
+    [Fact]
+    public void Baselines_spread_over_threads_equal_the_seeded_draws_evaluated_one_by_one()
+    {
+        var a = TestData.Gaussian(60, 8, 83);
+        var b = TestData.Gaussian(60, 8, 84);
+        var pairs = Enumerable.Range(0, 25).Select(i => new FeaturePair(i, (i * 7) % 60, 0.2)).ToList();
+        double Measure(DenseMatrix x, DenseMatrix y) => Rsa.Compute(x, y).Number;
+        var (shuffled, subsets) = PairedSimilarity.Compare(a, b, pairs, Measure, 30, seed: 5);
+
+        // The documented order: every shuffling of the B rows first, then per subset an A draw and a B draw.
+        var rng = new Random(5);
+        var observedA = a.SelectRows(pairs.Select(p => p.A).ToList());
+        var bRows = pairs.Select(p => p.B).ToArray();
+        var expectedShuffled = Enumerable.Range(0, 30).Select(_ =>
+        {
+            var permuted = bRows.ToArray();
+            rng.Shuffle(permuted);
+            return Measure(observedA, b.SelectRows(permuted));
+        }).ToArray();
+        int[] Draw(int population) { var all = Enumerable.Range(0, population).ToArray(); rng.Shuffle(all); return all[..pairs.Count]; }
+        var expectedSubsets = Enumerable.Range(0, 30).Select(_ =>
+        {
+            var drawnA = Draw(a.Rows);
+            return Measure(a.SelectRows(drawnA), b.SelectRows(Draw(b.Rows)));
+        }).ToArray();
+        double observed = Measure(observedA, b.SelectRows(bRows));
+        Assert.Equal(PairedSimilarity.Summarise(observed, expectedShuffled, 5), shuffled);
+        Assert.Equal(PairedSimilarity.Summarise(observed, expectedSubsets, 5), subsets);
+    }
 }

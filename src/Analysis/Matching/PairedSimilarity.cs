@@ -40,17 +40,33 @@ public static class PairedSimilarity
         var bRows = pairs.Select(p => p.B).ToList();
         double observed = measure(a, decoderB.SelectRows(bRows));
 
+        // Every draw is made first, in one seeded sequence (all shufflings, then all subsets), so the baselines do not
+        // depend on how the evaluations below are spread over threads.
         var rng = new Random(seed);
-        var shuffled = new double[permutations];
+        var pairings = new int[permutations][];
         for (int k = 0; k < permutations; k++)
         {
-            var permuted = bRows.ToArray();
-            rng.Shuffle(permuted);
-            shuffled[k] = measure(a, decoderB.SelectRows(permuted));
+            pairings[k] = bRows.ToArray();
+            rng.Shuffle(pairings[k]);
         }
+        var draws = new (int[] A, int[] B)[permutations];
+        for (int k = 0; k < permutations; k++) draws[k] = (Draw(rng, decoderA.Rows, pairs.Count), Draw(rng, decoderB.Rows, pairs.Count));
+
+        var shuffled = new double[permutations];
         var subsets = new double[permutations];
-        for (int k = 0; k < permutations; k++)
-            subsets[k] = measure(decoderA.SelectRows(Draw(rng, decoderA.Rows, pairs.Count)), decoderB.SelectRows(Draw(rng, decoderB.Rows, pairs.Count)));
+        try
+        {
+            Parallel.For(0, 2 * permutations, i =>
+            {
+                if (i < permutations) shuffled[i] = measure(a, decoderB.SelectRows(pairings[i]));
+                else subsets[i - permutations] = measure(decoderA.SelectRows(draws[i - permutations].A), decoderB.SelectRows(draws[i - permutations].B));
+            });
+        }
+        catch (AggregateException e)
+        {
+            // The caller sees the measure's own exception (an undefined measure, a linear-algebra failure), as before.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return (Summarise(observed, shuffled, seed), Summarise(observed, subsets, seed));
     }
 
