@@ -23,7 +23,9 @@ public sealed class DemoModelsTests : IDisposable
         var models = Path.Combine(_root, "models");
 
         var first = DemoModels.Write(models, options);
-        Assert.Equal(["llama-a", "gpt2-b"], first.Models.Select(m => m.Name));
+        Assert.Equal(["llama-a", "gpt2-b", "llama-a-untrained", "gpt2-b-untrained"], first.Models.Select(m => m.Name));
+        Assert.Equal([null, null, "llama-a", "gpt2-b"], first.Models.Select(m => m.TwinOf));
+        Assert.Equal([2, 2, 0, 0], first.Models.Select(m => m.Steps));   // the twins are the seeded initial weights
         Assert.All(first.Models, m => Assert.False(m.Reused));
         foreach (var name in new[] { "llama-a", "gpt2-b" })
         {
@@ -32,7 +34,7 @@ public sealed class DemoModelsTests : IDisposable
             using var lm = CausalLm.Load(Path.Combine(models, name));   // an ordinary HF directory Sweep's inference loads
             Assert.Equal(first.VocabSize, lm.Descriptor.Config.VocabSize);
         }
-        Assert.Equal(["llama", "gpt2"], first.Models.Select(m => m.Family));
+        Assert.Equal(["llama", "gpt2", "llama", "gpt2"], first.Models.Select(m => m.Family));
         var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(models, "training.json"))).RootElement;
         Assert.Equal(first.UnigramPerplexity, report.GetProperty("unigram_perplexity").GetDouble());
         Assert.Equal(first.Models[1].HeldOutPerplexity, report.GetProperty("models")[1].GetProperty("held_out_perplexity").GetDouble());
@@ -49,13 +51,13 @@ public sealed class DemoModelsTests : IDisposable
         damaged[^1] ^= 1;
         File.WriteAllBytes(Weights(models, "gpt2-b"), damaged);
         var third = DemoModels.Write(models, options);
-        Assert.Equal([true, false], third.Models.Select(m => m.Reused));
+        Assert.Equal([true, false, true, true], third.Models.Select(m => m.Reused));
         Assert.Equal(gpt2, File.ReadAllBytes(Weights(models, "gpt2-b")));
         Assert.Equal(llama, File.ReadAllBytes(Weights(models, "llama-a")));
 
         // Another training budget is another model.
         var fourth = DemoModels.Write(models, options with { Steps = 3 });
-        Assert.All(fourth.Models, m => Assert.False(m.Reused));
+        Assert.All(fourth.Models.Where(m => m.TwinOf is null), m => Assert.False(m.Reused));
         Assert.NotEqual(llama, File.ReadAllBytes(Weights(models, "llama-a")));
         Assert.Empty(Directory.GetDirectories(models, ".*"));   // no temporary folder left behind
     }
