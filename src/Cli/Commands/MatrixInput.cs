@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.RegularExpressions;
 using Sweep.Analysis.Statistics;
+using Sweep.Models;
+using Sweep.Models.Checkpoints;
 using Sweep.Storage.Shards;
 
 namespace Sweep.Cli.Commands;
@@ -37,63 +37,45 @@ internal sealed record MatrixInput(string Path, int Rows, int Cols, float[] Valu
 }
 
 /// <summary>
-/// The NumPy .npy format, versions 1–3: magic "\x93NUMPY", version, header length, a Python-literal
-/// header dict {'descr', 'fortran_order', 'shape'}, then the raw array. Only what compare needs:
-/// little-endian float32/float64, C order, two dimensions.
+/// A NumPy .npy file for compare: the header read by <see cref="NumpyArchive.ReadNpyHeader"/>, then what compare
+/// needs of the array: little-endian float32/float64, C order, two dimensions.
 /// </summary>
-internal static partial class Npy
+internal static class Npy
 {
     public static MatrixInput Read(string path)
     {
         using var stream = File.OpenRead(path);
-        using var reader = new BinaryReader(stream);
-        var magic = reader.ReadBytes(6);
-        if (magic.Length < 6 || magic[0] != 0x93 || Encoding.ASCII.GetString(magic, 1, 5) != "NUMPY")
-            throw new InvalidDataException($"{path}: not a .npy file (bad magic)");
-        int major = reader.ReadByte();
-        reader.ReadByte();
-        int headerLength = major == 1 ? reader.ReadUInt16() : (int)reader.ReadUInt32();
-        var header = Encoding.Latin1.GetString(reader.ReadBytes(headerLength));
-
-        var descr = DescrPattern().Match(header);
-        var fortran = FortranPattern().Match(header);
-        var shape = ShapePattern().Match(header);
-        if (!descr.Success || !fortran.Success || !shape.Success) throw new InvalidDataException($"{path}: unreadable .npy header {header.Trim()}");
-        if (fortran.Groups[1].Value == "True") throw new InvalidDataException($"{path}: array is in Fortran order, expected C order (np.ascontiguousarray)");
-        var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
-        if (dims.Length != 2) throw new InvalidDataException($"{path}: array has shape ({shape.Groups[1].Value}), expected 2 dimensions (items x units)");
+        NumpyArchive.NpyHeader header;
+        try { header = NumpyArchive.ReadNpyHeader(stream, path); }
+        catch (ModelLoadException e) { throw new InvalidDataException(e.Message, e); }
+        var dims = header.Shape;
+        var shapeText = string.Join(", ", dims);
+        if (header.FortranOrder) throw new InvalidDataException($"{path}: array is in Fortran order, expected C order (np.ascontiguousarray)");
+        if (dims.Length != 2) throw new InvalidDataException($"{path}: array has shape ({shapeText}), expected 2 dimensions (items x units)");
         if (dims[0] * dims[1] > int.MaxValue) throw new InvalidDataException($"{path}: {dims[0]} x {dims[1]} values are too many for one matrix");
         int rows = (int)dims[0], cols = (int)dims[1];
         var values = new float[rows * cols];
-        switch (descr.Groups[1].Value)
+        switch (header.Descr)
         {
             case "<f4":
-                var bytes4 = ReadExactly(reader, values.Length * 4L, path);
+                var bytes4 = ReadExactly(stream, values.Length * 4L, path);
                 for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes4.AsSpan(i * 4));
                 break;
             case "<f8":
-                var bytes8 = ReadExactly(reader, values.Length * 8L, path);
+                var bytes8 = ReadExactly(stream, values.Length * 8L, path);
                 for (int i = 0; i < values.Length; i++) values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes8.AsSpan(i * 8));
                 break;
             default:
-                throw new InvalidDataException($"{path}: dtype '{descr.Groups[1].Value}', expected little-endian float32 ('<f4') or float64 ('<f8')");
+                throw new InvalidDataException($"{path}: dtype '{header.Descr}', expected little-endian float32 ('<f4') or float64 ('<f8')");
         }
         return new MatrixInput(path, rows, cols, values, Enumerable.Range(0, rows).Select(i => (long)i).ToArray());
     }
 
-    private static byte[] ReadExactly(BinaryReader reader, long count, string path)
+    private static byte[] ReadExactly(Stream stream, long count, string path)
     {
-        var bytes = reader.ReadBytes((int)count);
-        if (bytes.Length != count) throw new InvalidDataException($"{path}: file ends after {bytes.Length} of {count} data bytes");
+        var bytes = new byte[count];
+        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (read != count) throw new InvalidDataException($"{path}: file ends after {read} of {count} data bytes");
         return bytes;
     }
-
-    [GeneratedRegex(@"'descr'\s*:\s*'([^']+)'")]
-    private static partial Regex DescrPattern();
-
-    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")]
-    private static partial Regex FortranPattern();
-
-    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
-    private static partial Regex ShapePattern();
 }

@@ -85,7 +85,14 @@ public static partial class NumpyArchive
         return new HostTensor(dtype, shape, values);
     }
 
-    private static Header ReadHeader(Stream stream, string what)
+    /// <summary>The header of one .npy array, as written: its dtype code (<c>&lt;f4</c>), whether it is in Fortran order, its shape.</summary>
+    public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape);
+
+    /// <summary>
+    /// Reads the magic, version and header dict of a .npy array from <paramref name="stream"/>, leaving it at the
+    /// array's first byte; any dtype. A malformed header is a <see cref="ModelLoadException"/> naming <paramref name="what"/>.
+    /// </summary>
+    public static NpyHeader ReadNpyHeader(Stream stream, string what)
     {
         var prefix = ReadExactly(stream, 8, what);
         if (prefix[0] != 0x93 || Encoding.ASCII.GetString(prefix, 1, 5) != "NUMPY")
@@ -110,19 +117,28 @@ public static partial class NumpyArchive
                 .Select(d => long.Parse(d.TrimEnd('L'), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         }
         catch (FormatException) { throw new ModelLoadException($"{what}: shape ({shapeText.Groups[1].Value}) is not a tuple of integers"); }
-        string dtype = descr.Groups[1].Value switch
+        if (shape.Any(d => d < 0)) throw new ModelLoadException($"{what}: shape ({shapeText.Groups[1].Value}) has a negative dimension");
+        return new NpyHeader(descr.Groups[1].Value, fortran.Groups[1].Value == "True", shape);
+    }
+
+    /// <summary>A weights array's header: float32 or float16 only, at most one array's worth of values.</summary>
+    private static Header ReadHeader(Stream stream, string what)
+    {
+        var (descr, fortranOrder, shape) = ReadNpyHeader(stream, what);
+        var shapeText = string.Join(", ", shape);
+        string dtype = descr switch
         {
             "<f4" => "float32",
             "<f2" => "float16",
-            ">f4" or ">f2" => throw new ModelLoadException($"{what}: big-endian dtype '{descr.Groups[1].Value}', expected little-endian float32 ('<f4') or float16 ('<f2'): save arr.astype('<f4')"),
-            "<f8" or ">f8" => throw new ModelLoadException($"{what}: dtype float64 ('{descr.Groups[1].Value}'), expected float32 ('<f4') or float16 ('<f2'): save arr.astype(np.float32)"),
+            ">f4" or ">f2" => throw new ModelLoadException($"{what}: big-endian dtype '{descr}', expected little-endian float32 ('<f4') or float16 ('<f2'): save arr.astype('<f4')"),
+            "<f8" or ">f8" => throw new ModelLoadException($"{what}: dtype float64 ('{descr}'), expected float32 ('<f4') or float16 ('<f2'): save arr.astype(np.float32)"),
             var v when v.Contains('V') => throw new ModelLoadException($"{what}: dtype '{v}' (raw records: how ml_dtypes' bfloat16 is saved, which NumPy itself cannot read back), expected float32 ('<f4') or float16 ('<f2'): save arr.astype(np.float32)"),
             var v => throw new ModelLoadException($"{what}: dtype '{v}', expected float32 ('<f4') or float16 ('<f2')"),
         };
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (shape.Any(d => d < 0) || count > Array.MaxLength)
-            throw new ModelLoadException($"{what}: shape ({shapeText.Groups[1].Value}) is more values than one array holds");
-        return new Header(new TensorInfo(dtype, shape), fortran.Groups[1].Value == "True");
+        if (count > Array.MaxLength)
+            throw new ModelLoadException($"{what}: shape ({shapeText}) is more values than one array holds");
+        return new Header(new TensorInfo(dtype, shape), fortranOrder);
     }
 
     private static byte[] ReadExactly(Stream stream, int count, string what)
