@@ -1,6 +1,5 @@
 using System.Globalization;
 using ScottPlot;
-using SkiaSharp;
 
 namespace Sweep.Cli.Reports;
 
@@ -11,13 +10,13 @@ namespace Sweep.Cli.Reports;
 /// </summary>
 public static class PcaGridFigure
 {
-    private const int PanelSize = 440, TitleHeight = 44, MaxColumns = 3;
-    private const string Font = "DejaVu Sans";   // Debian's fonts-dejavu-core (scripts/install.sh); another sans-serif font where it is missing
+    private const int PanelSize = 440, MaxColumns = 3;
+    private const string Font = TitledMultiplot.Font;
 
     public static byte[] RenderPng(PcaGrid grid)
     {
         int columns = Math.Min(MaxColumns, grid.Panels.Count), rows = (grid.Panels.Count + columns - 1) / columns;
-        int width = columns * PanelSize, height = rows * PanelSize + TitleHeight;
+        int width = columns * PanelSize, height = rows * PanelSize + TitledMultiplot.TitleHeight;
         var multiplot = new Multiplot();
         multiplot.AddPlots(rows * columns);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
@@ -28,20 +27,7 @@ public static class PcaGridFigure
             else { plot.Axes.Frameless(); plot.HideGrid(); }
         }
 
-        using var surface = SKSurface.Create(new SKImageInfo(width, height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        canvas.Save();
-        canvas.Translate(0, TitleHeight);   // the multiplot draws from the canvas origin whatever the rectangle's top
-        multiplot.Render(canvas, new PixelRect(left: 0, right: width, bottom: height - TitleHeight, top: 0));
-        canvas.Restore();
-        using (var typeface = SKTypeface.FromFamilyName(Font, SKFontStyle.Bold))
-        using (var font = new SKFont(typeface, 20))
-        using (var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true })
-            canvas.DrawText(grid.Title, width / 2f, 30, SKTextAlign.Center, font, paint);
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
+        return TitledMultiplot.RenderPng(multiplot, width, height, grid.Title);
     }
 
     private static void DrawPanel(Plot plot, PcaPanel panel)

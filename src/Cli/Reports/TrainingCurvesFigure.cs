@@ -1,5 +1,4 @@
 using ScottPlot;
-using SkiaSharp;
 
 namespace Sweep.Cli.Reports;
 
@@ -10,8 +9,8 @@ namespace Sweep.Cli.Reports;
 /// </summary>
 public static class TrainingCurvesFigure
 {
-    private const int Width = 1100, Height = 760, TitleHeight = 44;
-    private const string Font = "DejaVu Sans";   // Debian's fonts-dejavu-core (scripts/install.sh); another sans-serif font where it is missing
+    private const int Width = 1100, Height = 760;
+    private const string Font = TitledMultiplot.Font;
 
     /// <summary>Each panel: its title, its measures with their legend names and colours, and whether its axis is log-scale.</summary>
     private static readonly (string Title, (string Measure, string Legend, Color Color)[] Series, bool Log)[] Panels =
@@ -29,20 +28,7 @@ public static class TrainingCurvesFigure
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 2, columns: 2);
         for (int i = 0; i < Panels.Length; i++) DrawPanel(multiplot.GetPlot(i), Panels[i], curves);
 
-        using var surface = SKSurface.Create(new SKImageInfo(Width, Height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        canvas.Save();
-        canvas.Translate(0, TitleHeight);   // the multiplot draws from the canvas origin whatever the rectangle's top
-        multiplot.Render(canvas, new PixelRect(left: 0, right: Width, bottom: Height - TitleHeight, top: 0));
-        canvas.Restore();
-        using (var typeface = SKTypeface.FromFamilyName(Font, SKFontStyle.Bold))
-        using (var font = new SKFont(typeface, 20))
-        using (var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true })
-            canvas.DrawText(curves.Title, Width / 2f, 30, SKTextAlign.Center, font, paint);
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
+        return TitledMultiplot.RenderPng(multiplot, Width, Height, curves.Title);
     }
 
     private static void DrawPanel(Plot plot, (string Title, (string Measure, string Legend, Color Color)[] Series, bool Log) panel, TrainingCurves curves)

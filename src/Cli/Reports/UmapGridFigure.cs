@@ -1,5 +1,4 @@
 using ScottPlot;
-using SkiaSharp;
 
 namespace Sweep.Cli.Reports;
 
@@ -9,13 +8,13 @@ namespace Sweep.Cli.Reports;
 /// </summary>
 public static class UmapGridFigure
 {
-    private const int PanelSize = 440, TitleHeight = 44, MaxColumns = 3;
-    private const string Font = "DejaVu Sans";
+    private const int PanelSize = 440, MaxColumns = 3;
+    private const string Font = TitledMultiplot.Font;
 
     public static byte[] RenderPng(UmapGrid grid)
     {
         int columns = Math.Min(MaxColumns, grid.Panels.Count), rows = (grid.Panels.Count + columns - 1) / columns;
-        int width = columns * PanelSize, height = rows * PanelSize + TitleHeight;
+        int width = columns * PanelSize, height = rows * PanelSize + TitledMultiplot.TitleHeight;
         var multiplot = new Multiplot();
         multiplot.AddPlots(rows * columns);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
@@ -27,20 +26,7 @@ public static class UmapGridFigure
             else { plot.Axes.Frameless(); plot.HideGrid(); }
         }
 
-        using var surface = SKSurface.Create(new SKImageInfo(width, height));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        canvas.Save();
-        canvas.Translate(0, TitleHeight);
-        multiplot.Render(canvas, new PixelRect(left: 0, right: width, bottom: height - TitleHeight, top: 0));
-        canvas.Restore();
-        using (var typeface = SKTypeface.FromFamilyName(Font, SKFontStyle.Bold))
-        using (var font = new SKFont(typeface, 20))
-        using (var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true })
-            canvas.DrawText(grid.Title, width / 2f, 30, SKTextAlign.Center, font, paint);
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
+        return TitledMultiplot.RenderPng(multiplot, width, height, grid.Title);
     }
 
     private static void DrawPanel(Plot plot, UmapPanel panel)
