@@ -27,6 +27,7 @@ public sealed class SaeBenchmark : IBenchmark
         // The shape the issue measured (0.49 counting the decoder GEMM as well), then ReLU on the same shape.
         var (topk, x) = Encoder(random, SaeArchitecture.TopK, dIn: 512, dSae: 8192, k: 32, tokens: 4096);
         var (encoding, _) = Measure(output, yardstick, topk, x, "TopK");
+        Measure(output, yardstick, topk, x, "TopK", ReconstructionOutput.Values);
         var (relu, _) = Encoder(random, SaeArchitecture.Standard, dIn: 512, dSae: 8192, k: null, tokens: 0);
         Measure(output, yardstick, relu, x, "ReLU");
         relu.Dispose();
@@ -80,18 +81,25 @@ public sealed class SaeBenchmark : IBenchmark
         return (sae, R(tokens * dIn, 1.0));
     }
 
-    private static (SaeEncoding, Samples) Measure(BenchmarkOutput output, Yardstick yardstick, SparseAutoencoder sae, float[] x, string name)
+    /// <summary>
+    /// Encoding as a capture encodes (<see cref="ReconstructionOutput.SquaredErrorOnly"/>: x̂ is computed and its squared
+    /// error kept, as the shard stores) or, with <see cref="ReconstructionOutput.Values"/>, also handing x̂ back in a new
+    /// array. The warm-up is one whole run: a capture encodes shard after shard with the same encoder.
+    /// </summary>
+    private static (SaeEncoding, Samples) Measure(BenchmarkOutput output, Yardstick yardstick, SparseAutoencoder sae, float[] x, string name,
+        ReconstructionOutput reconstruction = ReconstructionOutput.SquaredErrorOnly)
     {
         int dIn = sae.Config.DIn, dSae = sae.Config.DSae, tokens = x.Length / dIn;
-        sae.Encode(x.AsSpan(0, 64 * dIn), [64]); // warm-up
+        sae.Encode(x, [tokens], reconstruction); // warm-up
         SaeEncoding? encoding = null;
         var runs = yardstick.Repeat(Runs, () =>
         {
-            encoding = sae.Encode(x, [tokens]);
+            encoding = sae.Encode(x, [tokens], reconstruction);
             return 2.0 * tokens * dIn * dSae;
         });
         string k = sae.Config.K is { } kk ? $", k {kk}" : "";
-        output.Line($"{name} encode, d_in {dIn}, d_sae {dSae}{k} ({tokens / runs.Seconds.Median:F0} tokens/s)", $"{runs.FractionOfGemm.Format(unit: " of GEMM")}", runs);
+        string values = reconstruction == ReconstructionOutput.Values ? ", x̂ returned" : "";
+        output.Line($"{name} encode, d_in {dIn}, d_sae {dSae}{k}{values} ({tokens / runs.Seconds.Median:F0} tokens/s)", $"{runs.FractionOfGemm.Format(unit: " of GEMM")}", runs);
         return (encoding!, runs);
     }
 

@@ -119,7 +119,7 @@ public sealed class SaeEndToEndTests(ServerFixture server) : IDisposable
             foreach (var f in codes.Indices) fires[f]++;
             for (int i = 0; i < dense.Act.Length; i++)
             {
-                double x = dense.Act[i], d = x - encoding.Reconstruction[i];
+                double x = dense.Act[i], d = x - encoding.Reconstruction![i];
                 sse += d * d; sum2 += x * x; sum[i % 64] += x;
             }
         }

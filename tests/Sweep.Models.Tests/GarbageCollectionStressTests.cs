@@ -38,7 +38,7 @@ public sealed class GarbageCollectionStressTests(ITestOutputHelper output) : IDi
             {
                 var encoding = encoder.Encode(results["blocks.2.hook_resid_post"], lengths);
                 foreach (var (codesName, codes) in encoding.Codes) results[$"{name} {codesName}"] = codes.Values;
-                results[$"{name} reconstruction"] = encoding.Reconstruction;
+                results[$"{name} reconstruction"] = encoding.Reconstruction!;
             }
             return results;
         }

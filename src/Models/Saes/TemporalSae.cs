@@ -62,7 +62,7 @@ public sealed class TemporalSae : ISparseEncoder
         _device = torch.device(device);
     }
 
-    public SaeEncoding Encode(ReadOnlySpan<float> rows, IReadOnlyList<int> sequenceLengths)
+    public SaeEncoding Encode(ReadOnlySpan<float> rows, IReadOnlyList<int> sequenceLengths, ReconstructionOutput reconstruction = ReconstructionOutput.Values)
     {
         int din = Config.DIn, w = Config.DSae;
         if (rows.Length != sequenceLengths.Sum() * (long)din)
@@ -70,7 +70,8 @@ public sealed class TemporalSae : ISparseEncoder
         EnsureTensors();
         var novel = new SparseCodes.Builder(w);
         var pred = new SparseCodes.Builder(w);
-        var reconstruction = new float[rows.Length];
+        var values = reconstruction == ReconstructionOutput.Values ? new float[rows.Length] : null;
+        double sse = 0;
         using var _ = torch.no_grad();
         int at = 0;
         foreach (var length in sequenceLengths)
@@ -81,10 +82,12 @@ public sealed class TemporalSae : ISparseEncoder
             var (zNovel, zPred, recon) = Forward(x);
             novel.AppendDense(zNovel.cpu().data<float>().ToArray(), length);
             pred.AppendDense(zPred.cpu().data<float>().ToArray(), length);
-            recon.cpu().data<float>().CopyTo(reconstruction.AsSpan(at * din, length * din));
+            var reconRows = recon.cpu().data<float>().ToArray();
+            sse += ReconstructionError.SumOfSquares(rows.Slice(at * din, length * din), reconRows, din);
+            if (values is not null) reconRows.CopyTo(values.AsSpan(at * din));
             at += length;
         }
-        return new SaeEncoding(new Dictionary<string, SparseCodes> { [NovelOutput] = novel.Build(), [PredOutput] = pred.Build() }, reconstruction);
+        return new SaeEncoding(new Dictionary<string, SparseCodes> { [NovelOutput] = novel.Build(), [PredOutput] = pred.Build() }, values, sse);
     }
 
     /// <summary>Novel codes, predicted codes and reconstruction of one sequence <c>x</c> (L x d_in).</summary>

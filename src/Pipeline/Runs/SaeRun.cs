@@ -88,13 +88,8 @@ public sealed class SaeRun(RunContext run)
         {
             ct.ThrowIfCancellationRequested();
             var dense = readDense();
-            var encoding = encoder.Encode(dense.Act, sequenceLengths);
-            double sse = 0;
-            for (int i = 0; i < dense.Act.Length; i++)
-            {
-                double d = (double)dense.Act[i] - encoding.Reconstruction[i];
-                sse += d * d;
-            }
+            var encoding = encoder.Encode(dense.Act, sequenceLengths, ReconstructionOutput.SquaredErrorOnly);
+            double sse = encoding.ReconstructionSse;
             foreach (var (output, metadata, path) in targets)
             {
                 var codes = encoding.Codes[output];

@@ -216,7 +216,7 @@ public sealed class SaeFileFormatTests : IDisposable
         Assert.Equal(a.Codes["codes"].Offsets, b.Codes["codes"].Offsets);
         Assert.Equal(a.Codes["codes"].Indices, b.Codes["codes"].Indices);
         Assert.Equal(a.Codes["codes"].Values, b.Codes["codes"].Values);
-        Assert.Equal(a.Reconstruction, b.Reconstruction);
+        Assert.Equal(a.Reconstruction!, b.Reconstruction!);
     }
 
     private static float[] Transpose(float[] source, int rows, int cols)

@@ -54,7 +54,7 @@ public sealed class SaeLoaderTests : IDisposable
         var a = original.Encode(x, [10]);
         var b = loaded.Encode(x, [10]);
         Assert.Equal(a.Codes["codes"].Indices, b.Codes["codes"].Indices);
-        Assert.True(Bitwise(a.Codes["codes"].Values, b.Codes["codes"].Values) && Bitwise(a.Reconstruction, b.Reconstruction));
+        Assert.True(Bitwise(a.Codes["codes"].Values, b.Codes["codes"].Values) && Bitwise(a.Reconstruction!, b.Reconstruction!));
     }
 
     [Theory]

@@ -112,7 +112,7 @@ public sealed class SaeReferenceTests : IDisposable
             AssertClose(expected, dense, codes.Width, $"{Path.GetFileName(folder)} {output}");
             Assert.True(codes.Indices.Length > 0, "some codes should be non-zero");
         }
-        AssertClose(ReadF64(Path.Combine(outDir, "recon.f64")), encoding.Reconstruction.Select(v => (double)v).ToArray(), dIn, "reconstruction");
+        AssertClose(ReadF64(Path.Combine(outDir, "recon.f64")), encoding.Reconstruction!.Select(v => (double)v).ToArray(), dIn, "reconstruction");
         return encoding;
     }
 

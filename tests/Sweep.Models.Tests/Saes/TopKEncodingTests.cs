@@ -16,6 +16,7 @@ public sealed class TopKEncodingTests
     [InlineData(32, 2048, 64, SaeNormalization.ConstantNormRescale, 70)]
     [InlineData(16, 8192, 32, SaeNormalization.LayerNorm, 90)]          // torch's topk: partial_sort (k·64 <= d_sae)
     [InlineData(8, 32768, 64, SaeNormalization.None, 300)]              // three blocks of 128 tokens
+    [InlineData(100, 1024, 16, SaeNormalization.None, 40)]              // d_in past a 64-wide and a 32-wide strip, and a tail
     public void TopK_codes_are_exactly_the_dense_definitions_codes(int dIn, int dSae, int k, SaeNormalization norm, int tokens)
     {
         var config = RandomSaes.Config(SaeArchitecture.TopK, dIn: dIn, dSae: dSae, k: k, norm: norm);
@@ -100,6 +101,30 @@ public sealed class TopKEncodingTests
         Assert.Contains(codes.RowValues(2).ToArray(), float.IsNaN);
     }
 
+    [Theory]
+    [InlineData(100)]   // 64 + 32 + 4: every strip width of the reconstruction
+    [InlineData(7)]     // the scalar tail alone
+    public void Reconstruction_is_each_tokens_codes_times_decoder_rows_added_in_feature_order(int dIn)
+    {
+        const int dSae = 512, k = 12, tokens = 30;
+        var config = RandomSaes.Config(SaeArchitecture.TopK, dIn: dIn, dSae: dSae, k: k);
+        using var sae = RandomSaes.SaeLens(config, seed: dIn);
+        var x = RandomSaes.Gaussian(new Random(3), tokens * dIn, 1.0);
+        var encoding = sae.Encode(x, [tokens]);
+        var codes = encoding.Codes[SparseAutoencoder.CodesOutput];
+        for (int t = 0; t < tokens; t++)
+        {
+            var (features, values) = (codes.RowIndices(t).ToArray(), codes.RowValues(t).ToArray());
+            Assert.Equal(features.Order(), features);
+            for (int j = 0; j < dIn; j++)
+            {
+                float sum = 0f;
+                for (int c = 0; c < features.Length; c++) sum = MathF.FusedMultiplyAdd(sae.WDec[features[c] * dIn + j], values[c], sum);
+                Assert.Equal(sum + sae.BDec[j], encoding.Reconstruction![t * dIn + j]);   // bitwise
+            }
+        }
+    }
+
     /// <summary>Encodes, and checks codes and reconstruction against <see cref="SparseAutoencoder.Forward"/> on the whole input.</summary>
     private static SparseCodes AssertSameAsDense(SparseAutoencoder sae, float[] x, int tokens)
     {
@@ -124,7 +149,7 @@ public sealed class TopKEncodingTests
             for (int i = 0; i < dIn; i++)
             {
                 scale = Math.Max(scale, Math.Abs(recon[t * dIn + i]));
-                diff = Math.Max(diff, Math.Abs(recon[t * dIn + i] - encoding.Reconstruction[t * dIn + i]));
+                diff = Math.Max(diff, Math.Abs(recon[t * dIn + i] - encoding.Reconstruction![t * dIn + i]));
             }
             if (!float.IsNaN(recon[t * dIn])) Assert.True(diff <= 1e-5 * scale, $"token {t}: reconstruction differs by {diff:E3} (scale {scale:E3})");
         }
