@@ -1,5 +1,8 @@
 using Sweep.Bench;
 
+// Before any tensor exists, as the sweep command does (libtorch reads this once, at its first allocation).
+Sweep.Models.LibTorchMemory.UseHugePages();
+
 // Usage: sweep-bench [NAME ...]   (no names: run every benchmark; "list": list them)
 // Benchmarks that report peak memory run in a process of their own (sweep-bench --alone NAME), so what ran
 // before them in this process cannot raise their peak.

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Sweep.Actors.Hosting;
 using Sweep.Cli.Commands;
 
+// Before any tensor exists: libtorch reads this once, at its first allocation.
+Sweep.Models.LibTorchMemory.UseHugePages();
 var root = new RootCommand("Sweep: capture language-model activations and compare models, from a YAML job.");
 var verbose = new Option<bool>("--verbose") { Description = "also print Akka's own log (connections, cluster membership) on stderr", Recursive = true };
 var logFile = new Option<string?>("--log-file") { Description = "append Akka's own log to FILE instead", Recursive = true };
