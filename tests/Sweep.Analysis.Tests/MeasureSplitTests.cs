@@ -58,6 +58,7 @@ public sealed class MeasureSplitTests
         RsaParameters rsa => rsa with { MaxItems = 60, Seed = 4 },
         KnnParameters knn => knn with { K = 5, MaxItems = 60, Seed = 2 },
         CorrelationParameters corr => corr with { TopK = 3 },
+        CodeCorrelationParameters corr => corr with { TopK = 3 },
         FeatureMatchingParameters fm => fm with { MinCorrelation = 0.05, Permutations = 8, SharedTopToken = true, TopTokens = 4 },
         FeaturesParameters f => f with { TopK = 3, WindowBefore = 2, WindowAfter = 1, SamplesPerStratum = 2, Seed = 3, Partners = 3, CoActivationTiles = 2, LogitTokens = 2 },
         Sweep.Analysis.Concepts.ConceptParameters concept => concept with { Reduce = Sweep.Analysis.Concepts.Reduction.Mean, TopK = 3 },
@@ -159,6 +160,58 @@ public sealed class MeasureSplitTests
         Assert.Equal(Enumerable.Range(0, wb).Select(j => j * 7), bToA.Select(m => m.Match ?? -1));
         foreach (var (expected, actual) in reference.Zip(bToA)) Assert.Equal(expected.R, actual.Correlation, 1e-9);
         Assert.Equal(wa + wb, split.Matches.Count);
+    }
+
+    [Fact]
+    public void A_sparse_correlation_tiled_over_A_features_by_its_memory_budget_gives_the_untiled_matches_and_keeps_each_tile_within_it()
+    {
+        // Each row of 2,000 B features can take up to 20,040 bytes: 1 MiB holds 52 rows, so 300 A features make 6 tiles.
+        const int wa = 300, wb = 2000;
+        var codes = SaeCodes.Generate(tokens: 600, widthA: wa, widthB: wb, concepts: 120, conceptsPerToken: 4, noisePerToken: 6, seed: 21);
+        var blocks = Enumerable.Range(0, 6).Select(i => new MeasureBlock(
+            new TokenRows(Enumerable.Repeat(i, 100).ToArray(), Enumerable.Range(0, 100).ToArray(), new int[100]),
+            SiteRows.OfSparse(codes.A.Slice(i * 100, 100)), SiteRows.OfSparse(codes.B.Slice(i * 100, 100)))).ToList();
+        var measure = new CodeCorrelationMeasure();
+        var shape = new MeasureShape(wa, wb, SiteData.Sparse);
+        var tight = new CodeCorrelationParameters { TopK = 3, MemoryMb = 1 };
+        var roomy = tight with { MemoryMb = 4096 };
+        Assert.Equal(6, measure.Pieces(tight, shape));
+        Assert.Equal(1, measure.Pieces(roomy, shape));
+
+        var whole = measure.Compute(roomy, shape, () => blocks);
+        var tiled = measure.ComputeSplit(tight, shape, [() => blocks[..2], () => blocks[2..5], () => blocks[5..]]);
+        Assert.Equal(whole.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)), tiled.Matches.Select(m => (m.Direction, m.Feature, m.Rank, m.Match, m.Dead)));
+        foreach (var (w, t) in whole.Matches.Zip(tiled.Matches)) Assert.Equal(w.Correlation, t.Correlation, 1e-12);
+        foreach (var (w, t) in whole.Values.Zip(tiled.Values)) Assert.Equal(w.Result.Number, t.Result.Number, 1e-12);
+        Assert.Equal(whole.Values[0].Parameters["co_active_pairs"], tiled.Values[0].Parameters["co_active_pairs"]);
+        Assert.Equal(6, tiled.Values[0].Parameters["passes"]);
+
+        int covered = 0;
+        for (int piece = 0; piece < 6; piece++)
+        {
+            var stats = ((CodeStatistics)measure.Fold(tight, shape, piece, () => blocks)).Stats;
+            Assert.Equal(covered, stats.LowA);
+            covered = stats.HighA;
+            Assert.True(stats.Bytes - 16L * (wa + wb) <= 1L << 20, $"tile {piece} holds {stats.Bytes} bytes");
+        }
+        Assert.Equal(wa, covered);
+    }
+
+    [Fact]
+    public void A_sparse_correlation_tile_read_back_as_another_tile_is_refused()
+    {
+        var codes = SaeCodes.Generate(tokens: 100, widthA: 300, widthB: 2000, concepts: 40, conceptsPerToken: 3, noisePerToken: 2, seed: 2);
+        var block = new MeasureBlock(new TokenRows(new int[100], Enumerable.Range(0, 100).ToArray(), new int[100]), SiteRows.OfSparse(codes.A), SiteRows.OfSparse(codes.B));
+        var measure = new CodeCorrelationMeasure();
+        var shape = new MeasureShape(300, 2000, SiteData.Sparse);
+        var parameters = new CodeCorrelationParameters { MemoryMb = 1 };
+        using var buffer = new MemoryStream();
+        var writer = new PartialWriter(buffer);
+        measure.Write(measure.Fold(parameters, shape, 1, () => [block]), writer);
+        writer.Flush();
+        buffer.Position = 0;
+        var error = Assert.Throws<InvalidDataException>(() => measure.Read(parameters, shape, 2, new PartialReader(buffer)));
+        Assert.Contains("tile 2 holds A features [50, 100), expected [100, 150)", error.Message);
     }
 
     [Fact]

@@ -17,14 +17,18 @@ public static class SparseCorrelationMeasure
     /// statistics plus one batch, and no partial or merged copy of the pairs ever exists.
     /// </summary>
     public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks, long batchEntries = BatchEntries) =>
-        Fold(blocks, batchEntries, lowA: 0, budgetBytes: long.MaxValue).Stats;
+        Fold(blocks, batchEntries, lowA: 0, highA: null, budgetBytes: long.MaxValue).Stats;
+
+    /// <summary>As <see cref="Statistics(IEnumerable{ValueTuple{SparseRows, SparseRows}}, long)"/>, with cross sums for A features [<paramref name="lowA"/>, <paramref name="highA"/>) only (one tile).</summary>
+    public static SparsePairStatistics Statistics(IEnumerable<(SparseRows A, SparseRows B)> blocks, int lowA, int highA, long batchEntries = BatchEntries) =>
+        Fold(blocks, batchEntries, lowA, highA, budgetBytes: long.MaxValue).Stats;
 
     /// <summary>
     /// Statistics whose cross sums hold A features [<paramref name="lowA"/>, HighA): HighA is the width of A unless the
     /// rows outgrow <paramref name="budgetBytes"/>, in which case the upper features are released as soon as that
     /// happens (keeping at least one) and left to a later pass. Also returns the most the statistics held.
     /// </summary>
-    private static (SparsePairStatistics Stats, long PeakBytes) Fold(IEnumerable<(SparseRows A, SparseRows B)> blocks, long batchEntries, int lowA, long budgetBytes)
+    private static (SparsePairStatistics Stats, long PeakBytes) Fold(IEnumerable<(SparseRows A, SparseRows B)> blocks, long batchEntries, int lowA, int? highA, long budgetBytes)
     {
         SparsePairStatistics? stats = null;
         long peak = 0;
@@ -32,7 +36,7 @@ public static class SparseCorrelationMeasure
         long entries = 0;
         void Flush()
         {
-            stats ??= SparsePairStatistics.Empty(batch[0].A.Width, batch[0].B.Width, lowA, batch[0].A.Width);
+            stats ??= SparsePairStatistics.Empty(batch[0].A.Width, batch[0].B.Width, lowA, highA ?? batch[0].A.Width);
             stats.Add(batch);
             batch.Clear();
             entries = 0;
@@ -70,7 +74,7 @@ public static class SparseCorrelationMeasure
         int passes = 0, lowA = 0, widthA;
         do
         {
-            var (stats, held) = Fold(blocks(), batchEntries, lowA, budgetBytes);
+            var (stats, held) = Fold(blocks(), batchEntries, lowA, highA: null, budgetBytes);
             widthA = stats.WidthA;
             passes++;
             pairs += stats.CoActivePairs;

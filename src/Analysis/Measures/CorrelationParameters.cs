@@ -20,6 +20,23 @@ public sealed record CorrelationParameters : MeasureParameters
     ];
 }
 
+/// <summary>
+/// <c>correlation</c> on SAE code sites (the exact sparse path): best partners stored per A feature (<c>top_k</c>), and the
+/// most memory the cross sums of one tile of A features may take (<c>memory_mb</c>, see
+/// <see cref="CodeCorrelationMeasure.TilesOf"/>). The arithmetic is float64 throughout, so there is no <c>precision</c>.
+/// </summary>
+public sealed record CodeCorrelationParameters : MeasureParameters
+{
+    public int TopK { get; init; } = 1;
+    public int MemoryMb { get; init; } = 4096;
+
+    public static IReadOnlyList<ParameterKey> Keys { get; } =
+    [
+        ParameterKeys<CodeCorrelationParameters>.Integer("top_k", 1, "an integer of at least 1", p => p.TopK, (p, v) => p with { TopK = v }),
+        ParameterKeys<CodeCorrelationParameters>.Integer("memory_mb", 1, "an integer of at least 1 (MiB)", p => p.MemoryMb, (p, v) => p with { MemoryMb = v }),
+    ];
+}
+
 /// <summary>The three metrics both correlation measures store, from the best matches.</summary>
 internal static class CorrelationValues
 {

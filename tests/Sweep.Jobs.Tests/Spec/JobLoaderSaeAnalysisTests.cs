@@ -86,6 +86,29 @@ public sealed class JobLoaderSaeAnalysisTests : IDisposable
     }
 
     [Fact]
+    public void A_sparse_correlation_takes_a_memory_budget_for_its_tiles_and_refuses_a_precision()
+    {
+        var spec = _dir.Parse(Job("""
+              - name: corr
+                kind: correlation
+                sites: sae
+                memory_mb: 256
+                top_k: 2
+            """));
+        Assert.Equal(new CodeCorrelationParameters { TopK = 2, MemoryMb = 256 }, spec.Analyses.Single().Parameters);
+        Assert.Equal(4096, new CodeCorrelationParameters().MemoryMb);
+
+        var yaml = Job("""
+              - name: corr
+                kind: correlation
+                sites: sae
+                precision: float32
+            """);
+        Assert.Equal([$"jobs.yaml:{LineOf(yaml, "precision")}:5: analyses[0].precision applies to kind 'correlation' on dense sites (sites: dense) only, expected one of: top_k, memory_mb"],
+            _dir.Errors(yaml));
+    }
+
+    [Fact]
     public void Trained_saes_are_sae_sites_after_the_published_ones()
     {
         var spec = _dir.Parse(Job("""
