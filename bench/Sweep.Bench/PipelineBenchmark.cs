@@ -138,12 +138,16 @@ public sealed class PipelineBenchmark : IBenchmark, IOwnProcess
                     denseBytes += new FileInfo(path).Length;
                 }
             });
-            foreach (var e in encoders) e.Encode(acts[Sites[0]].Values.AsSpan(0, 64 * Hidden), [64]);   // warm-up
+            // As the capture executor encodes: the squared error of x̂ kept, x̂ itself not (SaeRun.EncodeShard); warmed up on
+            // the whole shard, as the job's encoders are by the shards before.
+            var lengths = sequences.Select(s => s.Length).ToList();
+            for (int i = 0; i < Sites.Length; i++) encoders[i].Encode(acts[Sites[i]].Values, lengths, ReconstructionOutput.SquaredErrorOnly);
             var codes = new List<SparseCodes>();
             var encode = yardstick.Time(() =>
             {
                 codes.Clear();
-                for (int i = 0; i < Sites.Length; i++) codes.Add(encoders[i].Encode(acts[Sites[i]].Values, sequences.Select(s => s.Length).ToList()).Codes[SparseAutoencoder.CodesOutput]);
+                for (int i = 0; i < Sites.Length; i++)
+                    codes.Add(encoders[i].Encode(acts[Sites[i]].Values, lengths, ReconstructionOutput.SquaredErrorOnly).Codes[SparseAutoencoder.CodesOutput]);
                 return Sites.Length * 2.0 * rows * Hidden * DSae;
             });
             var sparseWrite = yardstick.Time(() =>

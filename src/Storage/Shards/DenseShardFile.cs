@@ -154,7 +154,7 @@ public static class DenseShardFile
     private static RecordBatch CreateBatch(Schema schema, DenseShard shard, int start, int count)
     {
         var width = shard.Metadata.Width;
-        var values = ShardDtype.Encode(shard.Act.AsSpan(start * width, count * width), shard.Metadata.Dtype);
+        var values = ShardDtype.Encode(shard.Act, start * width, count * width, shard.Metadata.Dtype);
         IArrowArray[] columns =
         [
             ShardArrow.Int32Column(shard.Seq, start, count),

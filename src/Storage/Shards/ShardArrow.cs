@@ -13,9 +13,11 @@ internal static class ShardArrow
     public static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
 
     public static Int32Array Int32Column(int[] source, int start, int count) =>
-        new(Buffer<int>(source.AsSpan(start, count)), ArrowBuffer.Empty, count, 0, 0);
+        new(Buffer(source, start, count), ArrowBuffer.Empty, count, 0, 0);
 
-    public static ArrowBuffer Buffer<T>(ReadOnlySpan<T> values) where T : struct => new(MemoryMarshal.AsBytes(values).ToArray());
+    /// <summary>Items [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="values"/> as an Arrow buffer, not copied.</summary>
+    public static ArrowBuffer Buffer<T>(T[] values, int start, int count) where T : unmanaged =>
+        new(new ArrayBytes<T>(values, start, count).Memory);
 
     public static void CopyInt32(string path, string kind, RecordBatch batch, string name, Span<int> target)
     {

@@ -60,10 +60,11 @@ public static class ShardDtype
     };
 
     /// <summary>An Arrow array of <paramref name="values"/> in <paramref name="dtype"/> (of <see cref="ArrowType"/>).</summary>
-    internal static IArrowArray Encode(ReadOnlySpan<float> values, string dtype)
+    /// <summary>Items [<paramref name="start"/>, start + <paramref name="length"/>) of <paramref name="source"/> as an Arrow array of <paramref name="dtype"/> (float32: the array itself, not copied).</summary>
+    internal static IArrowArray Encode(float[] source, int start, int length, string dtype)
     {
-        var length = values.Length;
-        if (dtype == Float32) return new FloatArray(ShardArrow.Buffer(values), ArrowBuffer.Empty, length, 0, 0);
+        if (dtype == Float32) return new FloatArray(ShardArrow.Buffer(source, start, length), ArrowBuffer.Empty, length, 0, 0);
+        var values = source.AsSpan(start, length);
         bool half = dtype == Float16;
         var bytes = new byte[length * sizeof(ushort)];
         var bits = MemoryMarshal.Cast<byte, ushort>(bytes.AsSpan());

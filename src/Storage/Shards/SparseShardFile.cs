@@ -148,15 +148,15 @@ public static class SparseShardFile
         // Offsets of this batch start at 0: each batch is self-contained.
         var offsets = new int[count + 1];
         for (int i = 0; i <= count; i++) offsets[i] = shard.Offsets[start + i] - first;
-        var idxValues = new Int32Array(ShardArrow.Buffer<int>(shard.Indices.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
-        var valValues = new FloatArray(ShardArrow.Buffer<float>(shard.Values.AsSpan(first, last - first)), ArrowBuffer.Empty, last - first, 0, 0);
+        var idxValues = new Int32Array(ShardArrow.Buffer(shard.Indices, first, last - first), ArrowBuffer.Empty, last - first, 0, 0);
+        var valValues = new FloatArray(ShardArrow.Buffer(shard.Values, first, last - first), ArrowBuffer.Empty, last - first, 0, 0);
         IArrowArray[] columns =
         [
             ShardArrow.Int32Column(shard.Seq, start, count),
             ShardArrow.Int32Column(shard.Pos, start, count),
             ShardArrow.Int32Column(shard.Token, start, count),
-            new ListArray(IdxType, count, ShardArrow.Buffer<int>(offsets), idxValues, ArrowBuffer.Empty, 0, 0),
-            new ListArray(ValType, count, ShardArrow.Buffer<int>(offsets), valValues, ArrowBuffer.Empty, 0, 0),
+            new ListArray(IdxType, count, ShardArrow.Buffer(offsets, 0, offsets.Length), idxValues, ArrowBuffer.Empty, 0, 0),
+            new ListArray(ValType, count, ShardArrow.Buffer(offsets, 0, offsets.Length), valValues, ArrowBuffer.Empty, 0, 0),
         ];
         return new RecordBatch(schema, columns, count);
     }
