@@ -56,8 +56,8 @@ public sealed class ScaleBenchmark : IBenchmark, IOwnProcess
             float[] xa = [], xb = [];
             generate.Add(yardstick.Time(() => (xa, xb) = sites.Next(count)));
             SparseCodes? a = null, b = null;
-            encodeA.Add(yardstick.Time(() => { a = saeA.Encode(xa, [count]).Codes[SparseAutoencoder.CodesOutput]; return 2.0 * count * DInA * Width; }));
-            encodeB.Add(yardstick.Time(() => { b = saeB.Encode(xb, [count]).Codes[SparseAutoencoder.CodesOutput]; return 2.0 * count * DInB * Width; }));
+            encodeA.Add(yardstick.Time(() => { a = saeA.Encode(xa, [count], ReconstructionOutput.SquaredErrorOnly).Codes[SparseAutoencoder.CodesOutput]; return 2.0 * count * DInA * Width; }));
+            encodeB.Add(yardstick.Time(() => { b = saeB.Encode(xb, [count], ReconstructionOutput.SquaredErrorOnly).Codes[SparseAutoencoder.CodesOutput]; return 2.0 * count * DInB * Width; }));
             foreach (var f in a!.Indices) firingA[f]++;
             foreach (var f in b!.Indices) firingB[f]++;
             codesA += a.Indices.Length; codesB += b.Indices.Length;
