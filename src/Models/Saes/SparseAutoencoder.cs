@@ -96,14 +96,18 @@ public sealed class SparseAutoencoder : ISparseEncoder
     private static Span<float> HostFloats(Tensor t) =>
         t.is_contiguous() ? MemoryMarshal.Cast<byte, float>(t.bytes) : throw new ArgumentException("expected a contiguous tensor");
 
-    /// <summary>Tokens per block of the TopK path: a GEMM packs W_enc once per call, so more rows per call is faster.</summary>
-    private const int TopKBlockRows = 2048;
+    /// <summary>
+    /// Tokens per block of the TopK path: a GEMM packs its W_enc columns once per call, so more rows per call is faster
+    /// (4096 rows: 0.88 of the GEMM rate at d_in 512, d_sae 8192, against 0.84 with 2048, interleaved in one process);
+    /// at most 4096, and fewer for wide inputs so that the block's three d_in-wide buffers stay within 3 × 8 Mi floats.
+    /// </summary>
+    private static int TopKBlockRows(int dIn) => Math.Clamp((1 << 23) / dIn, 256, 4096);
 
-    /// <summary>Pre-activation tile of the TopK path: 4 Mi floats (16 MiB, last-level cache) reused for every tile.</summary>
-    private const int TileFloats = 1 << 22;
+    /// <summary>Pre-activation tile of the TopK path: 8 Mi floats (32 MiB) reused for every tile, 2048 features wide at 4096 rows.</summary>
+    private const int TileFloats = 1 << 23;
 
     /// <summary>
-    /// TopK on the CPU without dense codes. Per block of up to 2048 tokens, the pre-activations are computed a tile of
+    /// TopK on the CPU without dense codes. Per block of up to 4096 tokens, the pre-activations are computed a tile of
     /// features at a time (the same matmul as <see cref="Forward"/>, over a column range of W_enc, into one reused
     /// tile) and each token's <see cref="TopKSelection"/> scans its row of the tile (tokens in parallel), so no
     /// d_sae-wide row is sorted, and nothing block-wide beyond one tile exists. The reconstruction sums the k decoder
@@ -119,7 +123,7 @@ public sealed class SparseAutoencoder : ISparseEncoder
     private SaeEncoding EncodeTopKOnCpu(ReadOnlySpan<float> rows, int n, ReconstructionOutput want)
     {
         int dIn = Config.DIn, dSae = Config.DSae, k = Config.K!.Value;
-        var block = TopKBlock.Ensure(ref _block, Math.Min(TopKBlockRows, n), dIn, k);
+        var block = TopKBlock.Ensure(ref _block, Math.Min(TopKBlockRows(dIn), n), dIn, k);
         // Tile width: a multiple of 64 features filling the tile at this block's height (the whole row when it fits).
         int tileWidth = Math.Min(dSae, Math.Max(64, TileFloats / block.Rows / 64 * 64));
         var (selections, tileTensor, counts, indices, values, errors) = (block.Selections, block.Tile, block.Counts, block.Indices, block.Values, block.Errors);

@@ -74,11 +74,11 @@ public sealed class ReconstructionErrorTests
     {
         const int dIn = 40, dSae = 1024, k = 16;
         var config = RandomSaes.Config(SaeArchitecture.TopK, dIn: dIn, dSae: dSae, k: k, norm: SaeNormalization.LayerNorm);
-        var x = RandomSaes.Gaussian(new Random(6), 3000 * dIn, 1.0);
+        var x = RandomSaes.Gaussian(new Random(6), 5000 * dIn, 1.0);
         using var fresh = RandomSaes.SaeLens(config, seed: 5);
         var expected = fresh.Encode(x.AsSpan(0, 700 * dIn), [700]);
         using var used = RandomSaes.SaeLens(config, seed: 5);
-        used.Encode(x, [3000]);                              // blocks of 2048 tokens: larger buffers than the next call needs
+        used.Encode(x, [5000]);                              // blocks of 4096 tokens: larger buffers than the next call needs
         used.Encode(x.AsSpan(0, 3 * dIn), [3]);              // a tiny call in between
         var again = used.Encode(x.AsSpan(0, 700 * dIn), [700]);
         var (a, b) = (expected.Codes[SparseAutoencoder.CodesOutput], again.Codes[SparseAutoencoder.CodesOutput]);

@@ -15,7 +15,8 @@ public sealed class TopKEncodingTests
     [InlineData(24, 96, 7, SaeNormalization.None, 50)]                  // torch's topk: nth_element (k·64 > d_sae)
     [InlineData(32, 2048, 64, SaeNormalization.ConstantNormRescale, 70)]
     [InlineData(16, 8192, 32, SaeNormalization.LayerNorm, 90)]          // torch's topk: partial_sort (k·64 <= d_sae)
-    [InlineData(8, 32768, 64, SaeNormalization.None, 300)]              // three blocks of 128 tokens
+    [InlineData(8, 32768, 64, SaeNormalization.None, 300)]              // several tiles of features
+    [InlineData(12, 2048, 8, SaeNormalization.ConstantNormRescale, 4500)] // two blocks of tokens, the second starting from the first's threshold
     [InlineData(100, 1024, 16, SaeNormalization.None, 40)]              // d_in past a 64-wide and a 32-wide strip, and a tail
     public void TopK_codes_are_exactly_the_dense_definitions_codes(int dIn, int dSae, int k, SaeNormalization norm, int tokens)
     {
